@@ -1,0 +1,359 @@
+//! Command line: argument parsing (also as `cargo backpressure`), level overrides in the order
+//! given, and the exit status, computed once from the same report the emitters print.
+use std::ffi::OsString;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::{ArgAction, CommandFactory, FromArgMatches, Parser};
+
+use crate::catalogue::Catalogue;
+use crate::config::Levels;
+use crate::diag::Level;
+use crate::emit::{self, EmitContext, Format};
+use crate::engine::resolve::KnownPaths;
+use crate::engine::Engine;
+use crate::manifest;
+use crate::rules::{self, ApiExtensions, RuleOptions};
+use crate::run::{self, RunOptions};
+use crate::walk;
+
+/// Exit status: no finding at a failing level.
+pub const EXIT_CLEAN: u8 = 0;
+/// Exit status: findings at or above the failing level.
+pub const EXIT_FINDINGS: u8 = 1;
+/// Exit status: usage, configuration or I/O error.
+pub const EXIT_ERROR: u8 = 2;
+
+const EXAMPLES: &str = "\
+Examples:
+  cargo backpressure                      lint the current workspace
+  cargo backpressure crates/server        lint one folder
+  cargo backpressure --format sarif -o backpressure.sarif
+  cargo backpressure -D unbounded-channel -A unbounded-queue
+  cargo backpressure --explain unbounded-channel
+  cargo backpressure --list-rules";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo-backpressure",
+    bin_name = "cargo backpressure",
+    version,
+    about = "Finds backpressure bugs in Rust: unbounded queues, whole-payload reads, ignored readiness and missing timeouts",
+    after_help = EXAMPLES
+)]
+pub struct Cli {
+    /// Files or folders to lint [default: the current Cargo workspace]
+    pub paths: Vec<PathBuf>,
+
+    /// Output format
+    #[arg(short, long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Write the report to FILE instead of standard output
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Set RULE (or `all`) to allow: report nothing for it
+    #[arg(short = 'A', long = "allow", value_name = "RULE", action = ArgAction::Append)]
+    pub allow: Vec<String>,
+
+    /// Set RULE (or `all`) to warn
+    #[arg(short = 'W', long = "warn", value_name = "RULE", action = ArgAction::Append)]
+    pub warn: Vec<String>,
+
+    /// Set RULE (or `all`) to deny: report it as an error
+    #[arg(short = 'D', long = "deny", value_name = "RULE", action = ArgAction::Append)]
+    pub deny: Vec<String>,
+
+    /// Lowest level that makes the exit status 1
+    #[arg(long, value_enum, default_value_t = FailLevel::Warn)]
+    pub fail_on: FailLevel,
+
+    /// Also lint test code (#[cfg(test)], #[test], tests/, benches/, examples/)
+    #[arg(long)]
+    pub include_tests: bool,
+
+    /// Also lint files whose header says @generated
+    #[arg(long)]
+    pub include_generated: bool,
+
+    /// Skip files larger than this many bytes (reported as not analysed)
+    #[arg(long, value_name = "BYTES", default_value_t = run::DEFAULT_MAX_FILE_BYTES)]
+    pub max_file_size: u64,
+
+    /// Worker threads [default: the number of CPUs]
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// Colour in text output
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Print the per-file statistics (read, analysed, skipped and why) to standard error
+    #[arg(long)]
+    pub stats: bool,
+
+    /// List every rule with its default level and summary, then exit
+    #[arg(long)]
+    pub list_rules: bool,
+
+    /// Print the full documentation of RULE, then exit
+    #[arg(long, value_name = "RULE")]
+    pub explain: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailLevel {
+    /// Any finding fails
+    Warn,
+    /// Only deny-level findings fail
+    Deny,
+    /// Never fail on findings
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Strips the `backpressure` argument cargo inserts when run as `cargo backpressure`.
+pub fn normalise_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    let mut args: Vec<OsString> = args.into_iter().collect();
+    if args.get(1).is_some_and(|a| a == "backpressure") {
+        args.remove(1);
+    }
+    args
+}
+
+/// Runs the command line; returns the exit status.
+pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
+    let args = normalise_args(args);
+    let matches = match Cli::command().try_get_matches_from(&args) {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                EXIT_ERROR
+            } else {
+                EXIT_CLEAN
+            };
+        }
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return EXIT_ERROR;
+        }
+    };
+    match execute(&cli, &matches) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            EXIT_ERROR
+        }
+    }
+}
+
+/// `-A/-W/-D` in the order given on the command line (the last one for a rule wins).
+fn level_flags(matches: &clap::ArgMatches) -> Vec<(usize, Level, String)> {
+    let mut flags = Vec::new();
+    for (id, level) in [
+        ("allow", Level::Allow),
+        ("warn", Level::Warn),
+        ("deny", Level::Deny),
+    ] {
+        if let (Some(indices), Some(values)) =
+            (matches.indices_of(id), matches.get_many::<String>(id))
+        {
+            flags.extend(indices.zip(values).map(|(i, v)| (i, level, v.clone())));
+        }
+    }
+    flags.sort_by_key(|(i, _, _)| *i);
+    flags
+}
+
+fn execute(cli: &Cli, matches: &clap::ArgMatches) -> Result<u8, String> {
+    let catalogue = Catalogue::global();
+    if cli.list_rules {
+        print_rules(catalogue);
+        return Ok(EXIT_CLEAN);
+    }
+    if let Some(id) = &cli.explain {
+        let doc = catalogue
+            .get(id)
+            .ok_or_else(|| unknown_rule(catalogue, id))?;
+        print!("{}", explain(doc));
+        return Ok(EXIT_CLEAN);
+    }
+    let mut levels = Levels::from_catalogue(catalogue);
+    for (_, level, rule) in level_flags(matches) {
+        if rule == "all" {
+            levels.set_all(level);
+        } else if catalogue.get(&rule).is_some() {
+            levels.set(&rule, level);
+        } else {
+            return Err(unknown_rule(catalogue, &rule));
+        }
+    }
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
+    let roots = if cli.paths.is_empty() {
+        vec![manifest::default_scan_root(&cwd)]
+    } else {
+        cli.paths.clone()
+    };
+    let threads = cli
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let discovery = walk::discover(&roots, threads)
+        .map_err(|missing| format!("no such file or directory: {}", missing.0.display()))?;
+
+    let engine = build_engine(catalogue, cli.include_tests);
+    let options = RunOptions {
+        include_tests: cli.include_tests,
+        include_generated: cli.include_generated,
+        max_file_bytes: cli.max_file_size,
+        threads,
+        base_dir: cwd.clone(),
+    };
+    let report = run::run(&engine, &levels, discovery, &options);
+
+    let to_terminal = cli.output.is_none() && std::io::stdout().is_terminal();
+    let color = match cli.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            to_terminal && std::env::var_os("NO_COLOR").is_none() && cli.format == Format::Text
+        }
+    };
+    let cx = EmitContext {
+        catalogue,
+        color,
+        base_dir: &cwd,
+    };
+    let mut buffer = Vec::new();
+    emit::emit(cli.format, &report, &cx, &mut buffer)
+        .map_err(|e| format!("cannot format the report: {e}"))?;
+    match &cli.output {
+        Some(path) => std::fs::write(path, &buffer)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+        None => std::io::stdout()
+            .write_all(&buffer)
+            .map_err(|e| format!("cannot write the report: {e}"))?,
+    }
+    if cli.stats || (cli.format != Format::Text && (cli.output.is_some() || !to_terminal)) {
+        eprintln!("{}", emit::summary_line(&report));
+    }
+    if cli.stats {
+        print_stats(&report);
+    }
+
+    let failing = report.findings().any(|f| match cli.fail_on {
+        FailLevel::Warn => f.level >= Level::Warn,
+        FailLevel::Deny => f.level >= Level::Deny,
+        FailLevel::Never => false,
+    });
+    Ok(if failing { EXIT_FINDINGS } else { EXIT_CLEAN })
+}
+
+/// The engine with every catalogue rule; levels are applied to findings afterwards.
+pub fn build_engine(catalogue: &Catalogue, include_tests: bool) -> Engine {
+    let known = KnownPaths::new(
+        catalogue
+            .rules
+            .iter()
+            .flat_map(|r| r.matches.values().flatten())
+            .map(|entry| entry.split("->").next().unwrap_or(entry).trim()),
+    );
+    Engine {
+        rules: rules::build(
+            catalogue,
+            &RuleOptions::default(),
+            &ApiExtensions::default(),
+        ),
+        known,
+        include_tests,
+        macro_words: Box::new(|_| true),
+    }
+}
+
+fn unknown_rule(catalogue: &Catalogue, id: &str) -> String {
+    format!(
+        "unknown rule `{id}`; the rules are: {}",
+        catalogue.ids().collect::<Vec<_>>().join(", ")
+    )
+}
+
+fn print_rules(catalogue: &Catalogue) {
+    let width = catalogue.ids().map(str::len).max().unwrap_or(0);
+    for r in &catalogue.rules {
+        println!("{:width$}  {:5}  {}", r.id, r.level.as_str(), r.summary);
+    }
+}
+
+/// The rule's documentation as `--explain` prints it.
+pub fn explain(doc: &crate::catalogue::RuleDoc) -> String {
+    let mut out = format!(
+        "{id} ({level} by default, family: {family})\n\n{summary}\n\nWhy is this bad?\n{rationale}\nExample\n{bad}\nUse instead\n{good}\nFix\n{fix}\n",
+        id = doc.id,
+        level = doc.level,
+        family = doc.family,
+        summary = doc.summary,
+        rationale = doc.rationale.trim_start(),
+        bad = indent(&doc.bad),
+        good = indent(&doc.good),
+        fix = doc.fix.trim_start(),
+    );
+    if !doc.options.is_empty() {
+        out.push_str("Options\n");
+        for (key, opt) in &doc.options {
+            out.push_str(&format!(
+                "    {key} (default {}): {}\n",
+                opt.default, opt.doc
+            ));
+        }
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "Limits of the heuristic\n{}",
+        doc.limits.trim_start()
+    ));
+    out
+}
+
+fn indent(code: &str) -> String {
+    code.trim_start_matches('\n')
+        .lines()
+        .map(|l| {
+            if l.is_empty() {
+                String::new()
+            } else {
+                format!("    {l}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+fn print_stats(report: &run::Report) {
+    eprintln!(
+        "read {} bytes in {} files",
+        report.bytes_read,
+        report.files.len()
+    );
+    for (kind, n) in report.exempt_counts() {
+        eprintln!("  skipped as {kind}: {n}");
+    }
+    for (file, reason) in report.not_analysed() {
+        eprintln!("  not analysed: {}: {reason}", file.display);
+    }
+    for (path, message) in &report.walk_errors {
+        eprintln!("  not read: {path}: {message}");
+    }
+}

@@ -1,0 +1,150 @@
+//! The finding model shared by rules, the engine and every emitter.
+//! Rules create findings with spans; the engine resolves them to lines and columns once.
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// How a finding is treated: `allow` hides it, `warn` reports it, `deny` reports it as an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Allow,
+    Warn,
+    Deny,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Allow => "allow",
+            Level::Warn => "warn",
+            Level::Deny => "deny",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Level> {
+        match s {
+            "allow" => Some(Level::Allow),
+            "warn" => Some(Level::Warn),
+            "deny" => Some(Level::Deny),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A position in a source file: 1-based line, 1-based column in Unicode code points, and byte offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Position {
+    pub line: u32,
+    pub column: u32,
+    #[serde(skip)]
+    pub byte: usize,
+}
+
+/// A source range; `end` is exclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Region {
+    pub start: Position,
+    pub end: Position,
+}
+
+/// A secondary location with its own message (where a sender is used in a loop, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Label {
+    pub region: Region,
+    pub message: String,
+}
+
+/// One reported problem.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// Rule id, e.g. `unbounded-channel`.
+    pub rule: String,
+    /// The effective level after configuration.
+    pub level: Level,
+    /// The file, as displayed (relative to the working directory where possible, `/` separated).
+    pub path: String,
+    /// The primary region: the call, method call or builder chain at fault.
+    pub region: Region,
+    /// What is wrong and why it is a risk here.
+    pub message: String,
+    /// The fix.
+    pub help: String,
+    /// Secondary regions.
+    pub labels: Vec<Label>,
+    /// Line-independent identity: rule + normalised flagged line + occurrence index.
+    pub fingerprint: String,
+}
+
+/// Why a file was read but not analysed, or not read at all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum NotAnalysed {
+    /// The file is not valid Rust syntax for syn.
+    Syntax {
+        line: u32,
+        column: u32,
+        message: String,
+    },
+    /// The file's bytes are not UTF-8.
+    NotUtf8,
+    /// The file nests deeper than the parser's stack guard allows.
+    TooDeep { depth: usize, limit: usize },
+    /// The file exceeds the size limit.
+    TooLarge { bytes: u64, limit: u64 },
+    /// The file could not be read.
+    Io { message: String },
+    /// The analysis hit an internal error; the run went on.
+    Internal { message: String },
+}
+
+impl fmt::Display for NotAnalysed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NotAnalysed::Syntax {
+                line,
+                column,
+                message,
+            } => {
+                write!(f, "syntax error at {line}:{column}: {message}")
+            }
+            NotAnalysed::NotUtf8 => f.write_str("not valid UTF-8"),
+            NotAnalysed::TooDeep { depth, limit } => {
+                write!(f, "nesting depth {depth} exceeds the limit of {limit}")
+            }
+            NotAnalysed::TooLarge { bytes, limit } => {
+                write!(
+                    f,
+                    "file is {bytes} bytes, above the size limit of {limit} bytes"
+                )
+            }
+            NotAnalysed::Io { message } => write!(f, "could not read: {message}"),
+            NotAnalysed::Internal { message } => write!(f, "internal error: {message}"),
+        }
+    }
+}
+
+/// Why a file was deliberately left out (these are counted, not errors).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Exempt {
+    /// Under tests/, benches/ or examples/, or declared `#[cfg(test)] mod x;` by its parent.
+    TestCode,
+    /// Its header says `@generated`.
+    Generated,
+}
+
+impl fmt::Display for Exempt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Exempt::TestCode => "test code",
+            Exempt::Generated => "generated code",
+        })
+    }
+}

@@ -1,0 +1,87 @@
+//! Emitters: one module per output format, all reading the same [`Report`]. Nothing else prints.
+pub mod github;
+pub mod json;
+pub mod sarif;
+pub mod short;
+pub mod text;
+
+use std::io::{self, Write};
+
+use crate::catalogue::Catalogue;
+use crate::run::Report;
+
+/// The output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// rustc-style diagnostics with source snippets (the default).
+    Text,
+    /// `path:line:col: level[rule]: message`, one a line.
+    Short,
+    /// A stable JSON document (schema in the README).
+    Json,
+    /// SARIF 2.1.0 for GitHub code scanning.
+    Sarif,
+    /// GitHub Actions workflow commands (annotations on the pull request).
+    Github,
+}
+
+/// What every emitter may need besides the report.
+pub struct EmitContext<'a> {
+    pub catalogue: &'a Catalogue,
+    pub color: bool,
+    /// Absolute directory that relative paths in the report are relative to.
+    pub base_dir: &'a std::path::Path,
+}
+
+pub fn emit(
+    format: Format,
+    report: &Report,
+    cx: &EmitContext<'_>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        Format::Text => text::emit(report, cx, out),
+        Format::Short => short::emit(report, out),
+        Format::Json => json::emit(report, out),
+        Format::Sarif => sarif::emit(report, cx, out),
+        Format::Github => github::emit(report, out),
+    }
+}
+
+/// The one-line summary: what was read, what was skipped and why, findings by level.
+pub fn summary_line(report: &Report) -> String {
+    let exempt = report.exempt_counts();
+    let levels = report.count_by_level();
+    let not_analysed = report.not_analysed().count();
+    let mut parts = vec![
+        format!("{} files scanned", report.files.len()),
+        format!("{} analysed", report.analysed_count()),
+    ];
+    if not_analysed > 0 {
+        parts.push(format!("{not_analysed} not analysed"));
+    }
+    for (kind, n) in &exempt {
+        parts.push(format!("{n} skipped as {kind}"));
+    }
+    if !report.walk_errors.is_empty() {
+        parts.push(format!("{} paths not readable", report.walk_errors.len()));
+    }
+    let warnings = levels.get(&crate::diag::Level::Warn).copied().unwrap_or(0);
+    let errors = levels.get(&crate::diag::Level::Deny).copied().unwrap_or(0);
+    format!(
+        "{}; {} {}, {} {}",
+        parts.join(", "),
+        warnings,
+        plural(warnings, "warning"),
+        errors,
+        plural(errors, "error")
+    )
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        word.to_owned()
+    } else {
+        format!("{word}s")
+    }
+}

@@ -1,0 +1,370 @@
+//! `--format sarif`: SARIF 2.1.0 as GitHub code scanning accepts it: the full rule catalogue in
+//! `tool.driver.rules`, relative URIs under `%SRCROOT%`, code-point columns, related locations,
+//! line-independent `partialFingerprints`, and every file not analysed as a notification.
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::EmitContext;
+use crate::catalogue::{Catalogue, RuleDoc};
+use crate::diag::{Finding, Level, Region};
+use crate::run::Report;
+
+pub const INFORMATION_URI: &str = "https://github.com/cargo-backpressure/cargo-backpressure";
+const SRCROOT: &str = "%SRCROOT%";
+/// The key of our fingerprint in `partialFingerprints`.
+pub const FINGERPRINT_KEY: &str = "cargoBackpressure/v1";
+
+#[derive(Serialize)]
+struct Log<'a> {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    version: &'static str,
+    runs: Vec<Run<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Run<'a> {
+    tool: Tool<'a>,
+    invocations: Vec<Invocation>,
+    original_uri_base_ids: BTreeMap<&'static str, ArtifactLocation>,
+    column_kind: &'static str,
+    results: Vec<SarifResult>,
+}
+
+#[derive(Serialize)]
+struct Tool<'a> {
+    driver: Driver<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Driver<'a> {
+    name: &'static str,
+    version: &'static str,
+    semantic_version: &'static str,
+    information_uri: &'static str,
+    rules: Vec<ReportingDescriptor<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReportingDescriptor<'a> {
+    id: &'a str,
+    name: &'a str,
+    short_description: Message,
+    full_description: Message,
+    help: MultiformatMessage,
+    help_uri: String,
+    default_configuration: Configuration,
+    properties: RuleProperties<'a>,
+}
+
+#[derive(Serialize)]
+struct Configuration {
+    level: &'static str,
+}
+
+#[derive(Serialize)]
+struct RuleProperties<'a> {
+    tags: &'a [String],
+    precision: &'a str,
+    #[serde(rename = "security-severity", skip_serializing_if = "Option::is_none")]
+    security_severity: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Message {
+    text: String,
+}
+
+#[derive(Serialize)]
+struct MultiformatMessage {
+    text: String,
+    markdown: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Invocation {
+    execution_successful: bool,
+    tool_execution_notifications: Vec<Notification>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Notification {
+    level: &'static str,
+    message: Message,
+    locations: Vec<Location>,
+    descriptor: DescriptorReference,
+}
+
+#[derive(Serialize)]
+struct DescriptorReference {
+    id: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifResult {
+    rule_id: String,
+    rule_index: usize,
+    level: &'static str,
+    message: Message,
+    locations: Vec<Location>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    related_locations: Vec<Location>,
+    partial_fingerprints: BTreeMap<&'static str, String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Location {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<usize>,
+    physical_location: PhysicalLocation,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<Message>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PhysicalLocation {
+    artifact_location: ArtifactLocation,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    region: Option<SarifRegion>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ArtifactLocation {
+    uri: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uri_base_id: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifRegion {
+    start_line: u32,
+    start_column: u32,
+    end_line: u32,
+    end_column: u32,
+}
+
+fn sarif_level(level: Level) -> &'static str {
+    match level {
+        Level::Deny => "error",
+        Level::Warn => "warning",
+        Level::Allow => "none",
+    }
+}
+
+/// SARIF messages are sentences: capitalised and ending with a period.
+fn sentence(s: &str) -> String {
+    let mut chars = s.trim().chars();
+    let mut out: String = chars
+        .next()
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_default();
+    out.push_str(chars.as_str());
+    if !out.ends_with('.') {
+        out.push('.');
+    }
+    out
+}
+
+/// Percent-encodes a relative path for a URI reference (keeps `/`).
+fn uri_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+fn artifact(path: &str) -> ArtifactLocation {
+    if path.starts_with('/') {
+        ArtifactLocation {
+            uri: format!("file://{}", uri_path(path)),
+            uri_base_id: None,
+        }
+    } else {
+        ArtifactLocation {
+            uri: uri_path(path),
+            uri_base_id: Some(SRCROOT),
+        }
+    }
+}
+
+fn region(r: &Region) -> SarifRegion {
+    // A zero-width region still has to end after it starts.
+    let end_column = if r.end.line == r.start.line {
+        r.end.column.max(r.start.column + 1)
+    } else {
+        r.end.column
+    };
+    SarifRegion {
+        start_line: r.start.line,
+        start_column: r.start.column,
+        end_line: r.end.line,
+        end_column,
+    }
+}
+
+fn rule_descriptor(doc: &RuleDoc) -> ReportingDescriptor<'_> {
+    let markdown = format!(
+        "{}\n\n## Why is this bad?\n{}\n## Example\n```rust\n{}```\n\n## Use instead\n```rust\n{}```\n\n## Fix\n{}\n## Limits of the heuristic\n{}",
+        doc.summary,
+        doc.rationale.trim_start(),
+        doc.bad.trim_start(),
+        doc.good.trim_start(),
+        doc.fix.trim_start(),
+        doc.limits.trim_start()
+    );
+    let text = format!(
+        "{}\n\nWhy: {}\nFix: {}",
+        doc.summary,
+        doc.rationale.trim(),
+        doc.fix.trim()
+    );
+    ReportingDescriptor {
+        id: &doc.id,
+        name: &doc.name,
+        short_description: Message {
+            text: sentence(&doc.summary),
+        },
+        full_description: Message {
+            text: sentence(doc.rationale.trim()),
+        },
+        help: MultiformatMessage { text, markdown },
+        help_uri: format!("{INFORMATION_URI}/blob/main/rules/{}.toml", doc.id),
+        default_configuration: Configuration {
+            level: sarif_level(doc.level),
+        },
+        properties: RuleProperties {
+            tags: &doc.tags,
+            precision: &doc.precision,
+            security_severity: doc.security_severity.map(|s| format!("{s:.1}")),
+        },
+    }
+}
+
+fn result(f: &Finding, catalogue: &Catalogue) -> SarifResult {
+    let related_locations = f
+        .labels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| Location {
+            id: Some(i + 1),
+            physical_location: PhysicalLocation {
+                artifact_location: artifact(&f.path),
+                region: Some(region(&l.region)),
+            },
+            message: Some(Message {
+                text: sentence(&l.message),
+            }),
+        })
+        .collect();
+    SarifResult {
+        rule_id: f.rule.clone(),
+        rule_index: catalogue.index_of(&f.rule).unwrap_or(0),
+        level: sarif_level(f.level),
+        message: Message {
+            text: format!("{} Help: {}", sentence(&f.message), sentence(&f.help)),
+        },
+        locations: vec![Location {
+            id: None,
+            physical_location: PhysicalLocation {
+                artifact_location: artifact(&f.path),
+                region: Some(region(&f.region)),
+            },
+            message: None,
+        }],
+        related_locations,
+        partial_fingerprints: BTreeMap::from([(FINGERPRINT_KEY, f.fingerprint.clone())]),
+    }
+}
+
+pub fn emit(report: &Report, cx: &EmitContext<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let mut notifications: Vec<Notification> = report
+        .not_analysed()
+        .map(|(file, reason)| Notification {
+            level: "warning",
+            message: Message {
+                text: sentence(&format!("file not analysed: {reason}")),
+            },
+            locations: vec![Location {
+                id: None,
+                physical_location: PhysicalLocation {
+                    artifact_location: artifact(&file.display),
+                    region: None,
+                },
+                message: None,
+            }],
+            descriptor: DescriptorReference { id: "not-analysed" },
+        })
+        .collect();
+    notifications.extend(
+        report
+            .walk_errors
+            .iter()
+            .map(|(path, message)| Notification {
+                level: "warning",
+                message: Message {
+                    text: sentence(&format!("path not read: {message}")),
+                },
+                locations: vec![Location {
+                    id: None,
+                    physical_location: PhysicalLocation {
+                        artifact_location: artifact(path),
+                        region: None,
+                    },
+                    message: None,
+                }],
+                descriptor: DescriptorReference { id: "not-read" },
+            }),
+    );
+    let base = format!(
+        "file://{}/",
+        uri_path(cx.base_dir.to_string_lossy().trim_end_matches('/'))
+    );
+    let log = Log {
+        schema: "https://json.schemastore.org/sarif-2.1.0.json",
+        version: "2.1.0",
+        runs: vec![Run {
+            tool: Tool {
+                driver: Driver {
+                    name: env!("CARGO_PKG_NAME"),
+                    version: env!("CARGO_PKG_VERSION"),
+                    semantic_version: env!("CARGO_PKG_VERSION"),
+                    information_uri: INFORMATION_URI,
+                    rules: cx.catalogue.rules.iter().map(rule_descriptor).collect(),
+                },
+            },
+            invocations: vec![Invocation {
+                execution_successful: true,
+                tool_execution_notifications: notifications,
+            }],
+            original_uri_base_ids: BTreeMap::from([(
+                SRCROOT,
+                ArtifactLocation {
+                    uri: base,
+                    uri_base_id: None,
+                },
+            )]),
+            column_kind: "unicodeCodePoints",
+            results: report.findings().map(|f| result(f, cx.catalogue)).collect(),
+        }],
+    };
+    serde_json::to_writer_pretty(&mut *out, &log)?;
+    writeln!(out)
+}

@@ -1,0 +1,151 @@
+//! What a rule sees while the checker walks a file: path resolution at the current position, the
+//! enclosing functions and loops, local bindings, the file's items, and a sink for findings.
+use std::collections::HashMap;
+use std::ops::Range;
+
+use syn::spanned::Spanned;
+use syn::{Expr, Type};
+
+use super::resolve::{Resolved, Resolver, Scope};
+
+/// A finding as a rule reports it: byte ranges into the file, not yet lines and columns.
+#[derive(Debug, Clone)]
+pub struct RawFinding {
+    pub rule: &'static str,
+    pub range: Range<usize>,
+    pub message: String,
+    pub help: String,
+    pub labels: Vec<(Range<usize>, String)>,
+}
+
+/// Where a local name came from.
+#[derive(Debug, Clone, Copy)]
+pub struct Binding<'ast> {
+    /// The initializer of its `let`, if any.
+    pub init: Option<&'ast Expr>,
+    /// The declared type (`let x: T`, a parameter's type).
+    pub ty: Option<&'ast Type>,
+    /// The position in a tuple pattern: `let (tx, rx) = ..` gives tx 0 and rx 1.
+    pub tuple_index: Option<usize>,
+}
+
+/// An enclosing function (or method, or trait default method).
+pub struct FnFrame<'ast> {
+    pub body: &'ast syn::Block,
+    pub sig: &'ast syn::Signature,
+    /// The `Self` type's last segment when inside an `impl`.
+    pub self_type: Option<String>,
+    pub bindings: HashMap<String, Binding<'ast>>,
+    /// `loops.len()` when the function was entered: loops below belong to an outer function.
+    pub loop_base: usize,
+}
+
+/// An enclosing loop, or a barrier where a closure or async block starts a new body.
+#[derive(Clone, Copy)]
+pub enum LoopFrame<'ast> {
+    Loop(&'ast Expr),
+    Barrier,
+}
+
+/// Item definitions of the whole file that rules look up by name.
+#[derive(Default)]
+pub struct FileItems<'ast> {
+    /// Struct name → its named fields and their types.
+    pub struct_fields: HashMap<String, Vec<(String, &'ast Type)>>,
+    /// `const`/`static` name → (type, value).
+    pub consts: HashMap<String, (&'ast Type, &'ast Expr)>,
+}
+
+pub struct Context<'ast> {
+    pub(super) resolver: Resolver<'ast>,
+    pub(super) module: usize,
+    pub(super) blocks: Vec<Scope>,
+    pub(super) fns: Vec<FnFrame<'ast>>,
+    pub(super) loops: Vec<LoopFrame<'ast>>,
+    pub(super) findings: Vec<RawFinding>,
+    pub items: FileItems<'ast>,
+    /// The whole (macro-expanded) file, for the rare rule that must look beyond the current function.
+    pub file: &'ast syn::File,
+}
+
+impl<'ast> Context<'ast> {
+    /// Resolves a path written at the current position to a canonical external path.
+    pub fn resolve(&self, path: &syn::Path) -> Option<String> {
+        match self.resolver.resolve(self.module, &self.blocks, path) {
+            Resolved::External(p) => Some(p),
+            Resolved::Local | Resolved::Unknown => None,
+        }
+    }
+
+    /// The canonical path of a call's function: `a::b(..)` → `Some("a::b")`.
+    pub fn callee(&self, expr: &Expr) -> Option<String> {
+        match expr {
+            Expr::Call(call) => match &*call.func {
+                Expr::Path(p) if p.qself.is_none() => self.resolve(&p.path),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The canonical path of a type's outer name: `Arc<Mutex<T>>` → `std::sync::Arc`.
+    pub fn type_path(&self, ty: &Type) -> Option<String> {
+        match ty {
+            Type::Path(p) if p.qself.is_none() => self.resolve(&p.path),
+            Type::Reference(r) => self.type_path(&r.elem),
+            Type::Paren(p) => self.type_path(&p.elem),
+            Type::Group(g) => self.type_path(&g.elem),
+            _ => None,
+        }
+    }
+
+    /// The innermost enclosing function.
+    pub fn current_fn(&self) -> Option<&FnFrame<'ast>> {
+        self.fns.last()
+    }
+
+    /// Enclosing loops of the current body, innermost first; stops at a closure or async block.
+    pub fn loops(&self) -> impl Iterator<Item = &'ast Expr> + '_ {
+        let base = self.fns.last().map_or(0, |f| f.loop_base);
+        self.loops[base..].iter().rev().map_while(|f| match f {
+            LoopFrame::Loop(e) => Some(*e),
+            LoopFrame::Barrier => None,
+        })
+    }
+
+    /// Enclosing loops of the current function, innermost first, looking through closures and async blocks.
+    pub fn loops_through_closures(&self) -> impl Iterator<Item = &'ast Expr> + '_ {
+        let base = self.fns.last().map_or(0, |f| f.loop_base);
+        self.loops[base..].iter().rev().filter_map(|f| match f {
+            LoopFrame::Loop(e) => Some(*e),
+            LoopFrame::Barrier => None,
+        })
+    }
+
+    /// The binding of a local name in the current function.
+    pub fn binding(&self, name: &str) -> Option<&Binding<'ast>> {
+        self.fns.last()?.bindings.get(name)
+    }
+
+    /// The type of `self.<field>` in the current impl.
+    pub fn self_field_type(&self, field: &str) -> Option<&'ast Type> {
+        let self_type = self.fns.last()?.self_type.as_ref()?;
+        let fields = self.items.struct_fields.get(self_type)?;
+        fields
+            .iter()
+            .find(|(name, _)| name == field)
+            .map(|(_, ty)| *ty)
+    }
+
+    /// The byte range of a node in the file.
+    pub fn range(&self, node: &impl Spanned) -> Range<usize> {
+        node.span().byte_range()
+    }
+
+    pub fn report(&mut self, finding: RawFinding) {
+        // A synthetic node (from macro expansion) has no place in the file: never report there.
+        if finding.range.end > finding.range.start {
+            self.findings.push(finding);
+        }
+    }
+}

@@ -1,0 +1,415 @@
+//! The engine: one parse per file, macro bodies expanded, then one traversal that offers every
+//! node to every enabled rule with the context it needs. Rules return findings; nothing here prints.
+pub mod context;
+pub mod macros;
+pub mod resolve;
+pub mod test_code;
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use syn::visit::{self, Visit};
+use syn::{Expr, Item, Pat, Type};
+
+use crate::diag::NotAnalysed;
+use crate::guard;
+use crate::manifest::CrateInfo;
+pub use context::{Binding, Context, FileItems, FnFrame, LoopFrame, RawFinding};
+use resolve::{KnownPaths, ModuleTree, Resolver, Scope};
+
+/// A rule: hooks called by the one traversal. Each hook has an empty default.
+pub trait Rule: Send + Sync {
+    fn id(&self) -> &'static str;
+    /// Every expression, before its children.
+    fn check_expr<'ast>(&self, _cx: &mut Context<'ast>, _expr: &'ast Expr) {}
+    /// Every statement in a block, before its children.
+    fn check_stmt<'ast>(&self, _cx: &mut Context<'ast>, _stmt: &'ast syn::Stmt) {}
+    /// Every function body, after its children were walked; `cx.current_fn()` is that function,
+    /// with all its bindings.
+    fn check_fn<'ast>(&self, _cx: &mut Context<'ast>) {}
+    /// Every `impl` block.
+    fn check_impl<'ast>(&self, _cx: &mut Context<'ast>, _item: &'ast syn::ItemImpl) {}
+}
+
+/// A `#[cfg(test)] mod name;` declaration: the module's file is test code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestModule {
+    pub name: String,
+    /// The `#[path = ".."]` attribute, when present.
+    pub path: Option<String>,
+}
+
+/// What one file's analysis produced.
+#[derive(Debug, Default)]
+pub struct FileAnalysis {
+    /// Byte ranges are offsets into the file's original text.
+    pub findings: Vec<RawFinding>,
+    pub test_modules: Vec<TestModule>,
+}
+
+/// The configured engine, shared by all worker threads.
+pub struct Engine {
+    pub rules: Vec<Box<dyn Rule>>,
+    pub known: KnownPaths,
+    pub include_tests: bool,
+    /// Identifiers that make an unknown macro's body worth parsing.
+    pub macro_words: Box<dyn Fn(&str) -> bool + Send + Sync>,
+}
+
+impl Engine {
+    /// Analyses one file's text. Never panics on any input a parser accepts or rejects; the caller
+    /// still wraps this in `catch_unwind` so a rule bug costs one file, not the run.
+    pub fn analyze(&self, text: &str, crate_info: &CrateInfo) -> Result<FileAnalysis, NotAnalysed> {
+        let result = self.analyze_inner(text, crate_info);
+        // proc-macro2 keeps every parsed file's text per thread; release it (no span is alive now).
+        proc_macro2::extra::invalidate_current_thread_spans();
+        result
+    }
+
+    fn analyze_inner(
+        &self,
+        text: &str,
+        crate_info: &CrateInfo,
+    ) -> Result<FileAnalysis, NotAnalysed> {
+        let (offset, prepared) = prepare(text);
+        let depth = guard::estimated_depth(&prepared, guard::DEPTH_LIMIT);
+        if depth > guard::DEPTH_LIMIT {
+            return Err(NotAnalysed::TooDeep {
+                depth,
+                limit: guard::DEPTH_LIMIT,
+            });
+        }
+        let mut file = syn::parse_str::<syn::File>(&prepared).map_err(|e| {
+            let start = e.span().start();
+            NotAnalysed::Syntax {
+                line: start.line as u32,
+                column: start.column as u32 + 1,
+                message: e.to_string(),
+            }
+        })?;
+        let wanted =
+            |tokens: &proc_macro2::TokenStream| macros::any_ident(tokens, &*self.macro_words);
+        macros::expand(&mut file, &wanted);
+        let tree = ModuleTree::build(&file.items);
+        let mut items = FileItems::default();
+        collect_items(&file.items, &mut items);
+        let mut checker = Checker {
+            cx: Context {
+                resolver: Resolver {
+                    tree: &tree,
+                    crate_info,
+                    known: &self.known,
+                },
+                module: 0,
+                blocks: Vec::new(),
+                fns: Vec::new(),
+                loops: Vec::new(),
+                findings: Vec::new(),
+                items,
+                file: &file,
+            },
+            rules: &self.rules,
+            include_tests: self.include_tests,
+            test_modules: Vec::new(),
+            impl_self: None,
+        };
+        checker.visit_file(&file);
+        let mut findings = checker.cx.findings;
+        for f in &mut findings {
+            f.range = f.range.start + offset..f.range.end + offset;
+            for (range, _) in &mut f.labels {
+                *range = range.start + offset..range.end + offset;
+            }
+        }
+        Ok(FileAnalysis {
+            findings,
+            test_modules: checker.test_modules,
+        })
+    }
+}
+
+/// Strips a BOM and blanks a shebang line, keeping every other byte where it was.
+/// Returns the byte offset of the prepared text in the original.
+fn prepare(text: &str) -> (usize, Cow<'_, str>) {
+    let (offset, body) = match text.strip_prefix('\u{feff}') {
+        Some(rest) => (3, rest),
+        None => (0, text),
+    };
+    if body.starts_with("#!") && !body[2..].trim_start().starts_with('[') {
+        let end = body.find('\n').unwrap_or(body.len());
+        let mut owned = String::with_capacity(body.len());
+        owned.extend(std::iter::repeat_n(' ', end));
+        owned.push_str(&body[end..]);
+        // Non-ASCII in the shebang changes byte lengths: pad so offsets after it still line up.
+        while owned.len() < body.len() {
+            owned.insert(end, ' ');
+        }
+        return (offset, Cow::Owned(owned));
+    }
+    (offset, Cow::Borrowed(body))
+}
+
+fn collect_items<'ast>(items: &'ast [Item], out: &mut FileItems<'ast>) {
+    for item in items {
+        match item {
+            Item::Struct(s) => {
+                let fields = s
+                    .fields
+                    .iter()
+                    .filter_map(|f| Some((f.ident.as_ref()?.to_string(), &f.ty)))
+                    .collect();
+                out.struct_fields.insert(s.ident.to_string(), fields);
+            }
+            Item::Const(c) => {
+                out.consts.insert(c.ident.to_string(), (&*c.ty, &*c.expr));
+            }
+            Item::Static(s) => {
+                out.consts.insert(s.ident.to_string(), (&*s.ty, &*s.expr));
+            }
+            Item::Mod(m) => {
+                if let Some((_, items)) = &m.content {
+                    collect_items(items, out);
+                }
+            }
+            Item::Impl(i) => {
+                for ii in &i.items {
+                    if let syn::ImplItem::Const(c) = ii {
+                        out.consts.insert(c.ident.to_string(), (&c.ty, &c.expr));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn item_attrs(item: &Item) -> &[syn::Attribute] {
+    match item {
+        Item::Const(i) => &i.attrs,
+        Item::Enum(i) => &i.attrs,
+        Item::ExternCrate(i) => &i.attrs,
+        Item::Fn(i) => &i.attrs,
+        Item::ForeignMod(i) => &i.attrs,
+        Item::Impl(i) => &i.attrs,
+        Item::Macro(i) => &i.attrs,
+        Item::Mod(i) => &i.attrs,
+        Item::Static(i) => &i.attrs,
+        Item::Struct(i) => &i.attrs,
+        Item::Trait(i) => &i.attrs,
+        Item::TraitAlias(i) => &i.attrs,
+        Item::Type(i) => &i.attrs,
+        Item::Union(i) => &i.attrs,
+        Item::Use(i) => &i.attrs,
+        _ => &[],
+    }
+}
+
+fn type_last_ident(ty: &Type) -> Option<String> {
+    match ty {
+        Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+        _ => None,
+    }
+}
+
+struct Checker<'e, 'ast> {
+    cx: Context<'ast>,
+    rules: &'e [Box<dyn Rule>],
+    include_tests: bool,
+    test_modules: Vec<TestModule>,
+    impl_self: Option<String>,
+}
+
+impl<'ast> Checker<'_, 'ast> {
+    fn skip_as_test(&self, attrs: &[syn::Attribute]) -> bool {
+        !self.include_tests && test_code::is_test_item(attrs)
+    }
+
+    fn with_fn(
+        &mut self,
+        sig: &'ast syn::Signature,
+        body: &'ast syn::Block,
+        walk: impl FnOnce(&mut Self),
+    ) {
+        let mut bindings = HashMap::new();
+        for input in &sig.inputs {
+            if let syn::FnArg::Typed(pt) = input {
+                bind_pattern(&mut bindings, &pt.pat, None, Some(&pt.ty), None);
+            }
+        }
+        self.cx.fns.push(FnFrame {
+            body,
+            sig,
+            self_type: self.impl_self.clone(),
+            bindings,
+            loop_base: self.cx.loops.len(),
+        });
+        walk(self);
+        for rule in self.rules {
+            rule.check_fn(&mut self.cx);
+        }
+        self.cx.fns.pop();
+    }
+}
+
+fn bind_pattern<'ast>(
+    bindings: &mut HashMap<String, Binding<'ast>>,
+    pat: &'ast Pat,
+    init: Option<&'ast Expr>,
+    ty: Option<&'ast Type>,
+    tuple_index: Option<usize>,
+) {
+    match pat {
+        Pat::Ident(p) => {
+            bindings.insert(
+                p.ident.to_string(),
+                Binding {
+                    init,
+                    ty,
+                    tuple_index,
+                },
+            );
+        }
+        Pat::Type(p) => bind_pattern(bindings, &p.pat, init, Some(&p.ty), tuple_index),
+        Pat::Tuple(t) if tuple_index.is_none() => {
+            for (i, elem) in t.elems.iter().enumerate() {
+                bind_pattern(bindings, elem, init, None, Some(i));
+            }
+        }
+        Pat::Reference(r) => bind_pattern(bindings, &r.pat, init, ty, tuple_index),
+        Pat::Paren(p) => bind_pattern(bindings, &p.pat, init, ty, tuple_index),
+        _ => {}
+    }
+}
+
+impl<'ast> Visit<'ast> for Checker<'_, 'ast> {
+    fn visit_item(&mut self, item: &'ast Item) {
+        if self.skip_as_test(item_attrs(item)) {
+            if let Item::Mod(m) = item {
+                if m.content.is_none() {
+                    let path = m
+                        .attrs
+                        .iter()
+                        .find(|a| a.path().is_ident("path"))
+                        .and_then(|a| match &a.meta {
+                            syn::Meta::NameValue(nv) => match &nv.value {
+                                Expr::Lit(syn::ExprLit {
+                                    lit: syn::Lit::Str(s),
+                                    ..
+                                }) => Some(s.value()),
+                                _ => None,
+                            },
+                            _ => None,
+                        });
+                    self.test_modules.push(TestModule {
+                        name: m.ident.to_string(),
+                        path,
+                    });
+                }
+            }
+            return;
+        }
+        visit::visit_item(self, item);
+    }
+
+    fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
+        let Some((_, items)) = &m.content else { return };
+        let child = self
+            .cx
+            .resolver
+            .tree
+            .child(self.cx.module, &m.ident.to_string());
+        let target = child.unwrap_or(self.cx.module);
+        let saved_module = std::mem::replace(&mut self.cx.module, target);
+        let saved_blocks = std::mem::take(&mut self.cx.blocks);
+        for item in items {
+            self.visit_item(item);
+        }
+        self.cx.blocks = saved_blocks;
+        self.cx.module = saved_module;
+    }
+
+    fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+        self.with_fn(&f.sig, &f.block, |this| visit::visit_item_fn(this, f));
+    }
+
+    fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {
+        for rule in self.rules {
+            rule.check_impl(&mut self.cx, i);
+        }
+        let saved = std::mem::replace(&mut self.impl_self, type_last_ident(&i.self_ty));
+        visit::visit_item_impl(self, i);
+        self.impl_self = saved;
+    }
+
+    fn visit_impl_item(&mut self, item: &'ast syn::ImplItem) {
+        let attrs = match item {
+            syn::ImplItem::Fn(f) => &f.attrs,
+            syn::ImplItem::Const(c) => &c.attrs,
+            _ => return visit::visit_impl_item(self, item),
+        };
+        if !self.skip_as_test(attrs) {
+            visit::visit_impl_item(self, item);
+        }
+    }
+
+    fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
+        self.with_fn(&f.sig, &f.block, |this| visit::visit_impl_item_fn(this, f));
+    }
+
+    fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
+        match &f.default {
+            Some(body) if !self.skip_as_test(&f.attrs) => {
+                self.with_fn(&f.sig, body, |this| visit::visit_trait_item_fn(this, f))
+            }
+            _ => {}
+        }
+    }
+
+    fn visit_block(&mut self, block: &'ast syn::Block) {
+        match Scope::for_block(&block.stmts, self.cx.module) {
+            Some(scope) => {
+                self.cx.blocks.push(scope);
+                visit::visit_block(self, block);
+                self.cx.blocks.pop();
+            }
+            None => visit::visit_block(self, block),
+        }
+    }
+
+    fn visit_stmt(&mut self, stmt: &'ast syn::Stmt) {
+        for rule in self.rules {
+            rule.check_stmt(&mut self.cx, stmt);
+        }
+        visit::visit_stmt(self, stmt);
+    }
+
+    fn visit_local(&mut self, local: &'ast syn::Local) {
+        if self.skip_as_test(&local.attrs) {
+            return;
+        }
+        visit::visit_local(self, local);
+        let init = local.init.as_ref().map(|i| &*i.expr);
+        if let Some(frame) = self.cx.fns.last_mut() {
+            bind_pattern(&mut frame.bindings, &local.pat, init, None, None);
+        }
+    }
+
+    fn visit_expr(&mut self, expr: &'ast Expr) {
+        for rule in self.rules {
+            rule.check_expr(&mut self.cx, expr);
+        }
+        match expr {
+            Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => {
+                self.cx.loops.push(LoopFrame::Loop(expr));
+                visit::visit_expr(self, expr);
+                self.cx.loops.pop();
+            }
+            Expr::Closure(_) | Expr::Async(_) => {
+                self.cx.loops.push(LoopFrame::Barrier);
+                visit::visit_expr(self, expr);
+                self.cx.loops.pop();
+            }
+            _ => visit::visit_expr(self, expr),
+        }
+    }
+}

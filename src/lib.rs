@@ -1,0 +1,17 @@
+//! cargo-backpressure: a static-analysis linter that finds backpressure bugs in Rust source.
+//!
+//! Pipeline: [`walk`] finds files, [`run`] reads and analyses them in parallel with the [`engine`]
+//! (one parse, macro bodies expanded, path resolution, one traversal offering every node to every
+//! rule in [`rules`]), and [`emit`] formats the merged [`run::Report`].
+pub mod catalogue;
+pub mod cli;
+pub mod config;
+pub mod diag;
+pub mod emit;
+pub mod engine;
+pub mod guard;
+pub mod manifest;
+pub mod rules;
+pub mod run;
+pub mod source;
+pub mod walk;

@@ -1,0 +1,5 @@
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    ExitCode::from(cargo_backpressure::cli::main(std::env::args_os()))
+}

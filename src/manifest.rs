@@ -1,0 +1,184 @@
+//! Reads the Cargo.toml that owns each file: dependency renames (`tk = { package = "tokio" }`,
+//! also through `workspace = true`) and dependency versions. Manifests are parsed once per run.
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// What the rules need to know about the crate a file belongs to.
+#[derive(Debug, Default, Clone)]
+pub struct CrateInfo {
+    /// Dependency key as used in code (`-` → `_`) → the real package name (`-` → `_`).
+    pub renames: HashMap<String, String>,
+    /// Package name (`-` → `_`) → version requirement as written (empty when unknown).
+    pub versions: HashMap<String, String>,
+    /// The directory holding this Cargo.toml.
+    pub root: Option<PathBuf>,
+}
+
+impl CrateInfo {
+    /// The major version of a dependency, e.g. 3 for `ureq = "3.1"` (0.x gives the minor: 0.12 → 12 with `zero` set).
+    pub fn version_of(&self, package: &str) -> Option<&str> {
+        self.versions.get(package).map(String::as_str)
+    }
+
+    fn from_manifest(
+        dir: &Path,
+        table: &toml::Table,
+        workspace: Option<&toml::Table>,
+    ) -> CrateInfo {
+        let mut info = CrateInfo {
+            root: Some(dir.to_path_buf()),
+            ..Default::default()
+        };
+        let ws_deps = workspace
+            .and_then(|w| w.get("workspace"))
+            .and_then(|w| w.get("dependencies"))
+            .and_then(toml::Value::as_table);
+        let mut visit = |deps: &toml::Table| {
+            for (key, spec) in deps {
+                let mut package = spec.get("package").and_then(toml::Value::as_str);
+                let mut version = match spec {
+                    toml::Value::String(v) => Some(v.as_str()),
+                    _ => spec.get("version").and_then(toml::Value::as_str),
+                };
+                if spec.get("workspace").and_then(toml::Value::as_bool) == Some(true) {
+                    if let Some(ws) = ws_deps.and_then(|d| d.get(key)) {
+                        package =
+                            package.or_else(|| ws.get("package").and_then(toml::Value::as_str));
+                        version = version.or_else(|| match ws {
+                            toml::Value::String(v) => Some(v.as_str()),
+                            _ => ws.get("version").and_then(toml::Value::as_str),
+                        });
+                    }
+                }
+                let key = key.replace('-', "_");
+                let real = package
+                    .map(|p| p.replace('-', "_"))
+                    .unwrap_or_else(|| key.clone());
+                if real != key {
+                    info.renames.insert(key, real.clone());
+                }
+                info.versions
+                    .insert(real, version.unwrap_or_default().to_owned());
+            }
+        };
+        for section in ["dependencies", "dev-dependencies", "build-dependencies"] {
+            if let Some(deps) = table.get(section).and_then(toml::Value::as_table) {
+                visit(deps);
+            }
+        }
+        if let Some(targets) = table.get("target").and_then(toml::Value::as_table) {
+            for target in targets.values() {
+                for section in ["dependencies", "dev-dependencies", "build-dependencies"] {
+                    if let Some(deps) = target.get(section).and_then(toml::Value::as_table) {
+                        visit(deps);
+                    }
+                }
+            }
+        }
+        info
+    }
+}
+
+/// Finds and caches the owning manifest of each directory. Shared by the worker threads.
+#[derive(Default)]
+pub struct ManifestCache {
+    by_dir: Mutex<HashMap<PathBuf, Arc<CrateInfo>>>,
+}
+
+impl ManifestCache {
+    /// The crate info for the nearest Cargo.toml above `file` (an empty one when there is none).
+    pub fn for_file(&self, file: &Path) -> Arc<CrateInfo> {
+        let Some(dir) = file.parent() else {
+            return Arc::default();
+        };
+        if let Some(hit) = self.lock().get(dir) {
+            return hit.clone();
+        }
+        let info = Arc::new(Self::load_for_dir(dir));
+        self.lock().insert(dir.to_path_buf(), info.clone());
+        info
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Arc<CrateInfo>>> {
+        // A poisoned cache only means another thread panicked mid-insert; the map is still usable.
+        self.by_dir.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn load_for_dir(dir: &Path) -> CrateInfo {
+        let mut cur = Some(dir);
+        while let Some(d) = cur {
+            let manifest = d.join("Cargo.toml");
+            if let Some(table) = read_table(&manifest) {
+                if table.contains_key("package") || !table.contains_key("workspace") {
+                    let ws = find_workspace_root(d).and_then(|w| read_table(&w.join("Cargo.toml")));
+                    return CrateInfo::from_manifest(d, &table, ws.as_ref().or(Some(&table)));
+                }
+            }
+            cur = d.parent();
+        }
+        CrateInfo::default()
+    }
+}
+
+fn read_table(path: &Path) -> Option<toml::Table> {
+    let text = std::fs::read_to_string(path).ok()?;
+    text.parse::<toml::Table>().ok()
+}
+
+/// The nearest directory at or above `dir` whose Cargo.toml has a `[workspace]` table.
+pub fn find_workspace_root(dir: &Path) -> Option<PathBuf> {
+    let mut cur = Some(dir);
+    while let Some(d) = cur {
+        if read_table(&d.join("Cargo.toml")).is_some_and(|t| t.contains_key("workspace")) {
+            return Some(d.to_path_buf());
+        }
+        cur = d.parent();
+    }
+    None
+}
+
+/// The directory to scan when no path is given: the workspace root of the nearest Cargo.toml
+/// at or above `start`, else that crate's directory, else `start`.
+pub fn default_scan_root(start: &Path) -> PathBuf {
+    let mut cur = Some(start);
+    while let Some(d) = cur {
+        if d.join("Cargo.toml").is_file() {
+            return find_workspace_root(d).unwrap_or_else(|| d.to_path_buf());
+        }
+        cur = d.parent();
+    }
+    start.to_path_buf()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renames_direct_and_through_workspace() {
+        let ws: toml::Table = r#"
+            [workspace]
+            [workspace.dependencies]
+            rt = { package = "tokio", version = "1" }
+        "#
+        .parse()
+        .unwrap();
+        let krate: toml::Table = r#"
+            [package]
+            name = "x"
+            [dependencies]
+            tk = { package = "tokio", version = "1.40" }
+            rt = { workspace = true }
+            my-channel = { package = "crossbeam-channel", version = "0.5" }
+            ureq = "3.1"
+        "#
+        .parse()
+        .unwrap();
+        let info = CrateInfo::from_manifest(Path::new("/x"), &krate, Some(&ws));
+        assert_eq!(info.renames["tk"], "tokio");
+        assert_eq!(info.renames["rt"], "tokio");
+        assert_eq!(info.renames["my_channel"], "crossbeam_channel");
+        assert_eq!(info.version_of("ureq"), Some("3.1"));
+    }
+}

@@ -1,0 +1,94 @@
+//! The rules: one module per rule, each a finding-producing check over the engine's traversal.
+//! Their API lists, options and docs come from the catalogue (`rules/<id>.toml`).
+pub mod syntax;
+mod unbounded_channel;
+mod unbounded_concurrency;
+mod unbounded_queue;
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::catalogue::{Catalogue, RuleDoc};
+use crate::engine::resolve::canonical_str;
+use crate::engine::Rule;
+
+/// Per-rule option values given by the user (`[rules.<id>]` tables), over the catalogue defaults.
+#[derive(Debug, Clone, Default)]
+pub struct RuleOptions {
+    pub values: BTreeMap<(String, String), toml::Value>,
+}
+
+impl RuleOptions {
+    /// The integer option `key` of `doc`'s rule.
+    pub fn int(&self, doc: &RuleDoc, key: &str) -> u128 {
+        let value = self
+            .values
+            .get(&(doc.id.clone(), key.to_owned()))
+            .or_else(|| doc.options.get(key).map(|o| &o.default));
+        value
+            .and_then(toml::Value::as_integer)
+            .and_then(|v| u128::try_from(v).ok())
+            .unwrap_or(u128::MAX)
+    }
+}
+
+/// API paths the user adds to the built-in lists (configuration's API extensions).
+#[derive(Debug, Clone, Default)]
+pub struct ApiExtensions {
+    /// Extra unbounded channel/queue constructors.
+    pub unbounded_constructors: Vec<String>,
+    /// Extra functions that spawn a task per call.
+    pub spawners: Vec<String>,
+    /// Extra functions that put a time budget on what runs inside them.
+    pub timeout_wrappers: Vec<String>,
+}
+
+/// A catalogue list as a map from canonical path to the text after `->` (if any).
+pub fn api_map(doc: &RuleDoc, key: &str) -> HashMap<String, Option<String>> {
+    doc.list(key)
+        .iter()
+        .map(|entry| match entry.split_once("->") {
+            Some((path, extra)) => (canonical_str(path.trim()), Some(extra.trim().to_owned())),
+            None => (canonical_str(entry.trim()), None),
+        })
+        .collect()
+}
+
+/// A catalogue list of plain names (method names, identifiers).
+pub fn name_list(doc: &RuleDoc, key: &str) -> Vec<String> {
+    doc.list(key).to_vec()
+}
+
+/// Builds every rule of the catalogue with its options.
+pub fn build(
+    catalogue: &Catalogue,
+    options: &RuleOptions,
+    ext: &ApiExtensions,
+) -> Vec<Box<dyn Rule>> {
+    let doc = |id: &str| {
+        catalogue
+            .get(id)
+            .unwrap_or_else(|| panic!("rule `{id}` has no catalogue entry"))
+    };
+    vec![
+        Box::new(unbounded_channel::UnboundedChannel::new(
+            doc(unbounded_channel::ID),
+            options,
+            ext,
+        )),
+        Box::new(unbounded_queue::UnboundedQueue::new(
+            doc(unbounded_queue::ID),
+            ext,
+        )),
+        Box::new(unbounded_concurrency::UnboundedConcurrency::new(
+            doc(unbounded_concurrency::ID),
+            ext,
+        )),
+    ]
+}
+
+/// Every rule id that has code behind it (the catalogue test checks both directions).
+pub const IMPLEMENTED: &[&str] = &[
+    unbounded_channel::ID,
+    unbounded_concurrency::ID,
+    unbounded_queue::ID,
+];

@@ -1,0 +1,244 @@
+//! Small syntactic helpers shared by rules: peeling wrappers, naming method calls, evaluating
+//! constant capacities, and scanning a body for calls without descending into nested bodies.
+use syn::visit::{self, Visit};
+use syn::{BinOp, Expr, Lit};
+
+use crate::engine::Context;
+
+/// Strips parentheses, `?`, `.await`, and `unwrap`/`expect`-like calls: `(a.recv().await?)` → `a.recv()`.
+pub fn peel(mut expr: &Expr) -> &Expr {
+    loop {
+        expr = match expr {
+            Expr::Paren(p) => &p.expr,
+            Expr::Group(g) => &g.expr,
+            Expr::Try(t) => &t.expr,
+            Expr::Await(a) => &a.base,
+            Expr::Reference(r) => &r.expr,
+            Expr::MethodCall(m)
+                if matches!(
+                    m.method.to_string().as_str(),
+                    "unwrap" | "expect" | "unwrap_or_default"
+                ) =>
+            {
+                &m.receiver
+            }
+            _ => return expr,
+        };
+    }
+}
+
+/// The method name of a method call.
+pub fn method_name(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::MethodCall(m) => Some(m.method.to_string()),
+        _ => None,
+    }
+}
+
+/// The single identifier of a path expression: `tx` → `Some("tx")`.
+pub fn ident_of(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Path(p) if p.qself.is_none() => p.path.get_ident().map(|i| i.to_string()),
+        Expr::Paren(p) => ident_of(&p.expr),
+        Expr::Reference(r) => ident_of(&r.expr),
+        _ => None,
+    }
+}
+
+/// `self.<field>` → the field name.
+pub fn self_field(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Field(f) => match (&*f.base, &f.member) {
+            (Expr::Path(p), syn::Member::Named(name)) if p.path.is_ident("self") => {
+                Some(name.to_string())
+            }
+            _ => None,
+        },
+        Expr::Paren(p) => self_field(&p.expr),
+        Expr::Reference(r) => self_field(&r.expr),
+        _ => None,
+    }
+}
+
+/// The value of `usize::MAX` on the 64-bit targets servers run on.
+pub const USIZE_MAX: u128 = u64::MAX as u128;
+/// `tokio::sync::Semaphore::MAX_PERMITS` = `usize::MAX >> 3`.
+pub const MAX_PERMITS: u128 = USIZE_MAX >> 3;
+
+/// Evaluates a constant integer expression: literals, `usize::MAX`, `Semaphore::MAX_PERMITS`,
+/// file-level consts, and `+ - * / << >>` between them. `None` when it is not a constant.
+pub fn const_value(cx: &Context<'_>, expr: &Expr) -> Option<u128> {
+    const_value_at(cx, expr, 0)
+}
+
+fn const_value_at(cx: &Context<'_>, expr: &Expr, depth: usize) -> Option<u128> {
+    if depth > 16 {
+        return None;
+    }
+    match expr {
+        Expr::Lit(l) => match &l.lit {
+            Lit::Int(i) => i.base10_parse::<u128>().ok(),
+            _ => None,
+        },
+        Expr::Paren(p) => const_value_at(cx, &p.expr, depth + 1),
+        Expr::Group(g) => const_value_at(cx, &g.expr, depth + 1),
+        Expr::Cast(c) => const_value_at(cx, &c.expr, depth + 1),
+        Expr::Path(p) if p.qself.is_none() => {
+            let segs: Vec<String> = p
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
+            match segs
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .as_slice()
+            {
+                [.., "usize" | "u64", "MAX"] => Some(USIZE_MAX),
+                [.., "u32", "MAX"] => Some(u32::MAX as u128),
+                [.., "MAX_PERMITS"] => Some(MAX_PERMITS),
+                [name] => {
+                    let (_, value) = cx.items.consts.get(*name)?;
+                    const_value_at(cx, value, depth + 1)
+                }
+                _ => None,
+            }
+        }
+        Expr::Binary(b) => {
+            let l = const_value_at(cx, &b.left, depth + 1)?;
+            let r = const_value_at(cx, &b.right, depth + 1)?;
+            match b.op {
+                BinOp::Add(_) => l.checked_add(r),
+                BinOp::Sub(_) => l.checked_sub(r),
+                BinOp::Mul(_) => l.checked_mul(r),
+                BinOp::Div(_) => l.checked_div(r),
+                BinOp::Shl(_) => u32::try_from(r).ok().and_then(|r| l.checked_shl(r)),
+                BinOp::Shr(_) => u32::try_from(r).ok().and_then(|r| l.checked_shr(r)),
+                _ => None,
+            }
+            .map(|v| v.min(USIZE_MAX))
+        }
+        _ => None,
+    }
+}
+
+/// Describes a capacity for a message: `usize::MAX`, `Semaphore::MAX_PERMITS` or the number.
+pub fn describe_capacity(value: u128) -> String {
+    match value {
+        USIZE_MAX => "`usize::MAX`".to_owned(),
+        MAX_PERMITS => "`Semaphore::MAX_PERMITS`".to_owned(),
+        v => format!("{v}"),
+    }
+}
+
+/// Method calls found in a body, with whether each sits inside a loop of that body.
+pub struct MethodCallScan<'ast, 'p> {
+    /// Which calls to collect: receiver expression and method name.
+    pub wanted: &'p dyn Fn(&'ast Expr, &str) -> bool,
+    /// Do not descend into closures and async blocks (a different body).
+    pub stop_at_closures: bool,
+    pub found: Vec<(&'ast syn::ExprMethodCall, bool)>,
+    loop_depth: usize,
+}
+
+impl<'ast, 'p> MethodCallScan<'ast, 'p> {
+    pub fn new(wanted: &'p dyn Fn(&'ast Expr, &str) -> bool, stop_at_closures: bool) -> Self {
+        MethodCallScan {
+            wanted,
+            stop_at_closures,
+            found: Vec::new(),
+            loop_depth: 0,
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for MethodCallScan<'ast, '_> {
+    fn visit_expr(&mut self, expr: &'ast Expr) {
+        match expr {
+            Expr::MethodCall(m) if (self.wanted)(&m.receiver, &m.method.to_string()) => {
+                self.found.push((m, self.loop_depth > 0));
+            }
+            Expr::Closure(_) | Expr::Async(_) if self.stop_at_closures => return,
+            _ => {}
+        }
+        let is_loop = matches!(expr, Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_));
+        self.loop_depth += usize::from(is_loop);
+        visit::visit_expr(self, expr);
+        self.loop_depth -= usize::from(is_loop);
+    }
+
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// Calls `f` on every expression under `expr` (itself included), without entering nested items,
+/// and without entering closures or async blocks when `stop_at_closures`.
+pub fn for_each_expr<'ast>(
+    expr: &'ast Expr,
+    stop_at_closures: bool,
+    f: &mut dyn FnMut(&'ast Expr),
+) {
+    struct Walk<'f, 'ast> {
+        f: &'f mut dyn FnMut(&'ast Expr),
+        stop: bool,
+    }
+    impl<'ast> Visit<'ast> for Walk<'_, 'ast> {
+        fn visit_expr(&mut self, e: &'ast Expr) {
+            (self.f)(e);
+            if self.stop && matches!(e, Expr::Closure(_) | Expr::Async(_)) {
+                return;
+            }
+            visit::visit_expr(self, e);
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    Walk {
+        f,
+        stop: stop_at_closures,
+    }
+    .visit_expr(expr);
+}
+
+/// Like [`for_each_expr`] over a block's statements.
+pub fn for_each_expr_in_block<'ast>(
+    block: &'ast syn::Block,
+    stop_at_closures: bool,
+    f: &mut dyn FnMut(&'ast Expr),
+) {
+    struct Walk<'f, 'ast> {
+        f: &'f mut dyn FnMut(&'ast Expr),
+        stop: bool,
+    }
+    impl<'ast> Visit<'ast> for Walk<'_, 'ast> {
+        fn visit_expr(&mut self, e: &'ast Expr) {
+            (self.f)(e);
+            if self.stop && matches!(e, Expr::Closure(_) | Expr::Async(_)) {
+                return;
+            }
+            visit::visit_expr(self, e);
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    Walk {
+        f,
+        stop: stop_at_closures,
+    }
+    .visit_block(block);
+}
+
+/// Renders an expression's path compactly for messages: `mpsc::unbounded_channel`.
+pub fn written(expr: &Expr) -> String {
+    match expr {
+        Expr::Call(c) => written(&c.func),
+        Expr::Path(p) => p
+            .path
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect::<Vec<_>>()
+            .join("::"),
+        Expr::MethodCall(m) => format!(".{}()", m.method),
+        _ => "this call".to_owned(),
+    }
+}

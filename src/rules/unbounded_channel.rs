@@ -1,0 +1,253 @@
+//! `unbounded-channel`: unbounded channel constructors, bounded ones with an absurd capacity, and
+//! futures mpsc senders cloned per message.
+use std::collections::{HashMap, HashSet};
+
+use syn::{Expr, ExprCall};
+
+use super::syntax::{
+    const_value, describe_capacity, for_each_expr_in_block, ident_of, peel, self_field, written,
+    USIZE_MAX,
+};
+use super::{api_map, name_list, ApiExtensions, RuleOptions};
+use crate::catalogue::RuleDoc;
+use crate::engine::resolve::canonical_str;
+use crate::engine::{Context, RawFinding, Rule};
+
+pub const ID: &str = "unbounded-channel";
+
+pub struct UnboundedChannel {
+    unbounded: HashMap<String, Option<String>>,
+    bounded_lazy: HashSet<String>,
+    bounded_preallocating: HashSet<String>,
+    panics_above: HashMap<String, u128>,
+    clone_ctors: HashSet<String>,
+    clone_types: HashSet<String>,
+    clone_methods: Vec<String>,
+    sender_methods: Vec<String>,
+    receiver_methods: Vec<String>,
+    max_capacity: u128,
+}
+
+impl UnboundedChannel {
+    pub fn new(doc: &RuleDoc, options: &RuleOptions, ext: &ApiExtensions) -> Self {
+        let mut unbounded = api_map(doc, "unbounded");
+        for path in &ext.unbounded_constructors {
+            unbounded.insert(canonical_str(path), None);
+        }
+        let keys = |k: &str| api_map(doc, k).into_keys().collect::<HashSet<_>>();
+        UnboundedChannel {
+            unbounded,
+            bounded_lazy: keys("bounded-lazy"),
+            bounded_preallocating: keys("bounded-preallocating"),
+            panics_above: api_map(doc, "panics-above")
+                .into_iter()
+                .filter_map(|(k, v)| Some((k, v?.parse().ok()?)))
+                .collect(),
+            clone_ctors: keys("clone-per-message-constructors"),
+            clone_types: keys("clone-per-message-types"),
+            clone_methods: name_list(doc, "clone-per-message-methods"),
+            sender_methods: name_list(doc, "sender-methods"),
+            receiver_methods: name_list(doc, "receiver-methods"),
+            max_capacity: options.int(doc, "max-capacity"),
+        }
+    }
+
+    fn check_call<'ast>(
+        &self,
+        cx: &mut Context<'ast>,
+        expr: &'ast Expr,
+        call: &'ast ExprCall,
+        path: &str,
+    ) {
+        if let Some(replacement) = self.unbounded.get(path) {
+            // Bounded look-alike: std's `channel()` takes no capacity; one that does is another API.
+            if path.ends_with("mpsc::channel") && !call.args.is_empty() {
+                return;
+            }
+            let help = match replacement {
+                Some(r) => format!("use `{r}` with a capacity sized to the consumer, and `send(..).await` (wait) or `try_send` (drop and count) when it is full"),
+                None => "use a bounded channel with a capacity sized to the consumer, and decide what happens when it is full".to_owned(),
+            };
+            let labels = self.end_labels(cx, expr);
+            cx.report(RawFinding {
+                rule: ID,
+                range: cx.range(expr),
+                message: format!(
+                    "`{}` creates an unbounded channel: when producers outrun the consumer the queue grows until the process runs out of memory",
+                    written(expr)
+                ),
+                help,
+                labels,
+            });
+            return;
+        }
+        let lazy = self.bounded_lazy.contains(path);
+        if !lazy && !self.bounded_preallocating.contains(path) {
+            return;
+        }
+        let Some(capacity_expr) = call.args.first() else {
+            return;
+        };
+        // Non-constant capacities (`config.size`) are never judged.
+        let Some(capacity) = const_value(cx, capacity_expr) else {
+            return;
+        };
+        if capacity < self.max_capacity && capacity < USIZE_MAX {
+            return;
+        }
+        let shown = describe_capacity(capacity);
+        let message = match self.panics_above.get(path) {
+            Some(&max) if capacity > max => format!("`{}` with capacity {shown} panics at runtime: the capacity is above this channel's maximum", written(expr)),
+            _ if lazy => format!(
+                "`{}` with capacity {shown} is unbounded in practice: this channel allocates as it fills, so the bound is never reached and the backlog grows in memory",
+                written(expr)
+            ),
+            _ => format!(
+                "`{}` with capacity {shown} pre-allocates every slot: it reserves an enormous buffer (or fails) at construction instead of bounding the queue",
+                written(expr)
+            ),
+        };
+        cx.report(RawFinding {
+            rule: ID,
+            range: cx.range(expr),
+            message,
+            help:
+                "size the capacity to what the consumer can absorb (tens to thousands of messages)"
+                    .to_owned(),
+            labels: Vec::new(),
+        });
+    }
+
+    /// Secondary labels: where the sender is used in a loop and where the receiver is drained,
+    /// when the channel is bound by `let (tx, rx) = ..` in this function.
+    fn end_labels(&self, cx: &Context<'_>, call: &Expr) -> Vec<(std::ops::Range<usize>, String)> {
+        let Some(frame) = cx.current_fn() else {
+            return Vec::new();
+        };
+        let mut sender = None;
+        let mut receiver = None;
+        for (name, b) in &frame.bindings {
+            if b.init.is_some_and(|i| std::ptr::eq(peel(i), call)) {
+                match b.tuple_index {
+                    Some(0) => sender = Some(name.clone()),
+                    Some(1) => receiver = Some(name.clone()),
+                    _ => {}
+                }
+            }
+        }
+        let mut labels = Vec::new();
+        let mut send_in_loop = None;
+        let mut recv = None;
+        scan_uses(frame.body, &mut |receiver_name, method, range, in_loop| {
+            if Some(receiver_name) == sender.as_deref()
+                && in_loop
+                && send_in_loop.is_none()
+                && self.sender_methods.iter().any(|m| m == method)
+            {
+                send_in_loop = Some(range);
+            } else if Some(receiver_name) == receiver.as_deref()
+                && recv.is_none()
+                && self.receiver_methods.iter().any(|m| m == method)
+            {
+                recv = Some(range);
+            }
+        });
+        if let Some(r) = send_in_loop {
+            labels.push((
+                r,
+                "messages are sent here in a loop, with nothing to slow the sender".to_owned(),
+            ));
+        }
+        if let Some(r) = recv {
+            labels.push((r, "the only consumer drains the queue here".to_owned()));
+        }
+        labels
+    }
+
+    fn is_futures_sender(&self, cx: &Context<'_>, receiver: &Expr) -> bool {
+        if let Some(name) = ident_of(receiver) {
+            let Some(b) = cx.binding(&name) else {
+                return false;
+            };
+            let by_ctor = b.tuple_index == Some(0)
+                && b.init
+                    .and_then(|i| cx.callee(peel(i)))
+                    .is_some_and(|p| self.clone_ctors.contains(&p));
+            let by_type =
+                b.ty.and_then(|t| cx.type_path(t))
+                    .is_some_and(|p| self.clone_types.contains(&p));
+            return by_ctor || by_type;
+        }
+        if let Some(field) = self_field(receiver) {
+            return cx
+                .self_field_type(&field)
+                .and_then(|t| cx.type_path(t))
+                .is_some_and(|p| self.clone_types.contains(&p));
+        }
+        false
+    }
+}
+
+/// Calls `f(receiver ident, method, range, in_loop)` for each method call on a plain identifier.
+fn scan_uses(body: &syn::Block, f: &mut dyn FnMut(&str, &str, std::ops::Range<usize>, bool)) {
+    // Loops are tracked by range containment: cheap and exact for a single body.
+    let mut loops: Vec<std::ops::Range<usize>> = Vec::new();
+    for_each_expr_in_block(body, false, &mut |e| {
+        if matches!(e, Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_)) {
+            loops.push(syn::spanned::Spanned::span(e).byte_range());
+        }
+    });
+    for_each_expr_in_block(body, false, &mut |e| {
+        if let Expr::MethodCall(m) = e {
+            if let Some(name) = ident_of(&m.receiver) {
+                let range = syn::spanned::Spanned::span(e).byte_range();
+                let in_loop = loops
+                    .iter()
+                    .any(|l| l.start <= range.start && range.end <= l.end);
+                f(&name, &m.method.to_string(), range, in_loop);
+            }
+        }
+    });
+}
+
+impl Rule for UnboundedChannel {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn check_expr<'ast>(&self, cx: &mut Context<'ast>, expr: &'ast Expr) {
+        match expr {
+            Expr::Call(call) => {
+                if let Some(path) = cx.callee(expr) {
+                    self.check_call(cx, expr, call, &path);
+                }
+            }
+            // `tx.clone().send(..)` in a loop: every clone of a futures sender adds a slot.
+            Expr::MethodCall(m) if self.clone_methods.iter().any(|n| m.method == n) => {
+                let Expr::MethodCall(clone) = &*m.receiver else {
+                    return;
+                };
+                if clone.method != "clone"
+                    || !clone.args.is_empty()
+                    || cx.loops_through_closures().next().is_none()
+                {
+                    return;
+                }
+                if !self.is_futures_sender(cx, &clone.receiver) {
+                    return;
+                }
+                cx.report(RawFinding {
+                    rule: ID,
+                    range: cx.range(expr),
+                    message: format!(
+                        "a futures `mpsc::Sender` cloned per message defeats the channel's bound: every clone gets its own guaranteed slot, so `.clone().{}(..)` in a loop lets the queue grow without limit",
+                        m.method
+                    ),
+                    help: "keep one sender per producer task and call `send(..).await` on it, or use `tokio::sync::mpsc`, whose capacity does not grow with the number of senders".to_owned(),
+                    labels: Vec::new(),
+                });
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! `unbounded-queue`: unbounded lock-free queues, and shared `Mutex<VecDeque>`-style work queues
+//! pushed in a function that never checks their length.
+use std::collections::{HashMap, HashSet};
+
+use syn::visit::Visit;
+use syn::{Expr, GenericArgument, PathArguments, Type};
+
+use super::syntax::{for_each_expr_in_block, ident_of, peel, self_field, written};
+use super::{api_map, name_list, ApiExtensions};
+use crate::catalogue::RuleDoc;
+use crate::engine::{Context, RawFinding, Rule};
+
+pub const ID: &str = "unbounded-queue";
+
+pub struct UnboundedQueue {
+    constructors: HashMap<String, Option<String>>,
+    lock_types: HashSet<String>,
+    pointer_types: HashSet<String>,
+    queue_types: HashSet<String>,
+    vec_types: HashSet<String>,
+    queue_ctors: HashSet<String>,
+    vec_ctors: HashSet<String>,
+    wrapper_ctors: HashSet<String>,
+    lock_methods: Vec<String>,
+    push_methods: Vec<String>,
+    pop_methods: Vec<String>,
+    bound_methods: Vec<String>,
+}
+
+/// What a shared queue's storage is.
+#[derive(Clone, Copy, PartialEq)]
+enum Storage {
+    Deque,
+    Vec,
+}
+
+impl UnboundedQueue {
+    pub fn new(doc: &RuleDoc, _ext: &ApiExtensions) -> Self {
+        let keys = |k: &str| api_map(doc, k).into_keys().collect::<HashSet<_>>();
+        UnboundedQueue {
+            constructors: api_map(doc, "unbounded-constructors"),
+            lock_types: keys("lock-types"),
+            pointer_types: keys("pointer-types"),
+            queue_types: keys("queue-types"),
+            vec_types: keys("vec-types"),
+            queue_ctors: keys("queue-constructors"),
+            vec_ctors: keys("vec-constructors"),
+            wrapper_ctors: keys("wrapper-constructors"),
+            lock_methods: name_list(doc, "lock-methods"),
+            push_methods: name_list(doc, "push-methods"),
+            pop_methods: name_list(doc, "pop-methods"),
+            bound_methods: name_list(doc, "bound-methods"),
+        }
+    }
+
+    /// `Arc<Mutex<VecDeque<T>>>` → Deque; requires a lock somewhere in the wrapping.
+    fn storage_of_type(&self, cx: &Context<'_>, ty: &Type, locked: bool) -> Option<Storage> {
+        let path = cx.type_path(ty)?;
+        let inner = || first_type_arg(ty);
+        if self.pointer_types.contains(&path) {
+            return self.storage_of_type(cx, inner()?, locked);
+        }
+        if self.lock_types.contains(&path) {
+            return self.storage_of_type(cx, inner()?, true);
+        }
+        if !locked {
+            return None;
+        }
+        if self.queue_types.contains(&path) {
+            Some(Storage::Deque)
+        } else if self.vec_types.contains(&path) {
+            Some(Storage::Vec)
+        } else {
+            None
+        }
+    }
+
+    /// `Arc::new(Mutex::new(VecDeque::new()))` → Deque.
+    fn storage_of_init(&self, cx: &Context<'_>, init: &Expr, locked: bool) -> Option<Storage> {
+        let init = peel(init);
+        let Expr::Call(call) = init else {
+            return None;
+        };
+        let path = cx.callee(init)?;
+        if self.wrapper_ctors.contains(&path) {
+            let is_lock = !path.ends_with("Arc::new") && !path.ends_with("Rc::new");
+            return self.storage_of_init(cx, call.args.first()?, locked || is_lock);
+        }
+        if !locked {
+            return None;
+        }
+        if self.queue_ctors.contains(&path) {
+            Some(Storage::Deque)
+        } else if self.vec_ctors.contains(&path) {
+            Some(Storage::Vec)
+        } else {
+            None
+        }
+    }
+
+    /// The shared storage a receiver reaches: `self.q.lock().unwrap()`, a guard binding, a static.
+    /// Returns the queue's name (for messages and the pop search) and its storage.
+    fn shared_queue(
+        &self,
+        cx: &Context<'_>,
+        receiver: &Expr,
+        depth: usize,
+    ) -> Option<(String, Storage)> {
+        if depth > 4 {
+            return None;
+        }
+        let mut base = receiver;
+        let mut locked = false;
+        loop {
+            base = match base {
+                Expr::MethodCall(m) if self.lock_methods.iter().any(|l| m.method == l) => {
+                    locked = true;
+                    &m.receiver
+                }
+                Expr::MethodCall(m)
+                    if matches!(
+                        m.method.to_string().as_str(),
+                        "unwrap" | "expect" | "as_mut" | "deref_mut"
+                    ) =>
+                {
+                    &m.receiver
+                }
+                Expr::Await(a) => &a.base,
+                Expr::Try(t) => &t.expr,
+                Expr::Paren(p) => &p.expr,
+                Expr::Unary(u) => &u.expr,
+                _ => break,
+            };
+        }
+        if let Some(field) = self_field(base) {
+            let ty = cx.self_field_type(&field)?;
+            return Some((
+                format!("self.{field}"),
+                self.storage_of_type(cx, ty, false)?,
+            ));
+        }
+        let name = ident_of(base)?;
+        if let Some(binding) = cx.binding(&name) {
+            if let Some(ty) = binding.ty {
+                if let Some(s) = self.storage_of_type(cx, ty, false) {
+                    return Some((name, s));
+                }
+            }
+            let init = binding.init?;
+            if !locked {
+                // A guard: `let mut q = self.queue.lock().unwrap();`
+                if let Some(found) = self.shared_queue(cx, init, depth + 1) {
+                    return Some(found);
+                }
+            }
+            return Some((name, self.storage_of_init(cx, init, false)?));
+        }
+        let (ty, _) = cx.items.consts.get(&name)?;
+        Some((name.clone(), self.storage_of_type(cx, ty, false)?))
+    }
+
+    /// Whether the file pops or drains `name` somewhere (a `Vec` used as a work queue).
+    fn popped_in_file(&self, file: &syn::File, name: &str) -> bool {
+        let last = name.rsplit('.').next().unwrap_or(name).to_owned();
+        let mut finder = PopFinder {
+            pops: &self.pop_methods,
+            name: &last,
+            found: false,
+        };
+        finder.visit_file(file);
+        finder.found
+    }
+}
+
+struct PopFinder<'a> {
+    pops: &'a [String],
+    name: &'a str,
+    found: bool,
+}
+
+impl<'ast> Visit<'ast> for PopFinder<'_> {
+    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+        if !self.found
+            && self.pops.iter().any(|p| m.method == p)
+            && mentions(&m.receiver, self.name)
+        {
+            self.found = true;
+        }
+        syn::visit::visit_expr_method_call(self, m);
+    }
+}
+
+/// Whether an expression's receiver chain names `name` (a field or a binding).
+fn mentions(expr: &Expr, name: &str) -> bool {
+    match expr {
+        Expr::Field(f) => {
+            matches!(&f.member, syn::Member::Named(n) if n == name) || mentions(&f.base, name)
+        }
+        Expr::Path(p) => p.path.is_ident(name),
+        Expr::MethodCall(m) => mentions(&m.receiver, name),
+        Expr::Await(a) => mentions(&a.base, name),
+        Expr::Try(t) => mentions(&t.expr, name),
+        Expr::Paren(p) => mentions(&p.expr, name),
+        Expr::Unary(u) => mentions(&u.expr, name),
+        _ => false,
+    }
+}
+
+fn first_type_arg(ty: &Type) -> Option<&Type> {
+    let Type::Path(p) = ty else { return None };
+    let PathArguments::AngleBracketed(args) = &p.path.segments.last()?.arguments else {
+        return None;
+    };
+    args.args.iter().find_map(|a| match a {
+        GenericArgument::Type(t) => Some(t),
+        _ => None,
+    })
+}
+
+impl Rule for UnboundedQueue {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn check_expr<'ast>(&self, cx: &mut Context<'ast>, expr: &'ast Expr) {
+        let Some(path) = cx.callee(expr) else { return };
+        let Some(replacement) = self.constructors.get(&path) else {
+            return;
+        };
+        let help = match replacement {
+            Some(r) => {
+                format!("use `{r}` and handle a full queue (reject, wait, or drop and count)")
+            }
+            None => "use a bounded queue and handle a full queue (reject, wait, or drop and count)"
+                .to_owned(),
+        };
+        cx.report(RawFinding {
+            rule: ID,
+            range: cx.range(expr),
+            message: format!("`{}` creates an unbounded queue: pushes always succeed, so a backlog grows in memory without limit", written(expr)),
+            help,
+            labels: Vec::new(),
+        });
+    }
+
+    fn check_fn<'ast>(&self, cx: &mut Context<'ast>) {
+        let Some(body) = cx.current_fn().map(|f| f.body) else {
+            return;
+        };
+        let mut pushes = Vec::new();
+        let mut bounded = false;
+        for_each_expr_in_block(body, false, &mut |e| {
+            if let Expr::MethodCall(m) = e {
+                let method = m.method.to_string();
+                if self.bound_methods.contains(&method) {
+                    bounded = true;
+                } else if self.push_methods.contains(&method) && m.args.len() == 1 {
+                    pushes.push((e, m));
+                }
+            }
+        });
+        // A length check anywhere in the pushing function counts as a bound.
+        if bounded || pushes.is_empty() {
+            return;
+        }
+        let mut reported = HashSet::new();
+        for (expr, m) in pushes {
+            let Some((name, storage)) = self.shared_queue(cx, &m.receiver, 0) else {
+                continue;
+            };
+            if !reported.insert(name.clone()) {
+                continue;
+            }
+            if storage == Storage::Vec && !self.popped_in_file(cx.file, &name) {
+                continue; // a Vec that is only ever pushed is an accumulator, not a work queue
+            }
+            let kind = if storage == Storage::Deque {
+                "queue"
+            } else {
+                "`Vec` used as a work queue"
+            };
+            cx.report(RawFinding {
+                rule: ID,
+                range: cx.range(expr),
+                message: format!(
+                    "`{name}` is a shared {kind} and this `{}` never checks its length: when producers outpace the consumer it grows until memory runs out",
+                    m.method
+                ),
+                help: "check `len()` against a maximum before pushing and reject or drop (with a metric), or use a bounded channel or `crossbeam_queue::ArrayQueue::new(n)`".to_owned(),
+                labels: Vec::new(),
+            });
+        }
+    }
+}

@@ -1,0 +1,347 @@
+//! One run: read every discovered file once, analyse files in parallel on worker threads with large
+//! stacks, and merge per-file results in path order. Each worker holds at most one file's text and
+//! tree at a time, and results are collected per file (no unbounded queue between threads).
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::config::Levels;
+use crate::diag::{Exempt, Finding, Label, Level, NotAnalysed};
+use crate::engine::test_code;
+use crate::engine::{Engine, FileAnalysis, RawFinding, TestModule};
+use crate::manifest::ManifestCache;
+use crate::source::LineIndex;
+use crate::walk::{Discovery, SourceFile};
+
+/// Stack for each worker: syn and the visitors recurse; the guard bounds how deep.
+pub const WORKER_STACK_BYTES: usize = 256 << 20;
+/// Default size above which a file is skipped.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 10 << 20;
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub include_tests: bool,
+    pub include_generated: bool,
+    pub max_file_bytes: u64,
+    pub threads: usize,
+    /// Paths are displayed relative to this directory when they are below it.
+    pub base_dir: PathBuf,
+}
+
+/// What happened to one file.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Analysed { findings: Vec<Finding> },
+    NotAnalysed(NotAnalysed),
+    Exempt(Exempt),
+}
+
+#[derive(Debug, Clone)]
+pub struct FileResult {
+    pub path: PathBuf,
+    pub display: String,
+    pub outcome: Outcome,
+}
+
+/// Everything a run produced, in deterministic order.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub files: Vec<FileResult>,
+    /// Paths the walk could not enter or read.
+    pub walk_errors: Vec<(String, String)>,
+    pub bytes_read: u64,
+}
+
+impl Report {
+    pub fn findings(&self) -> impl Iterator<Item = &Finding> {
+        self.files.iter().flat_map(|f| match &f.outcome {
+            Outcome::Analysed { findings } => findings.as_slice(),
+            _ => &[],
+        })
+    }
+
+    pub fn not_analysed(&self) -> impl Iterator<Item = (&FileResult, &NotAnalysed)> {
+        self.files.iter().filter_map(|f| match &f.outcome {
+            Outcome::NotAnalysed(reason) => Some((f, reason)),
+            _ => None,
+        })
+    }
+
+    pub fn analysed_count(&self) -> usize {
+        self.files
+            .iter()
+            .filter(|f| matches!(f.outcome, Outcome::Analysed { .. }))
+            .count()
+    }
+
+    pub fn exempt_counts(&self) -> BTreeMap<Exempt, usize> {
+        let mut counts = BTreeMap::new();
+        for f in &self.files {
+            if let Outcome::Exempt(e) = f.outcome {
+                *counts.entry(e).or_default() += 1;
+            }
+        }
+        counts
+    }
+
+    /// The number of findings at each level.
+    pub fn count_by_level(&self) -> BTreeMap<Level, usize> {
+        let mut counts = BTreeMap::new();
+        for f in self.findings() {
+            *counts.entry(f.level).or_default() += 1;
+        }
+        counts
+    }
+}
+
+/// Display form of a path: relative to `base` when below it, `/`-separated.
+pub fn display_path(path: &Path, base: &Path) -> String {
+    let shown = path.strip_prefix(base).unwrap_or(path);
+    let shown = shown.strip_prefix("./").unwrap_or(shown);
+    shown.to_string_lossy().replace('\\', "/")
+}
+
+struct Analysed {
+    result: FileResult,
+    test_modules: Vec<TestModule>,
+    bytes: u64,
+}
+
+/// Runs the engine over the discovered files.
+pub fn run(engine: &Engine, levels: &Levels, discovery: Discovery, options: &RunOptions) -> Report {
+    let manifests = ManifestCache::default();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.threads)
+        .stack_size(WORKER_STACK_BYTES)
+        .thread_name(|i| format!("backpressure-worker-{i}"))
+        .build();
+    let analyse_all = || -> Vec<Analysed> {
+        discovery
+            .files
+            .par_iter()
+            .map(|file| analyse_file(engine, levels, &manifests, file, options))
+            .collect()
+    };
+    let analysed = match pool {
+        Ok(pool) => pool.install(analyse_all),
+        // No threads to be had: analyse on this thread (small inputs only reach here in practice).
+        Err(_) => analyse_all(),
+    };
+    let test_files = declared_test_files(&analysed);
+    let mut report = Report::default();
+    for a in analysed {
+        report.bytes_read += a.bytes;
+        let mut result = a.result;
+        if !options.include_tests
+            && matches!(result.outcome, Outcome::Analysed { .. })
+            && is_declared_test(&result.path, &test_files)
+        {
+            result.outcome = Outcome::Exempt(Exempt::TestCode);
+        }
+        report.files.push(result);
+    }
+    report.walk_errors = discovery
+        .errors
+        .into_iter()
+        .map(|e| (display_path(&e.path, &options.base_dir), e.message))
+        .collect();
+    report
+}
+
+fn analyse_file(
+    engine: &Engine,
+    levels: &Levels,
+    manifests: &ManifestCache,
+    file: &SourceFile,
+    options: &RunOptions,
+) -> Analysed {
+    let display = display_path(&file.path, &options.base_dir);
+    let done = |outcome, test_modules, bytes| Analysed {
+        result: FileResult {
+            path: file.path.clone(),
+            display: display.clone(),
+            outcome,
+        },
+        test_modules,
+        bytes,
+    };
+    let size = match std::fs::metadata(&file.path) {
+        Ok(m) => m.len(),
+        Err(e) => {
+            return done(
+                Outcome::NotAnalysed(NotAnalysed::Io {
+                    message: e.to_string(),
+                }),
+                Vec::new(),
+                0,
+            )
+        }
+    };
+    if size > options.max_file_bytes {
+        return done(
+            Outcome::NotAnalysed(NotAnalysed::TooLarge {
+                bytes: size,
+                limit: options.max_file_bytes,
+            }),
+            Vec::new(),
+            0,
+        );
+    }
+    let bytes = match std::fs::read(&file.path) {
+        Ok(b) => b,
+        Err(e) => {
+            return done(
+                Outcome::NotAnalysed(NotAnalysed::Io {
+                    message: e.to_string(),
+                }),
+                Vec::new(),
+                0,
+            )
+        }
+    };
+    let len = bytes.len() as u64;
+    let Ok(text) = String::from_utf8(bytes) else {
+        return done(Outcome::NotAnalysed(NotAnalysed::NotUtf8), Vec::new(), len);
+    };
+    let crate_info = manifests.for_file(&file.path);
+    if !options.include_tests {
+        let root = crate_info.root.as_deref().unwrap_or(&options.base_dir);
+        if test_code::is_test_path(file.path.strip_prefix(root).unwrap_or(&file.path)) {
+            return done(Outcome::Exempt(Exempt::TestCode), Vec::new(), len);
+        }
+    }
+    if !options.include_generated && test_code::is_generated(&text) {
+        return done(Outcome::Exempt(Exempt::Generated), Vec::new(), len);
+    }
+    let analysis = catch_unwind(AssertUnwindSafe(|| engine.analyze(&text, &crate_info)));
+    match analysis {
+        Ok(Ok(FileAnalysis {
+            findings,
+            test_modules,
+        })) => {
+            let findings = resolve_findings(findings, &text, &display, levels);
+            done(Outcome::Analysed { findings }, test_modules, len)
+        }
+        Ok(Err(reason)) => done(Outcome::NotAnalysed(reason), Vec::new(), len),
+        Err(panic) => {
+            proc_macro2::extra::invalidate_current_thread_spans();
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic".to_owned());
+            done(
+                Outcome::NotAnalysed(NotAnalysed::Internal { message }),
+                Vec::new(),
+                len,
+            )
+        }
+    }
+}
+
+/// Byte ranges → lines and columns, levels applied (allowed findings dropped), fingerprints added,
+/// sorted by position then rule.
+fn resolve_findings(
+    raw: Vec<RawFinding>,
+    text: &str,
+    display: &str,
+    levels: &Levels,
+) -> Vec<Finding> {
+    let index = LineIndex::new(text);
+    let mut findings: Vec<Finding> = raw
+        .into_iter()
+        .filter_map(|r| {
+            let level = levels.get(r.rule);
+            (level != Level::Allow).then(|| Finding {
+                rule: r.rule.to_owned(),
+                level,
+                path: display.to_owned(),
+                region: index.region(r.range),
+                message: r.message,
+                help: r.help,
+                labels: r
+                    .labels
+                    .into_iter()
+                    .map(|(range, message)| Label {
+                        region: index.region(range),
+                        message,
+                    })
+                    .collect(),
+                fingerprint: String::new(),
+            })
+        })
+        .collect();
+    findings.sort_by(|a, b| (a.region, &a.rule).cmp(&(b.region, &b.rule)));
+    findings.dedup_by(|a, b| a.region == b.region && a.rule == b.rule);
+    let mut occurrences: HashMap<(String, String), usize> = HashMap::new();
+    for f in &mut findings {
+        let line = normalise_line(index.line_text(f.region.start.line));
+        let k = occurrences
+            .entry((f.rule.clone(), line.clone()))
+            .or_default();
+        f.fingerprint = fingerprint(&f.rule, &line, *k);
+        *k += 1;
+    }
+    findings
+}
+
+fn normalise_line(line: &str) -> String {
+    line.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Rule, normalised flagged line, and occurrence index: stable when other lines move.
+pub fn fingerprint(rule: &str, normalised_line: &str, occurrence: usize) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(rule.as_bytes());
+    hasher.update([0]);
+    hasher.update(normalised_line.as_bytes());
+    hasher.update([0]);
+    hasher.update(occurrence.to_string().as_bytes());
+    hasher
+        .finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Files (and folders) that some parent declared `#[cfg(test)] mod x;`.
+fn declared_test_files(analysed: &[Analysed]) -> HashSet<PathBuf> {
+    let mut out = HashSet::new();
+    for a in analysed {
+        let Some(dir) = a.result.path.parent() else {
+            continue;
+        };
+        let stem = a
+            .result
+            .path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("");
+        // `mod.rs`, `lib.rs` and `main.rs` own their folder; `foo.rs` owns `foo/`.
+        let module_dir = if matches!(stem, "mod" | "lib" | "main") {
+            dir.to_path_buf()
+        } else {
+            dir.join(stem)
+        };
+        for m in &a.test_modules {
+            match &m.path {
+                Some(p) => {
+                    out.insert(dir.join(p));
+                }
+                None => {
+                    out.insert(module_dir.join(format!("{}.rs", m.name)));
+                    out.insert(module_dir.join(&m.name));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn is_declared_test(path: &Path, test_files: &HashSet<PathBuf>) -> bool {
+    test_files.contains(path) || path.ancestors().skip(1).any(|a| test_files.contains(a))
+}
