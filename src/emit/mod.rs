@@ -54,7 +54,11 @@ pub fn summary_line(report: &Report) -> String {
     let levels = report.count_by_level();
     let not_analysed = report.not_analysed().count();
     let mut parts = vec![
-        format!("{} files scanned", report.files.len()),
+        format!(
+            "{} {} scanned",
+            report.files.len(),
+            plural(report.files.len(), "file")
+        ),
         format!("{} analysed", report.analysed_count()),
     ];
     if not_analysed > 0 {

@@ -304,6 +304,16 @@ pub struct Resolver<'a> {
 
 const MAX_DEPTH: usize = 24;
 
+/// How a path reached resolution: written in code, as an import's path, or as a glob's candidate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    Path,
+    /// An import's path: `use flume::{self}` must not resolve `flume` through itself.
+    Import,
+    /// A glob candidate: globs are not consulted again (exponential otherwise).
+    Glob,
+}
+
 impl Resolver<'_> {
     /// Resolves a path written in `module`, inside the given block scopes (outermost first).
     pub fn resolve(&self, module: usize, blocks: &[Scope], path: &syn::Path) -> Resolved {
@@ -311,7 +321,14 @@ impl Resolver<'_> {
         if segs.is_empty() {
             return Resolved::Unknown;
         }
-        self.resolve_segments(module, blocks, segs, path.leading_colon.is_some(), 0)
+        self.resolve_segments(
+            module,
+            blocks,
+            segs,
+            path.leading_colon.is_some(),
+            0,
+            Via::Path,
+        )
     }
 
     fn resolve_segments(
@@ -321,6 +338,7 @@ impl Resolver<'_> {
         segs: Vec<String>,
         leading_colon: bool,
         depth: usize,
+        via: Via,
     ) -> Resolved {
         if depth > MAX_DEPTH || segs.is_empty() {
             return Resolved::Unknown;
@@ -341,23 +359,25 @@ impl Resolver<'_> {
             _ => {}
         }
         for scope in blocks.iter().rev() {
-            if let Some(r) = self.lookup(scope, &segs, depth) {
+            if let Some(r) = self.lookup(scope, &segs, depth, via) {
                 return r;
             }
         }
         let Some(m) = self.tree.modules.get(module) else {
             return Resolved::Unknown;
         };
-        if let Some(r) = self.lookup(&m.scope, &segs, depth) {
+        if let Some(r) = self.lookup(&m.scope, &segs, depth, via) {
             return r;
         }
-        let globs = blocks
-            .iter()
-            .rev()
-            .flat_map(|b| &b.globs)
-            .chain(&m.scope.globs);
-        if let Some(r) = self.through_globs(globs, &segs, depth) {
-            return r;
+        if via != Via::Glob {
+            let globs = blocks
+                .iter()
+                .rev()
+                .flat_map(|b| &b.globs)
+                .chain(&m.scope.globs);
+            if let Some(r) = self.through_globs(globs, &segs, depth) {
+                return r;
+            }
         }
         if let Some(prelude) = reexports().prelude.get(&segs[0]) {
             let mut full = prelude.clone();
@@ -369,18 +389,23 @@ impl Resolver<'_> {
     }
 
     /// Looks `segs[0]` up among one scope's names.
-    fn lookup(&self, scope: &Scope, segs: &[String], depth: usize) -> Option<Resolved> {
+    fn lookup(&self, scope: &Scope, segs: &[String], depth: usize, via: Via) -> Option<Resolved> {
         let first = &segs[0];
         if let Some(import) = scope.imports.get(first) {
-            let mut full = import.segs.clone();
-            full.extend_from_slice(&segs[1..]);
-            return Some(self.resolve_segments(
-                import.module,
-                &[],
-                full,
-                import.leading_colon,
-                depth + 1,
-            ));
+            // An import's path starting with its own name (`use flume::{self}`) names the crate.
+            let names_itself = via == Via::Import && import.segs.first() == Some(first);
+            if !names_itself {
+                let mut full = import.segs.clone();
+                full.extend_from_slice(&segs[1..]);
+                return Some(self.resolve_segments(
+                    import.module,
+                    &[],
+                    full,
+                    import.leading_colon,
+                    depth + 1,
+                    Via::Import,
+                ));
+            }
         }
         if let Some(module) = scope.modules.get(first) {
             return Some(match module {
@@ -401,9 +426,14 @@ impl Resolver<'_> {
         for glob in globs {
             let mut full = glob.segs.clone();
             full.extend_from_slice(segs);
-            if let Resolved::External(p) =
-                self.resolve_segments(glob.module, &[], full, glob.leading_colon, depth + 1)
-            {
+            if let Resolved::External(p) = self.resolve_segments(
+                glob.module,
+                &[],
+                full,
+                glob.leading_colon,
+                depth + 1,
+                Via::Glob,
+            ) {
                 if self.known.contains(&p) {
                     return Some(Resolved::External(p));
                 }
@@ -430,7 +460,7 @@ impl Resolver<'_> {
         let Some(m) = self.tree.modules.get(module) else {
             return Resolved::Unknown;
         };
-        if let Some(r) = self.lookup(&m.scope, rest, depth) {
+        if let Some(r) = self.lookup(&m.scope, rest, depth, Via::Path) {
             return r;
         }
         self.through_globs(m.scope.globs.iter(), rest, depth)

@@ -242,3 +242,47 @@ pub fn written(expr: &Expr) -> String {
         _ => "this call".to_owned(),
     }
 }
+
+/// The `let` in `body` whose initializer (peeled) is `expr`, if any.
+pub fn let_binding_of<'ast>(body: &'ast syn::Block, expr: &Expr) -> Option<&'ast syn::Local> {
+    struct Find<'e, 'ast> {
+        target: &'e Expr,
+        found: Option<&'ast syn::Local>,
+    }
+    impl<'ast> Visit<'ast> for Find<'_, 'ast> {
+        fn visit_local(&mut self, local: &'ast syn::Local) {
+            if self.found.is_none()
+                && local
+                    .init
+                    .as_ref()
+                    .is_some_and(|i| std::ptr::eq(peel(&i.expr), self.target))
+            {
+                self.found = Some(local);
+            }
+            visit::visit_local(self, local);
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut find = Find {
+        target: expr,
+        found: None,
+    };
+    find.visit_block(body);
+    find.found
+}
+
+/// The identifiers of a `let` pattern by tuple position: `(tx, mut rx)` → [Some(tx), Some(rx)].
+pub fn tuple_names(pat: &syn::Pat) -> Vec<Option<String>> {
+    fn name(p: &syn::Pat) -> Option<String> {
+        match p {
+            syn::Pat::Ident(i) => Some(i.ident.to_string()),
+            syn::Pat::Type(t) => name(&t.pat),
+            _ => None,
+        }
+    }
+    match pat {
+        syn::Pat::Tuple(t) => t.elems.iter().map(name).collect(),
+        syn::Pat::Type(t) => tuple_names(&t.pat),
+        _ => Vec::new(),
+    }
+}

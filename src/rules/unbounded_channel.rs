@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet};
 use syn::{Expr, ExprCall};
 
 use super::syntax::{
-    const_value, describe_capacity, for_each_expr_in_block, ident_of, peel, self_field, written,
-    USIZE_MAX,
+    const_value, describe_capacity, for_each_expr_in_block, ident_of, let_binding_of, peel,
+    self_field, tuple_names, written, USIZE_MAX,
 };
 use super::{api_map, name_list, ApiExtensions, RuleOptions};
 use crate::catalogue::RuleDoc;
@@ -124,17 +124,13 @@ impl UnboundedChannel {
         let Some(frame) = cx.current_fn() else {
             return Vec::new();
         };
-        let mut sender = None;
-        let mut receiver = None;
-        for (name, b) in &frame.bindings {
-            if b.init.is_some_and(|i| std::ptr::eq(peel(i), call)) {
-                match b.tuple_index {
-                    Some(0) => sender = Some(name.clone()),
-                    Some(1) => receiver = Some(name.clone()),
-                    _ => {}
-                }
-            }
-        }
+        // The `let` is not yet bound while its initializer is checked: find it in the body.
+        let Some(local) = let_binding_of(frame.body, call) else {
+            return Vec::new();
+        };
+        let names = tuple_names(&local.pat);
+        let sender = names.first().cloned().flatten();
+        let receiver = names.get(1).cloned().flatten();
         let mut labels = Vec::new();
         let mut send_in_loop = None;
         let mut recv = None;

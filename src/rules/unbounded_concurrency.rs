@@ -7,8 +7,8 @@ use std::ops::Range;
 use syn::{Expr, ExprMethodCall};
 
 use super::syntax::{
-    const_value, describe_capacity, for_each_expr, ident_of, peel, self_field, written,
-    MAX_PERMITS, USIZE_MAX,
+    const_value, describe_capacity, for_each_expr, ident_of, let_binding_of, peel, self_field,
+    written, MAX_PERMITS, USIZE_MAX,
 };
 use super::{api_map, name_list, ApiExtensions};
 use crate::catalogue::RuleDoc;
@@ -165,12 +165,14 @@ impl UnboundedConcurrency {
 
     /// Whether the spawned handle is awaited or joined in the same loop (one item at a time).
     fn awaited_in_loop(cx: &Context<'_>, loop_expr: &Expr, spawn: &Expr) -> bool {
-        let handle = cx.current_fn().and_then(|f| {
-            f.bindings
-                .iter()
-                .find(|(_, b)| b.init.is_some_and(|i| std::ptr::eq(peel(i), spawn)))
-                .map(|(n, _)| n.clone())
-        });
+        // The handle's `let` is not bound yet while the spawn is checked: find it in the body.
+        let handle = cx
+            .current_fn()
+            .and_then(|f| let_binding_of(f.body, spawn))
+            .and_then(|local| match &local.pat {
+                syn::Pat::Ident(i) => Some(i.ident.to_string()),
+                _ => None,
+            });
         let mut awaited = false;
         for_each_expr(loop_expr, false, &mut |e| {
             let base = match e {

@@ -55,6 +55,7 @@ impl UnboundedQueue {
 
     /// `Arc<Mutex<VecDeque<T>>>` → Deque; requires a lock somewhere in the wrapping.
     fn storage_of_type(&self, cx: &Context<'_>, ty: &Type, locked: bool) -> Option<Storage> {
+        let ty = peel_type(ty);
         let path = cx.type_path(ty)?;
         let inner = || first_type_arg(ty);
         if self.pointer_types.contains(&path) {
@@ -203,6 +204,15 @@ fn mentions(expr: &Expr, name: &str) -> bool {
         Expr::Paren(p) => mentions(&p.expr, name),
         Expr::Unary(u) => mentions(&u.expr, name),
         _ => false,
+    }
+}
+
+fn peel_type(ty: &Type) -> &Type {
+    match ty {
+        Type::Reference(r) => peel_type(&r.elem),
+        Type::Paren(p) => peel_type(&p.elem),
+        Type::Group(g) => peel_type(&g.elem),
+        _ => ty,
     }
 }
 

@@ -1,0 +1,36 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+use std::path::{Path, PathBuf};
+
+use cargo_backpressure::catalogue::Catalogue;
+use cargo_backpressure::cli::build_engine;
+use cargo_backpressure::config::Levels;
+use cargo_backpressure::run::{self, Report, RunOptions};
+use cargo_backpressure::walk;
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs the whole pipeline (discovery, analysis, levels) over `root`, as a user run would.
+pub fn lint(root: &Path, include_tests: bool) -> Report {
+    let catalogue = Catalogue::global();
+    let engine = build_engine(catalogue, include_tests);
+    let levels = Levels::from_catalogue(catalogue);
+    let discovery = walk::discover(&[root.to_path_buf()], 2).expect("root exists");
+    let options = RunOptions {
+        include_tests,
+        include_generated: false,
+        max_file_bytes: run::DEFAULT_MAX_FILE_BYTES,
+        threads: 2,
+        base_dir: root.to_path_buf(),
+    };
+    run::run(&engine, &levels, discovery, &options)
+}
+
+/// Lints one source text as a file in a temporary folder.
+pub fn lint_source(source: &str) -> Report {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("lib.rs"), source).expect("write");
+    lint(dir.path(), false)
+}

@@ -1,0 +1,83 @@
+//! Every fixture under `fixtures/` produces exactly the findings its `//~ rule-id` markers name:
+//! a marker with no finding is "missing", a finding with no marker is "noisy".
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use cargo_backpressure::catalogue::Catalogue;
+use cargo_backpressure::run::Outcome;
+
+/// (line, rule) pairs from `//~ rule-a, rule-b` markers.
+fn expected(text: &str) -> BTreeSet<(u32, String)> {
+    let mut out = BTreeSet::new();
+    for (i, line) in text.lines().enumerate() {
+        if let Some((_, marker)) = line.split_once("//~") {
+            for rule in marker.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+                out.insert((i as u32 + 1, rule.to_owned()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn fixtures_produce_exactly_their_annotated_findings() {
+    let root = common::repo_root().join("fixtures");
+    let report = common::lint(&root, false);
+    assert!(
+        report.files.len() > 10,
+        "fixtures were not found under {}",
+        root.display()
+    );
+    let mut problems = Vec::new();
+    let mut firing_per_rule: BTreeMap<String, usize> = BTreeMap::new();
+    let mut files_per_rule: BTreeMap<String, usize> = BTreeMap::new();
+    for file in &report.files {
+        let text = std::fs::read_to_string(&file.path).unwrap();
+        let want = expected(&text);
+        let got: BTreeSet<(u32, String)> = match &file.outcome {
+            Outcome::Analysed { findings } => findings
+                .iter()
+                .map(|f| (f.region.start.line, f.rule.clone()))
+                .collect(),
+            Outcome::Exempt(_) => BTreeSet::new(),
+            Outcome::NotAnalysed(reason) => {
+                problems.push(format!("{}: not analysed: {reason}", file.display));
+                continue;
+            }
+        };
+        for (line, rule) in want.difference(&got) {
+            problems.push(format!("missing: {}:{line}: expected {rule}", file.display));
+        }
+        for (line, rule) in got.difference(&want) {
+            problems.push(format!("noisy: {}:{line}: unexpected {rule}", file.display));
+        }
+        for (_, rule) in &want {
+            *firing_per_rule.entry(rule.clone()).or_default() += 1;
+        }
+        if let Some(dir) = file.display.split('/').next() {
+            *files_per_rule.entry(dir.to_owned()).or_default() += 1;
+        }
+    }
+    eprintln!("fixture files per folder: {files_per_rule:?}");
+    eprintln!("firing lines per rule: {firing_per_rule:?}");
+    assert!(
+        problems.is_empty(),
+        "{} fixture mismatches:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+    for id in Catalogue::global().ids() {
+        assert!(
+            firing_per_rule.get(id).copied().unwrap_or(0) > 0,
+            "rule {id} has no firing fixture line"
+        );
+    }
+}
+
+#[test]
+fn markers_are_parsed() {
+    let e = expected("a\nlet x = f(); //~ unbounded-channel, unbounded-queue\n");
+    assert_eq!(e.len(), 2);
+    assert!(e.contains(&(2, "unbounded-queue".to_owned())));
+}
