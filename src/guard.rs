@@ -47,11 +47,9 @@ pub fn estimated_depth(text: &str, limit: usize) -> usize {
                 chains.push(0);
                 depth += DELIMITER_COST;
             }
-            b')' | b']' | b'}' => {
-                if chains.len() > 1 {
-                    let chain = chains.pop().unwrap_or(0);
-                    depth = depth.saturating_sub(DELIMITER_COST + chain);
-                }
+            b')' | b']' | b'}' if chains.len() > 1 => {
+                let chain = chains.pop().unwrap_or(0);
+                depth = depth.saturating_sub(DELIMITER_COST + chain);
             }
             b',' | b';' => {
                 if let Some(chain) = chains.last_mut() {

@@ -132,22 +132,20 @@ impl UnboundedChannel {
         let sender = names.first().cloned().flatten();
         let receiver = names.get(1).cloned().flatten();
         let mut labels = Vec::new();
-        let mut send_in_loop = None;
-        let mut recv = None;
-        scan_uses(frame.body, &mut |receiver_name, method, range, in_loop| {
-            if Some(receiver_name) == sender.as_deref()
-                && in_loop
-                && send_in_loop.is_none()
-                && self.sender_methods.iter().any(|m| m == method)
-            {
-                send_in_loop = Some(range);
-            } else if Some(receiver_name) == receiver.as_deref()
-                && recv.is_none()
-                && self.receiver_methods.iter().any(|m| m == method)
-            {
-                recv = Some(range);
-            }
+        let uses = method_uses(frame.body);
+        let send_in_loop = uses.iter().find(|u| {
+            u.in_loop
+                && Some(u.receiver.as_str()) == sender.as_deref()
+                && self.sender_methods.contains(&u.method)
         });
+        let recv = uses.iter().find(|u| {
+            Some(u.receiver.as_str()) == receiver.as_deref()
+                && self.receiver_methods.contains(&u.method)
+        });
+        let (send_in_loop, recv) = (
+            send_in_loop.map(|u| u.range.clone()),
+            recv.map(|u| u.range.clone()),
+        );
         if let Some(r) = send_in_loop {
             labels.push((
                 r,
@@ -184,8 +182,16 @@ impl UnboundedChannel {
     }
 }
 
-/// Calls `f(receiver ident, method, range, in_loop)` for each method call on a plain identifier.
-fn scan_uses(body: &syn::Block, f: &mut dyn FnMut(&str, &str, std::ops::Range<usize>, bool)) {
+/// A method call on a plain identifier: `tx.send(..)`.
+struct MethodUse {
+    receiver: String,
+    method: String,
+    range: std::ops::Range<usize>,
+    in_loop: bool,
+}
+
+/// Every method call on a plain identifier in `body`, with whether it sits in a loop.
+fn method_uses(body: &syn::Block) -> Vec<MethodUse> {
     // Loops are tracked by range containment: cheap and exact for a single body.
     let mut loops: Vec<std::ops::Range<usize>> = Vec::new();
     for_each_expr_in_block(body, false, &mut |e| {
@@ -193,17 +199,24 @@ fn scan_uses(body: &syn::Block, f: &mut dyn FnMut(&str, &str, std::ops::Range<us
             loops.push(syn::spanned::Spanned::span(e).byte_range());
         }
     });
+    let mut uses = Vec::new();
     for_each_expr_in_block(body, false, &mut |e| {
         if let Expr::MethodCall(m) = e {
-            if let Some(name) = ident_of(&m.receiver) {
+            if let Some(receiver) = ident_of(&m.receiver) {
                 let range = syn::spanned::Spanned::span(e).byte_range();
                 let in_loop = loops
                     .iter()
                     .any(|l| l.start <= range.start && range.end <= l.end);
-                f(&name, &m.method.to_string(), range, in_loop);
+                uses.push(MethodUse {
+                    receiver,
+                    method: m.method.to_string(),
+                    range,
+                    in_loop,
+                });
             }
         }
     });
+    uses
 }
 
 impl Rule for UnboundedChannel {

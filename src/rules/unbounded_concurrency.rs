@@ -126,28 +126,29 @@ impl UnboundedConcurrency {
             _ => return None,
         };
         let mut found = None;
-        let mut look = |e: &Expr| {
-            if found.is_some() {
-                return;
-            }
-            match e {
-                Expr::Await(a) if self.is_source_call(peel_parens(&a.base), true) => {
-                    found = Some(range_of(e))
+        {
+            let mut look = |e: &Expr| {
+                if found.is_some() {
+                    return;
                 }
-                _ if self.is_source_call(e, false) => found = Some(range_of(e)),
-                _ => {}
+                match e {
+                    Expr::Await(a) if self.is_source_call(peel_parens(&a.base), true) => {
+                        found = Some(range_of(e))
+                    }
+                    _ if self.is_source_call(e, false) => found = Some(range_of(e)),
+                    _ => {}
+                }
+            };
+            if let Some(head) = head {
+                for_each_expr(head, true, &mut look);
             }
-        };
-        if let Some(head) = head {
-            for_each_expr(head, true, &mut look);
-        }
-        // A `loop` (or a loop whose header is a plain condition) is fed by what its body awaits.
-        if !matches!(loop_expr, Expr::ForLoop(_)) {
-            for stmt in &body.stmts {
-                visit_stmt_exprs(stmt, &mut look);
+            // A `loop` (or a loop whose header is a plain condition) is fed by what its body awaits.
+            if !matches!(loop_expr, Expr::ForLoop(_)) {
+                for stmt in &body.stmts {
+                    visit_stmt_exprs(stmt, &mut look);
+                }
             }
         }
-        drop(look);
         found
     }
 
