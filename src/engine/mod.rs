@@ -99,6 +99,7 @@ impl Engine {
                     tree: &tree,
                     crate_info,
                     known: &self.known,
+                    budget: Default::default(),
                 },
                 module: 0,
                 blocks: Vec::new(),

@@ -300,7 +300,13 @@ pub struct Resolver<'a> {
     pub tree: &'a ModuleTree,
     pub crate_info: &'a CrateInfo,
     pub known: &'a KnownPaths,
+    /// Steps left for the current resolution: import chains and globs can branch, and no input
+    /// may make resolution expensive.
+    pub budget: std::cell::Cell<u32>,
 }
+
+/// Steps one resolution may take.
+const STEP_BUDGET: u32 = 256;
 
 const MAX_DEPTH: usize = 24;
 
@@ -321,6 +327,7 @@ impl Resolver<'_> {
         if segs.is_empty() {
             return Resolved::Unknown;
         }
+        self.budget.set(STEP_BUDGET);
         self.resolve_segments(
             module,
             blocks,
@@ -329,6 +336,13 @@ impl Resolver<'_> {
             0,
             Via::Path,
         )
+    }
+
+    /// Spends one step; false when the budget is gone.
+    fn step(&self) -> bool {
+        let left = self.budget.get();
+        self.budget.set(left.saturating_sub(1));
+        left > 0
     }
 
     fn resolve_segments(
@@ -340,18 +354,18 @@ impl Resolver<'_> {
         depth: usize,
         via: Via,
     ) -> Resolved {
-        if depth > MAX_DEPTH || segs.is_empty() {
+        if depth > MAX_DEPTH || segs.is_empty() || !self.step() {
             return Resolved::Unknown;
         }
         if leading_colon {
             return self.external(segs);
         }
         match segs[0].as_str() {
-            "crate" => return self.resolve_in_module(0, &segs[1..], depth),
-            "self" => return self.resolve_in_module(module, &segs[1..], depth),
+            "crate" => return self.resolve_in_module(0, &segs[1..], depth, via),
+            "self" => return self.resolve_in_module(module, &segs[1..], depth, via),
             "super" => {
                 return match self.tree.modules.get(module).and_then(|m| m.parent) {
-                    Some(parent) => self.resolve_in_module(parent, &segs[1..], depth),
+                    Some(parent) => self.resolve_in_module(parent, &segs[1..], depth, via),
                     None => Resolved::Unknown,
                 }
             }
@@ -409,7 +423,7 @@ impl Resolver<'_> {
         }
         if let Some(module) = scope.modules.get(first) {
             return Some(match module {
-                Some(idx) => self.resolve_in_module(*idx, &segs[1..], depth),
+                Some(idx) => self.resolve_in_module(*idx, &segs[1..], depth, via),
                 None => Resolved::Local,
             });
         }
@@ -443,15 +457,24 @@ impl Resolver<'_> {
     }
 
     /// Resolves `rest` as a path relative to `module` (after `crate::`, `self::`, `super::`).
-    fn resolve_in_module(&self, module: usize, rest: &[String], depth: usize) -> Resolved {
+    fn resolve_in_module(
+        &self,
+        module: usize,
+        rest: &[String],
+        depth: usize,
+        via: Via,
+    ) -> Resolved {
         let Some(first) = rest.first() else {
             return Resolved::Local;
         };
+        if depth > MAX_DEPTH || !self.step() {
+            return Resolved::Unknown;
+        }
         match first.as_str() {
-            "self" => return self.resolve_in_module(module, &rest[1..], depth + 1),
+            "self" => return self.resolve_in_module(module, &rest[1..], depth + 1, via),
             "super" => {
                 return match self.tree.modules.get(module).and_then(|m| m.parent) {
-                    Some(parent) => self.resolve_in_module(parent, &rest[1..], depth + 1),
+                    Some(parent) => self.resolve_in_module(parent, &rest[1..], depth + 1, via),
                     None => Resolved::Unknown,
                 }
             }
@@ -496,6 +519,7 @@ mod tests {
             tree: &tree,
             crate_info: info,
             known: &known,
+            budget: Default::default(),
         };
         resolver.resolve(0, &[], &syn::parse_str(path).unwrap())
     }

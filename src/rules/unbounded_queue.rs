@@ -25,6 +25,7 @@ pub struct UnboundedQueue {
     push_methods: Vec<String>,
     pop_methods: Vec<String>,
     bound_methods: Vec<String>,
+    handoff_methods: Vec<String>,
 }
 
 /// What a shared queue's storage is.
@@ -50,6 +51,7 @@ impl UnboundedQueue {
             push_methods: name_list(doc, "push-methods"),
             pop_methods: name_list(doc, "pop-methods"),
             bound_methods: name_list(doc, "bound-methods"),
+            handoff_methods: name_list(doc, "handoff-methods"),
         }
     }
 
@@ -160,11 +162,11 @@ impl UnboundedQueue {
         Some((name.clone(), self.storage_of_type(cx, ty, false)?))
     }
 
-    /// Whether the file pops or drains `name` somewhere (a `Vec` used as a work queue).
-    fn popped_in_file(&self, file: &syn::File, name: &str) -> bool {
+    /// Whether the file calls one of `methods` on `name` somewhere.
+    fn called_in_file(file: &syn::File, name: &str, methods: &[String]) -> bool {
         let last = name.rsplit('.').next().unwrap_or(name).to_owned();
-        let mut finder = PopFinder {
-            pops: &self.pop_methods,
+        let mut finder = CallFinder {
+            methods,
             name: &last,
             found: false,
         };
@@ -173,16 +175,16 @@ impl UnboundedQueue {
     }
 }
 
-struct PopFinder<'a> {
-    pops: &'a [String],
+struct CallFinder<'a> {
+    methods: &'a [String],
     name: &'a str,
     found: bool,
 }
 
-impl<'ast> Visit<'ast> for PopFinder<'_> {
+impl<'ast> Visit<'ast> for CallFinder<'_> {
     fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
         if !self.found
-            && self.pops.iter().any(|p| m.method == p)
+            && self.methods.iter().any(|p| m.method == p)
             && mentions(&m.receiver, self.name)
         {
             self.found = true;
@@ -259,6 +261,8 @@ impl Rule for UnboundedQueue {
         };
         let mut pushes = Vec::new();
         let mut bounded = false;
+        let mut handoff = false;
+        let mut pops = Vec::new();
         for_each_expr_in_block(body, false, &mut |e| {
             if let Expr::MethodCall(m) = e {
                 let method = m.method.to_string();
@@ -266,6 +270,10 @@ impl Rule for UnboundedQueue {
                     bounded = true;
                 } else if self.push_methods.contains(&method) && m.args.len() == 1 {
                     pushes.push((e, m));
+                } else if self.handoff_methods.contains(&method) {
+                    handoff = true;
+                } else if self.pop_methods.contains(&method) {
+                    pops.push(&*m.receiver);
                 }
             }
         });
@@ -281,8 +289,21 @@ impl Rule for UnboundedQueue {
             if !reported.insert(name.clone()) {
                 continue;
             }
-            if storage == Storage::Vec && !self.popped_in_file(cx.file, &name) {
-                continue; // a Vec that is only ever pushed is an accumulator, not a work queue
+            let last = name.rsplit('.').next().unwrap_or(&name);
+            // Popped in the same function: a pool's check-in or a ring buffer, not a producer.
+            if pops.iter().any(|r| mentions(r, last)) {
+                continue;
+            }
+            // A length check on this queue elsewhere (a pool's `is_available`) is its bound.
+            if Self::called_in_file(cx.file, &name, &self.bound_methods) {
+                continue;
+            }
+            // A shared Vec is a work queue only when a consumer is woken after the push and
+            // something pops it; otherwise it is an accumulator, a pool or a waker list.
+            if storage == Storage::Vec
+                && !(handoff && Self::called_in_file(cx.file, &name, &self.pop_methods))
+            {
+                continue;
             }
             let kind = if storage == Storage::Deque {
                 "queue"
