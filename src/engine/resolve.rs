@@ -483,8 +483,17 @@ impl Resolver<'_> {
         let Some(m) = self.tree.modules.get(module) else {
             return Resolved::Unknown;
         };
-        if let Some(r) = self.lookup(&m.scope, rest, depth, Via::Path) {
+        // A glob candidate never goes through another glob (exponential otherwise).
+        let via = if via == Via::Glob {
+            Via::Glob
+        } else {
+            Via::Path
+        };
+        if let Some(r) = self.lookup(&m.scope, rest, depth, via) {
             return r;
+        }
+        if via == Via::Glob {
+            return Resolved::Local;
         }
         self.through_globs(m.scope.globs.iter(), rest, depth)
             .unwrap_or(Resolved::Local)
