@@ -46,6 +46,8 @@ pub struct RuleDoc {
     /// Named lists of canonical API paths the rule matches.
     #[serde(default)]
     pub matches: BTreeMap<String, Vec<String>>,
+    /// The `matches` lists at least one of whose words must appear in a file for the rule to fire.
+    pub anchors: Vec<String>,
     /// Per-rule options with their defaults and docs.
     #[serde(default)]
     pub options: BTreeMap<String, RuleOption>,

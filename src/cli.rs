@@ -10,6 +10,7 @@ use crate::catalogue::Catalogue;
 use crate::config::Levels;
 use crate::diag::Level;
 use crate::emit::{self, EmitContext, Format};
+use crate::engine::prefilter::{self, Prefilter};
 use crate::engine::resolve::KnownPaths;
 use crate::engine::Engine;
 use crate::manifest;
@@ -100,6 +101,10 @@ pub struct Cli {
     /// Print the full documentation of RULE, then exit
     #[arg(long, value_name = "RULE")]
     pub explain: Option<String>,
+
+    /// Parse every file, even those that contain no rule's trigger word (for verifying the prefilter)
+    #[arg(long, hide = true)]
+    pub no_prefilter: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -213,7 +218,7 @@ fn execute(cli: &Cli, matches: &clap::ArgMatches) -> Result<u8, String> {
     let discovery = walk::discover(&roots, threads)
         .map_err(|missing| format!("no such file or directory: {}", missing.0.display()))?;
 
-    let engine = build_engine(catalogue, cli.include_tests);
+    let engine = build_engine(catalogue, cli.include_tests, !cli.no_prefilter);
     let options = RunOptions {
         include_tests: cli.include_tests,
         include_generated: cli.include_generated,
@@ -262,7 +267,7 @@ fn execute(cli: &Cli, matches: &clap::ArgMatches) -> Result<u8, String> {
 }
 
 /// The engine with every catalogue rule; levels are applied to findings afterwards.
-pub fn build_engine(catalogue: &Catalogue, include_tests: bool) -> Engine {
+pub fn build_engine(catalogue: &Catalogue, include_tests: bool, use_prefilter: bool) -> Engine {
     let known = KnownPaths::new(
         catalogue
             .rules
@@ -270,15 +275,15 @@ pub fn build_engine(catalogue: &Catalogue, include_tests: bool) -> Engine {
             .flat_map(|r| r.matches.values().flatten())
             .map(|entry| entry.split("->").next().unwrap_or(entry).trim()),
     );
+    let ext = ApiExtensions::default();
+    let extra_paths = ext.unbounded_constructors.iter().chain(&ext.spawners);
     Engine {
-        rules: rules::build(
-            catalogue,
-            &RuleOptions::default(),
-            &ApiExtensions::default(),
-        ),
+        rules: rules::build(catalogue, &RuleOptions::default(), &ext),
         known,
         include_tests,
-        macro_words: Box::new(|_| true),
+        macro_words: prefilter::all_list_words(catalogue).into_iter().collect(),
+        prefilter: use_prefilter
+            .then(|| Prefilter::new(prefilter::anchor_words(catalogue, extra_paths))),
     }
 }
 
@@ -346,6 +351,11 @@ fn print_stats(report: &run::Report) {
         "read {} bytes in {} files",
         report.bytes_read,
         report.files.len()
+    );
+    let prefiltered = report.files.iter().filter(|f| f.prefiltered).count();
+    eprintln!(
+        "  analysed: {} ({prefiltered} of them not parsed: no rule's trigger word appears)",
+        report.analysed_count()
     );
     for (kind, n) in report.exempt_counts() {
         eprintln!("  skipped as {kind}: {n}");

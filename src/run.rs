@@ -44,6 +44,8 @@ pub struct FileResult {
     pub path: PathBuf,
     pub display: String,
     pub outcome: Outcome,
+    /// Read, but not parsed: no rule's anchor word appears in it.
+    pub prefiltered: bool,
 }
 
 /// Everything a run produced, in deterministic order.
@@ -164,6 +166,7 @@ fn analyse_file(
             path: file.path.clone(),
             display: display.clone(),
             outcome,
+            prefiltered: false,
         },
         test_modules,
         bytes,
@@ -221,9 +224,12 @@ fn analyse_file(
         Ok(Ok(FileAnalysis {
             findings,
             test_modules,
+            prefiltered,
         })) => {
             let findings = resolve_findings(findings, &text, &display, levels);
-            done(Outcome::Analysed { findings }, test_modules, len)
+            let mut analysed = done(Outcome::Analysed { findings }, test_modules, len);
+            analysed.result.prefiltered = prefiltered;
+            analysed
         }
         Ok(Err(reason)) => done(Outcome::NotAnalysed(reason), Vec::new(), len),
         Err(panic) => {

@@ -53,6 +53,14 @@ fn every_rule_has_code_docs_and_fixtures() {
             r.id
         );
         assert!(!r.matches.is_empty(), "{}: lists no API paths", r.id);
+        assert!(!r.anchors.is_empty(), "{}: names no anchor list", r.id);
+        for key in &r.anchors {
+            assert!(
+                r.matches.contains_key(key),
+                "{}: anchor `{key}` is not a list in [matches]",
+                r.id
+            );
+        }
         let fixtures = common::repo_root().join("fixtures").join(&r.id);
         assert!(fixtures.is_dir(), "{}: no fixtures/{} folder", r.id, r.id);
     }

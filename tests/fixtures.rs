@@ -81,3 +81,19 @@ fn markers_are_parsed() {
     assert_eq!(e.len(), 2);
     assert!(e.contains(&(2, "unbounded-queue".to_owned())));
 }
+
+#[test]
+fn prefilter_changes_no_finding() {
+    // The prefilter skips files with no anchor word; it must never lose a finding.
+    let root = common::repo_root().join("fixtures");
+    let with: Vec<_> = common::lint_with(&root, false, true)
+        .findings()
+        .cloned()
+        .collect();
+    let without: Vec<_> = common::lint_with(&root, false, false)
+        .findings()
+        .cloned()
+        .collect();
+    assert_eq!(with, without);
+    assert!(!with.is_empty());
+}

@@ -28,14 +28,19 @@ fn hostile_files_are_reported_and_the_run_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
     std::fs::write(p.join("good.rs"), FINDING).unwrap();
-    std::fs::write(p.join("syntax.rs"), "fn f( {").unwrap();
-    std::fs::write(p.join("latin1.rs"), b"fn f() { let s = \"caf\xe9\"; }").unwrap();
+    // Each hostile file names a rule word (`unbounded`), so the prefilter lets it reach the parser.
+    std::fs::write(p.join("syntax.rs"), "fn unbounded( {").unwrap();
+    std::fs::write(
+        p.join("latin1.rs"),
+        b"fn unbounded() { let s = \"caf\xe9\"; }",
+    )
+    .unwrap();
     std::fs::write(p.join("binary.rs"), [0u8, 159, 146, 150, 0, 1, 2]).unwrap();
     std::fs::write(p.join("empty.rs"), "").unwrap();
     std::fs::write(
         p.join("parens.rs"),
         format!(
-            "fn f() {{ {}1{} }}",
+            "fn unbounded() {{ {}1{} }}",
             "(".repeat(200_000),
             ")".repeat(200_000)
         ),
@@ -43,12 +48,16 @@ fn hostile_files_are_reported_and_the_run_goes_on() {
     .unwrap();
     std::fs::write(
         p.join("blocks.rs"),
-        format!("fn f() {}{}", "{".repeat(200_000), "}".repeat(200_000)),
+        format!(
+            "fn unbounded() {}{}",
+            "{".repeat(200_000),
+            "}".repeat(200_000)
+        ),
     )
     .unwrap();
     std::fs::write(
         p.join("chain.rs"),
-        format!("fn f() {{ let x = 1{}; }}", " + 1".repeat(300_000)),
+        format!("fn unbounded() {{ let x = 1{}; }}", " + 1".repeat(300_000)),
     )
     .unwrap();
     let report = common::lint(p, false);

@@ -27,6 +27,8 @@ struct Summary {
     files_scanned: usize,
     files_analysed: usize,
     files_not_analysed: usize,
+    /// Read but not parsed: no rule's anchor word appears in them.
+    files_prefiltered: usize,
     skipped_test_code: usize,
     skipped_generated: usize,
     bytes_read: u64,
@@ -60,6 +62,7 @@ pub fn emit(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             files_scanned: report.files.len(),
             files_analysed: report.analysed_count(),
             files_not_analysed: report.not_analysed().count(),
+            files_prefiltered: report.files.iter().filter(|f| f.prefiltered).count(),
             skipped_test_code: exempt
                 .get(&crate::diag::Exempt::TestCode)
                 .copied()

@@ -2,6 +2,7 @@
 //! node to every enabled rule with the context it needs. Rules return findings; nothing here prints.
 pub mod context;
 pub mod macros;
+pub mod prefilter;
 pub mod resolve;
 pub mod test_code;
 
@@ -45,6 +46,8 @@ pub struct FileAnalysis {
     /// Byte ranges are offsets into the file's original text.
     pub findings: Vec<RawFinding>,
     pub test_modules: Vec<TestModule>,
+    /// The prefilter found no anchor word: the file was read but not parsed.
+    pub prefiltered: bool,
 }
 
 /// The configured engine, shared by all worker threads.
@@ -53,13 +56,22 @@ pub struct Engine {
     pub known: KnownPaths,
     pub include_tests: bool,
     /// Identifiers that make an unknown macro's body worth parsing.
-    pub macro_words: Box<dyn Fn(&str) -> bool + Send + Sync>,
+    pub macro_words: std::collections::HashSet<String>,
+    /// Files without any anchor word are not parsed; `None` analyses every file.
+    pub prefilter: Option<prefilter::Prefilter>,
 }
 
 impl Engine {
     /// Analyses one file's text. Never panics on any input a parser accepts or rejects; the caller
     /// still wraps this in `catch_unwind` so a rule bug costs one file, not the run.
     pub fn analyze(&self, text: &str, crate_info: &CrateInfo) -> Result<FileAnalysis, NotAnalysed> {
+        if self.prefilter.as_ref().is_some_and(|p| !p.may_fire(text)) {
+            // No rule's anchor word appears: no rule can fire here.
+            return Ok(FileAnalysis {
+                prefiltered: true,
+                ..Default::default()
+            });
+        }
         let result = self.analyze_inner(text, crate_info);
         // proc-macro2 keeps every parsed file's text per thread; release it (no span is alive now).
         proc_macro2::extra::invalidate_current_thread_spans();
@@ -87,8 +99,9 @@ impl Engine {
                 message: e.to_string(),
             }
         })?;
-        let wanted =
-            |tokens: &proc_macro2::TokenStream| macros::any_ident(tokens, &*self.macro_words);
+        let wanted = |tokens: &proc_macro2::TokenStream| {
+            macros::any_ident(tokens, &|w| self.macro_words.contains(w))
+        };
         macros::expand(&mut file, &wanted);
         let tree = ModuleTree::build(&file.items);
         let mut items = FileItems::default();
@@ -125,6 +138,7 @@ impl Engine {
         Ok(FileAnalysis {
             findings,
             test_modules: checker.test_modules,
+            prefiltered: false,
         })
     }
 }

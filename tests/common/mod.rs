@@ -14,8 +14,13 @@ pub fn repo_root() -> PathBuf {
 
 /// Runs the whole pipeline (discovery, analysis, levels) over `root`, as a user run would.
 pub fn lint(root: &Path, include_tests: bool) -> Report {
+    lint_with(root, include_tests, true)
+}
+
+/// Like [`lint`], choosing whether the prefilter may skip files.
+pub fn lint_with(root: &Path, include_tests: bool, prefilter: bool) -> Report {
     let catalogue = Catalogue::global();
-    let engine = build_engine(catalogue, include_tests);
+    let engine = build_engine(catalogue, include_tests, prefilter);
     let levels = Levels::from_catalogue(catalogue);
     let discovery = walk::discover(&[root.to_path_buf()], 2).expect("root exists");
     let options = RunOptions {
