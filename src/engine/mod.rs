@@ -67,8 +67,10 @@ impl Engine {
     pub fn analyze(&self, text: &str, crate_info: &CrateInfo) -> Result<FileAnalysis, NotAnalysed> {
         if self.prefilter.as_ref().is_some_and(|p| !p.may_fire(text)) {
             // No rule's anchor word appears: no rule can fire here.
+            // Its `#[cfg(test)] mod x;` declarations still make x's file test code.
             return Ok(FileAnalysis {
                 prefiltered: true,
+                test_modules: test_code::declared_test_modules(text),
                 ..Default::default()
             });
         }

@@ -113,3 +113,82 @@ mod tests {
         assert!(!is_generated("fn main() {}\n// @generated"));
     }
 }
+
+/// `#[cfg(test)] mod name;` declarations found without parsing the file (for files the prefilter
+/// does not parse): each `#[cfg(..)]` attribute is judged like a parsed one, then `mod name;` must
+/// follow, after other attributes and a visibility.
+pub fn declared_test_modules(text: &str) -> Vec<super::TestModule> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("#[cfg(") {
+        let after_attr = &rest[at..];
+        let Some(end) = after_attr.find(")]") else {
+            break;
+        };
+        let attr_text = &after_attr[..end + 2];
+        rest = &after_attr[end + 2..];
+        let Ok(attrs) =
+            syn::parse_str::<syn::ItemMod>(&format!("{attr_text} mod m;")).map(|m| m.attrs)
+        else {
+            continue;
+        };
+        if !is_test_item(&attrs) {
+            continue;
+        }
+        if let Some(module) = mod_declaration_after(rest) {
+            out.push(module);
+        }
+    }
+    out
+}
+
+/// Reads `(#[..])* (pub(..))? mod name;` at the start of `text`.
+fn mod_declaration_after(mut text: &str) -> Option<super::TestModule> {
+    let mut path = None;
+    loop {
+        text = text.trim_start();
+        if let Some(attr) = text.strip_prefix("#[") {
+            let end = attr.find(']')?;
+            let inner = attr[..end].trim();
+            if let Some(value) = inner
+                .strip_prefix("path")
+                .map(str::trim_start)
+                .and_then(|v| v.strip_prefix('='))
+            {
+                path = Some(value.trim().trim_matches('"').to_owned());
+            }
+            text = &attr[end + 1..];
+        } else if let Some(vis) = text.strip_prefix("pub") {
+            text = vis.trim_start();
+            if let Some(scoped) = text.strip_prefix('(') {
+                text = &scoped[scoped.find(')')? + 1..];
+            }
+        } else {
+            break;
+        }
+    }
+    let name_and_rest = text.strip_prefix("mod")?.trim_start();
+    let name_len = name_and_rest.find(|c: char| !(c.is_alphanumeric() || c == '_'))?;
+    let (name, after) = name_and_rest.split_at(name_len);
+    (!name.is_empty() && after.trim_start().starts_with(';')).then(|| super::TestModule {
+        name: name.to_owned(),
+        path,
+    })
+}
+
+#[cfg(test)]
+mod lexical_tests {
+    use super::*;
+
+    #[test]
+    fn finds_cfg_test_module_declarations_without_parsing() {
+        let src = "#[cfg(test)]\nmod tests;\n#[cfg(all(test, unix))]\n#[path = \"t/unix.rs\"]\npub(crate) mod unix_tests;\n#[cfg(test)]\nmod inline { }\n#[cfg(feature = \"x\")]\nmod feature;";
+        let found = declared_test_modules(src);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!(found[0].name, "tests");
+        assert_eq!(
+            (found[1].name.as_str(), found[1].path.as_deref()),
+            ("unix_tests", Some("t/unix.rs"))
+        );
+    }
+}
