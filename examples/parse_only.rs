@@ -17,12 +17,18 @@ fn main() {
         .map(|e| e.into_path())
         .collect();
     let start = Instant::now();
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).stack_size(256 << 20).build().expect("thread pool");
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .stack_size(256 << 20)
+        .build()
+        .expect("thread pool");
     let (bytes, failed) = pool.install(|| {
         files
             .par_iter()
             .map(|path| {
-                let Ok(text) = std::fs::read_to_string(path) else { return (0, 1) };
+                let Ok(text) = std::fs::read_to_string(path) else {
+                    return (0, 1);
+                };
                 let ok = syn::parse_file(&text).is_ok();
                 proc_macro2::extra::invalidate_current_thread_spans();
                 (text.len(), usize::from(!ok))
@@ -31,5 +37,9 @@ fn main() {
     });
     let secs = start.elapsed().as_secs_f64();
     let mb = bytes as f64 / 1e6;
-    println!("parse-only: {} files, {mb:.1} MB, {failed} not parsed, {secs:.2} s, {:.1} MB/s", files.len(), mb / secs);
+    println!(
+        "parse-only: {} files, {mb:.1} MB, {failed} not parsed, {secs:.2} s, {:.1} MB/s",
+        files.len(),
+        mb / secs
+    );
 }
