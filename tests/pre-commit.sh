@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the real `pre-commit` from PyPI into a virtualenv and runs `pre-commit try-repo` against
+# this repository: the hook must block a staged file with an unbounded channel and pass a clean one.
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+start=$(date +%s)
+python3 -m venv "$work/venv"
+"$work/venv/bin/pip" install --quiet pre-commit
+echo "pre-commit $("$work/venv/bin/pre-commit" --version | awk '{print $2}') installed in $(( $(date +%s) - start )) s"
+export PRE_COMMIT_HOME="$work/cache"
+mkdir "$work/project" && cd "$work/project"
+git init --quiet
+git config user.email ci@example.invalid && git config user.name ci
+printf 'fn main() {\n    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<u32>();\n}\n' > bad.rs
+printf 'fn main() {\n    let (tx, rx) = tokio::sync::mpsc::channel::<u32>(8);\n}\n' > clean.rs
+git add bad.rs clean.rs
+hook_start=$(date +%s)
+if "$work/venv/bin/pre-commit" try-repo "$repo" cargo-backpressure --files bad.rs > out.txt 2>&1; then
+  cat out.txt; echo "FAIL: the hook passed a file with an unbounded channel"; exit 1
+fi
+grep -q 'unbounded-channel' out.txt || { cat out.txt; echo "FAIL: the hook did not name the rule"; exit 1; }
+echo "hook blocked bad.rs (first run, including the hook's cargo install: $(( $(date +%s) - hook_start )) s)"
+"$work/venv/bin/pre-commit" try-repo "$repo" cargo-backpressure --files clean.rs > out.txt 2>&1 || { cat out.txt; echo "FAIL: the hook blocked a clean file"; exit 1; }
+echo "hook passed clean.rs"
+echo "pre-commit check: 2 passed, 0 failed"
