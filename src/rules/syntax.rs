@@ -172,6 +172,24 @@ impl<'ast> Visit<'ast> for MethodCallScan<'ast, '_> {
     fn visit_item(&mut self, _: &'ast syn::Item) {}
 }
 
+/// Visits expressions, not entering nested items, and optionally not closures or async blocks.
+struct ExprWalk<'f, 'ast> {
+    f: &'f mut dyn FnMut(&'ast Expr),
+    stop_at_closures: bool,
+}
+
+impl<'ast> Visit<'ast> for ExprWalk<'_, 'ast> {
+    fn visit_expr(&mut self, e: &'ast Expr) {
+        (self.f)(e);
+        if self.stop_at_closures && matches!(e, Expr::Closure(_) | Expr::Async(_)) {
+            return;
+        }
+        visit::visit_expr(self, e);
+    }
+
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
 /// Calls `f` on every expression under `expr` (itself included), without entering nested items,
 /// and without entering closures or async blocks when `stop_at_closures`.
 pub fn for_each_expr<'ast>(
@@ -179,23 +197,9 @@ pub fn for_each_expr<'ast>(
     stop_at_closures: bool,
     f: &mut dyn FnMut(&'ast Expr),
 ) {
-    struct Walk<'f, 'ast> {
-        f: &'f mut dyn FnMut(&'ast Expr),
-        stop: bool,
-    }
-    impl<'ast> Visit<'ast> for Walk<'_, 'ast> {
-        fn visit_expr(&mut self, e: &'ast Expr) {
-            (self.f)(e);
-            if self.stop && matches!(e, Expr::Closure(_) | Expr::Async(_)) {
-                return;
-            }
-            visit::visit_expr(self, e);
-        }
-        fn visit_item(&mut self, _: &'ast syn::Item) {}
-    }
-    Walk {
+    ExprWalk {
         f,
-        stop: stop_at_closures,
+        stop_at_closures,
     }
     .visit_expr(expr);
 }
@@ -206,23 +210,9 @@ pub fn for_each_expr_in_block<'ast>(
     stop_at_closures: bool,
     f: &mut dyn FnMut(&'ast Expr),
 ) {
-    struct Walk<'f, 'ast> {
-        f: &'f mut dyn FnMut(&'ast Expr),
-        stop: bool,
-    }
-    impl<'ast> Visit<'ast> for Walk<'_, 'ast> {
-        fn visit_expr(&mut self, e: &'ast Expr) {
-            (self.f)(e);
-            if self.stop && matches!(e, Expr::Closure(_) | Expr::Async(_)) {
-                return;
-            }
-            visit::visit_expr(self, e);
-        }
-        fn visit_item(&mut self, _: &'ast syn::Item) {}
-    }
-    Walk {
+    ExprWalk {
         f,
-        stop: stop_at_closures,
+        stop_at_closures,
     }
     .visit_block(block);
 }
