@@ -6,8 +6,9 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, CommandFactory, FromArgMatches, Parser};
 
+use crate::baseline::Baseline;
 use crate::catalogue::Catalogue;
-use crate::config::Levels;
+use crate::config::{self, Levels};
 use crate::diag::Level;
 use crate::emit::{self, EmitContext, Format};
 use crate::engine::prefilter::{self, Prefilter};
@@ -16,6 +17,7 @@ use crate::engine::Engine;
 use crate::manifest;
 use crate::rules::{self, ApiExtensions, RuleOptions};
 use crate::run::{self, RunOptions};
+use crate::suppress;
 use crate::walk;
 
 /// Exit status: no finding at a failing level.
@@ -78,9 +80,25 @@ pub struct Cli {
     #[arg(long)]
     pub include_generated: bool,
 
-    /// Skip files larger than this many bytes (reported as not analysed)
-    #[arg(long, value_name = "BYTES", default_value_t = run::DEFAULT_MAX_FILE_BYTES)]
-    pub max_file_size: u64,
+    /// Skip files larger than this many bytes, reported as not analysed [default: 10485760]
+    #[arg(long, value_name = "BYTES")]
+    pub max_file_size: Option<u64>,
+
+    /// Read the configuration from FILE instead of backpressure.toml / Cargo.toml metadata
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Record the current findings in FILE (line-independent fingerprints)
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+
+    /// Report only findings that are not in the baseline FILE
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Report `backpressure:allow(..)` comments that silenced nothing
+    #[arg(long)]
+    pub report_unused_suppressions: bool,
 
     /// Worker threads [default: the number of CPUs]
     #[arg(long, value_name = "N")]
@@ -194,20 +212,36 @@ fn execute(cli: &Cli, matches: &clap::ArgMatches) -> Result<u8, String> {
         print!("{}", explain(doc));
         return Ok(EXIT_CLEAN);
     }
-    let mut levels = Levels::from_catalogue(catalogue);
-    for (_, level, rule) in level_flags(matches) {
-        if rule == "all" {
-            levels.set_all(level);
-        } else if catalogue.get(&rule).is_some() {
-            levels.set(&rule, level);
-        } else {
-            return Err(unknown_rule(catalogue, &rule));
-        }
-    }
     let cwd =
         std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
+    let workspace = manifest::default_scan_root(&cwd);
+    let config = config::discover(cli.config.as_deref(), &workspace, catalogue).map_err(|e| {
+        e.render()
+            .trim_end()
+            .trim_start_matches("error: ")
+            .to_owned()
+    })?;
+
+    let mut levels = Levels::from_catalogue(catalogue);
+    for (rule, level) in &config.levels {
+        levels.set(rule, *level);
+    }
+    if cli.report_unused_suppressions {
+        levels.set_from_cli(suppress::UNUSED, Level::Warn);
+    }
+    for (_, level, rule) in level_flags(matches) {
+        if rule != "all" && catalogue.get(&rule).is_none() {
+            return Err(unknown_rule(catalogue, &rule));
+        }
+        levels.set_from_cli(&rule, level);
+    }
+    let baseline = match &cli.baseline {
+        Some(path) => Some(Baseline::read(path)?),
+        None => None,
+    };
+
     let roots = if cli.paths.is_empty() {
-        vec![manifest::default_scan_root(&cwd)]
+        vec![workspace.clone()]
     } else {
         cli.paths.clone()
     };
@@ -218,15 +252,38 @@ fn execute(cli: &Cli, matches: &clap::ArgMatches) -> Result<u8, String> {
     let discovery = walk::discover(&roots, threads)
         .map_err(|missing| format!("no such file or directory: {}", missing.0.display()))?;
 
-    let engine = build_engine(catalogue, cli.include_tests, !cli.no_prefilter);
+    let include_tests = cli.include_tests || config.include_tests.unwrap_or(false);
+    let engine = build_engine_with(
+        catalogue,
+        include_tests,
+        !cli.no_prefilter,
+        &config.options,
+        &config.api,
+    );
     let options = RunOptions {
-        include_tests: cli.include_tests,
-        include_generated: cli.include_generated,
-        max_file_bytes: cli.max_file_size,
+        include_tests,
+        include_generated: cli.include_generated || config.include_generated.unwrap_or(false),
+        max_file_bytes: cli
+            .max_file_size
+            .or(config.max_file_size)
+            .unwrap_or(run::DEFAULT_MAX_FILE_BYTES),
         threads,
         base_dir: cwd.clone(),
+        config: std::sync::Arc::new(config),
     };
-    let report = run::run(&engine, &levels, discovery, &options);
+    let mut report = run::run(&engine, &levels, discovery, &options);
+
+    if let Some(path) = &cli.write_baseline {
+        Baseline::from_report(&report).write(path)?;
+        eprintln!(
+            "wrote {} findings to the baseline {}",
+            report.findings().count(),
+            path.display()
+        );
+    }
+    if let Some(baseline) = &baseline {
+        report.hidden_by_baseline = baseline.hide_known(&mut report);
+    }
 
     let to_terminal = cli.output.is_none() && std::io::stdout().is_terminal();
     let color = match cli.color {
@@ -266,24 +323,50 @@ fn execute(cli: &Cli, matches: &clap::ArgMatches) -> Result<u8, String> {
     Ok(if failing { EXIT_FINDINGS } else { EXIT_CLEAN })
 }
 
-/// The engine with every catalogue rule; levels are applied to findings afterwards.
+/// The engine with every catalogue rule and default options; levels are applied to findings afterwards.
 pub fn build_engine(catalogue: &Catalogue, include_tests: bool, use_prefilter: bool) -> Engine {
-    let known = KnownPaths::new(
-        catalogue
-            .rules
-            .iter()
-            .flat_map(|r| r.matches.values().flatten())
-            .map(|entry| entry.split("->").next().unwrap_or(entry).trim()),
+    build_engine_with(
+        catalogue,
+        include_tests,
+        use_prefilter,
+        &RuleOptions::default(),
+        &ApiExtensions::default(),
+    )
+}
+
+/// The engine with configured rule options and API extensions.
+pub fn build_engine_with(
+    catalogue: &Catalogue,
+    include_tests: bool,
+    use_prefilter: bool,
+    options: &RuleOptions,
+    ext: &ApiExtensions,
+) -> Engine {
+    let catalogue_paths = catalogue
+        .rules
+        .iter()
+        .flat_map(|r| r.matches.values().flatten())
+        .map(|entry| entry.split("->").next().unwrap_or(entry).trim());
+    let extension_paths = ext
+        .unbounded_constructors
+        .iter()
+        .chain(&ext.spawners)
+        .chain(&ext.timeout_wrappers);
+    let known = KnownPaths::new(catalogue_paths.chain(extension_paths.clone().map(String::as_str)));
+    let mut macro_words: std::collections::HashSet<String> =
+        prefilter::all_list_words(catalogue).into_iter().collect();
+    macro_words.extend(
+        extension_paths
+            .clone()
+            .filter_map(|p| p.rsplit("::").next().map(str::to_owned)),
     );
-    let ext = ApiExtensions::default();
-    let extra_paths = ext.unbounded_constructors.iter().chain(&ext.spawners);
     Engine {
-        rules: rules::build(catalogue, &RuleOptions::default(), &ext),
+        rules: rules::build(catalogue, options, ext),
         known,
         include_tests,
-        macro_words: prefilter::all_list_words(catalogue).into_iter().collect(),
+        macro_words,
         prefilter: use_prefilter
-            .then(|| Prefilter::new(prefilter::anchor_words(catalogue, extra_paths))),
+            .then(|| Prefilter::new(prefilter::anchor_words(catalogue, extension_paths))),
     }
 }
 

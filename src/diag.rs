@@ -138,6 +138,8 @@ pub enum Exempt {
     TestCode,
     /// Its header says `@generated`.
     Generated,
+    /// Matched an `exclude` glob of the configuration.
+    Excluded,
 }
 
 impl fmt::Display for Exempt {
@@ -145,6 +147,7 @@ impl fmt::Display for Exempt {
         f.write_str(match self {
             Exempt::TestCode => "test code",
             Exempt::Generated => "generated code",
+            Exempt::Excluded => "excluded by configuration",
         })
     }
 }

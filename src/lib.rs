@@ -3,6 +3,7 @@
 //! Pipeline: [`walk`] finds files, [`run`] reads and analyses them in parallel with the [`engine`]
 //! (one parse, macro bodies expanded, path resolution, one traversal offering every node to every
 //! rule in [`rules`]), and [`emit`] formats the merged [`run::Report`].
+pub mod baseline;
 pub mod catalogue;
 pub mod cli;
 pub mod config;
@@ -14,4 +15,5 @@ pub mod manifest;
 pub mod rules;
 pub mod run;
 pub mod source;
+pub mod suppress;
 pub mod walk;

@@ -13,6 +13,8 @@ pub struct CrateInfo {
     pub versions: HashMap<String, String>,
     /// The directory holding this Cargo.toml.
     pub root: Option<PathBuf>,
+    /// `[package.metadata.backpressure.rules]` levels: they refine the workspace's for this package.
+    pub levels: std::collections::BTreeMap<String, crate::diag::Level>,
 }
 
 impl CrateInfo {
@@ -109,10 +111,18 @@ impl ManifestCache {
         let mut cur = Some(dir);
         while let Some(d) = cur {
             let manifest = d.join("Cargo.toml");
-            if let Some(table) = read_table(&manifest) {
+            if let Ok(text) = std::fs::read_to_string(&manifest) {
+                let Ok(table) = text.parse::<toml::Table>() else {
+                    cur = d.parent();
+                    continue;
+                };
                 if table.contains_key("package") || !table.contains_key("workspace") {
                     let ws = find_workspace_root(d).and_then(|w| read_table(&w.join("Cargo.toml")));
-                    return CrateInfo::from_manifest(d, &table, ws.as_ref().or(Some(&table)));
+                    let mut info =
+                        CrateInfo::from_manifest(d, &table, ws.as_ref().or(Some(&table)));
+                    info.levels =
+                        crate::config::package_levels(&text, crate::catalogue::Catalogue::global());
+                    return info;
                 }
             }
             cur = d.parent();

@@ -8,12 +8,14 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
+use crate::catalogue::Catalogue;
 use crate::config::Levels;
 use crate::diag::{Exempt, Finding, Label, Level, NotAnalysed};
 use crate::engine::test_code;
 use crate::engine::{Engine, FileAnalysis, RawFinding, TestModule};
 use crate::manifest::ManifestCache;
 use crate::source::LineIndex;
+use crate::suppress;
 use crate::walk::{Discovery, SourceFile};
 
 /// Stack for each worker: syn and the visitors recurse; the guard bounds how deep.
@@ -29,6 +31,8 @@ pub struct RunOptions {
     pub threads: usize,
     /// Paths are displayed relative to this directory when they are below it.
     pub base_dir: PathBuf,
+    /// The configuration (for its `exclude` globs).
+    pub config: std::sync::Arc<crate::config::Config>,
 }
 
 /// What happened to one file.
@@ -55,6 +59,10 @@ pub struct Report {
     /// Paths the walk could not enter or read.
     pub walk_errors: Vec<(String, String)>,
     pub bytes_read: u64,
+    /// Findings silenced by `backpressure:allow(..)` comments.
+    pub suppressed: usize,
+    /// Findings hidden because the baseline knows them.
+    pub hidden_by_baseline: usize,
 }
 
 impl Report {
@@ -110,6 +118,7 @@ struct Analysed {
     result: FileResult,
     test_modules: Vec<TestModule>,
     bytes: u64,
+    suppressed: usize,
 }
 
 /// Runs the engine over the discovered files.
@@ -136,6 +145,7 @@ pub fn run(engine: &Engine, levels: &Levels, discovery: Discovery, options: &Run
     let mut report = Report::default();
     for a in analysed {
         report.bytes_read += a.bytes;
+        report.suppressed += a.suppressed;
         let mut result = a.result;
         if !options.include_tests
             && matches!(result.outcome, Outcome::Analysed { .. })
@@ -170,7 +180,11 @@ fn analyse_file(
         },
         test_modules,
         bytes,
+        suppressed: 0,
     };
+    if options.config.is_excluded(&file.path) {
+        return done(Outcome::Exempt(Exempt::Excluded), Vec::new(), 0);
+    }
     let size = match std::fs::metadata(&file.path) {
         Ok(m) => m.len(),
         Err(e) => {
@@ -225,10 +239,24 @@ fn analyse_file(
             findings,
             test_modules,
             prefiltered,
+            item_ranges,
         })) => {
-            let findings = resolve_findings(findings, &text, &display, levels);
+            let level_of = |rule: &str| levels.get_for(rule, Some(&crate_info.levels));
+            let mut findings = resolve_findings(findings, &text, &display, level_of);
+            let mut suppressed = 0;
+            if text.contains(suppress::MARKER) {
+                let items = suppress::item_lines(&LineIndex::new(&text), &item_ranges);
+                let mut suppressions = suppress::parse(&text, &items);
+                suppressed = suppress::apply(&mut findings, &mut suppressions);
+                let meta = suppress::meta_findings(&suppressions, Catalogue::global(), |rule| {
+                    level_of(rule) != Level::Allow
+                });
+                findings.extend(resolve_findings(meta, &text, &display, level_of));
+                findings.sort_by(|a, b| (a.region, &a.rule).cmp(&(b.region, &b.rule)));
+            }
             let mut analysed = done(Outcome::Analysed { findings }, test_modules, len);
             analysed.result.prefiltered = prefiltered;
+            analysed.suppressed = suppressed;
             analysed
         }
         Ok(Err(reason)) => done(Outcome::NotAnalysed(reason), Vec::new(), len),
@@ -254,13 +282,13 @@ fn resolve_findings(
     raw: Vec<RawFinding>,
     text: &str,
     display: &str,
-    levels: &Levels,
+    level_of: impl Fn(&str) -> Level,
 ) -> Vec<Finding> {
     let index = LineIndex::new(text);
     let mut findings: Vec<Finding> = raw
         .into_iter()
         .filter_map(|r| {
-            let level = levels.get(r.rule);
+            let level = level_of(r.rule);
             (level != Level::Allow).then(|| Finding {
                 rule: r.rule.to_owned(),
                 level,

@@ -67,6 +67,15 @@ pub fn summary_line(report: &Report) -> String {
     for (kind, n) in &exempt {
         parts.push(format!("{n} skipped as {kind}"));
     }
+    if report.suppressed > 0 {
+        parts.push(format!("{} suppressed", report.suppressed));
+    }
+    if report.hidden_by_baseline > 0 {
+        parts.push(format!(
+            "{} hidden by the baseline",
+            report.hidden_by_baseline
+        ));
+    }
     if !report.walk_errors.is_empty() {
         parts.push(format!("{} paths not readable", report.walk_errors.len()));
     }

@@ -48,6 +48,9 @@ pub struct FileAnalysis {
     pub test_modules: Vec<TestModule>,
     /// The prefilter found no anchor word: the file was read but not parsed.
     pub prefiltered: bool,
+    /// Byte ranges of the file's items (with attributes), collected only when the file has a
+    /// suppression comment (an item-level suppression covers its item).
+    pub item_ranges: Vec<std::ops::Range<usize>>,
 }
 
 /// The configured engine, shared by all worker threads.
@@ -130,6 +133,11 @@ impl Engine {
             impl_self: None,
         };
         checker.visit_file(&file);
+        let item_ranges = if text.contains(crate::suppress::MARKER) {
+            item_ranges(&file, offset)
+        } else {
+            Vec::new()
+        };
         let mut findings = checker.cx.findings;
         for f in &mut findings {
             f.range = f.range.start + offset..f.range.end + offset;
@@ -141,6 +149,7 @@ impl Engine {
             findings,
             test_modules: checker.test_modules,
             prefiltered: false,
+            item_ranges,
         })
     }
 }
@@ -164,6 +173,32 @@ fn prepare(text: &str) -> (usize, Cow<'_, str>) {
         return (offset, Cow::Owned(owned));
     }
     (offset, Cow::Borrowed(body))
+}
+
+/// The byte ranges of every item and associated function, with their attributes.
+fn item_ranges(file: &syn::File, offset: usize) -> Vec<std::ops::Range<usize>> {
+    struct Items(Vec<std::ops::Range<usize>>, usize);
+    impl<'ast> Visit<'ast> for Items {
+        fn visit_item(&mut self, item: &'ast Item) {
+            let r = syn::spanned::Spanned::span(item).byte_range();
+            self.0.push(r.start + self.1..r.end + self.1);
+            visit::visit_item(self, item);
+        }
+        fn visit_impl_item(&mut self, item: &'ast syn::ImplItem) {
+            let r = syn::spanned::Spanned::span(item).byte_range();
+            self.0.push(r.start + self.1..r.end + self.1);
+            visit::visit_impl_item(self, item);
+        }
+        fn visit_trait_item(&mut self, item: &'ast syn::TraitItem) {
+            let r = syn::spanned::Spanned::span(item).byte_range();
+            self.0.push(r.start + self.1..r.end + self.1);
+            visit::visit_trait_item(self, item);
+        }
+        fn visit_expr(&mut self, _: &'ast Expr) {}
+    }
+    let mut items = Items(Vec::new(), offset);
+    items.visit_file(file);
+    items.0
 }
 
 fn collect_items<'ast>(items: &'ast [Item], out: &mut FileItems<'ast>) {

@@ -21,7 +21,9 @@ pub fn lint(root: &Path, include_tests: bool) -> Report {
 pub fn lint_with(root: &Path, include_tests: bool, prefilter: bool) -> Report {
     let catalogue = Catalogue::global();
     let engine = build_engine(catalogue, include_tests, prefilter);
-    let levels = Levels::from_catalogue(catalogue);
+    // Every rule at warn, so that rules off by default (unused-suppression) are tested too.
+    let mut levels = Levels::from_catalogue(catalogue);
+    levels.set_all(cargo_backpressure::diag::Level::Warn);
     let discovery = walk::discover(&[root.to_path_buf()], 2).expect("root exists");
     let options = RunOptions {
         include_tests,
@@ -29,6 +31,7 @@ pub fn lint_with(root: &Path, include_tests: bool, prefilter: bool) -> Report {
         max_file_bytes: run::DEFAULT_MAX_FILE_BYTES,
         threads: 2,
         base_dir: root.to_path_buf(),
+        config: Default::default(),
     };
     run::run(&engine, &levels, discovery, &options)
 }

@@ -1,0 +1,84 @@
+//! Baselines: `--write-baseline FILE` records the current findings by their line-independent
+//! fingerprints; `--baseline FILE` hides those, so old findings stay hidden when lines shift and new
+//! ones still fail the build.
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::run::{Outcome, Report};
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Baseline {
+    pub version: u32,
+    pub findings: Vec<Entry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Entry {
+    pub path: String,
+    pub rule: String,
+    pub fingerprint: String,
+    /// For people reading the file; not used for matching.
+    #[serde(default)]
+    pub message: String,
+}
+
+impl Baseline {
+    pub fn from_report(report: &Report) -> Baseline {
+        let findings = report
+            .findings()
+            .map(|f| Entry {
+                path: f.path.clone(),
+                rule: f.rule.clone(),
+                fingerprint: f.fingerprint.clone(),
+                message: f.message.clone(),
+            })
+            .collect();
+        Baseline {
+            version: 1,
+            findings,
+        }
+    }
+
+    pub fn write(&self, path: &Path) -> Result<(), String> {
+        let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
+        std::fs::write(path, text + "\n")
+            .map_err(|e| format!("cannot write the baseline {}: {e}", path.display()))
+    }
+
+    pub fn read(path: &Path) -> Result<Baseline, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the baseline {}: {e}", path.display()))?;
+        let baseline: Baseline = serde_json::from_str(&text)
+            .map_err(|e| format!("{}: not a baseline file: {e}", path.display()))?;
+        if baseline.version != 1 {
+            return Err(format!(
+                "{}: unsupported baseline version {}",
+                path.display(),
+                baseline.version
+            ));
+        }
+        Ok(baseline)
+    }
+
+    /// Removes the findings the baseline knows; returns how many.
+    pub fn hide_known(&self, report: &mut Report) -> usize {
+        let known: BTreeSet<(&str, &str, &str)> = self
+            .findings
+            .iter()
+            .map(|e| (e.path.as_str(), e.rule.as_str(), e.fingerprint.as_str()))
+            .collect();
+        let mut hidden = 0;
+        for file in &mut report.files {
+            if let Outcome::Analysed { findings } = &mut file.outcome {
+                let before = findings.len();
+                findings.retain(|f| {
+                    !known.contains(&(f.path.as_str(), f.rule.as_str(), f.fingerprint.as_str()))
+                });
+                hidden += before - findings.len();
+            }
+        }
+        hidden
+    }
+}
