@@ -66,6 +66,10 @@ pub struct Context<'ast> {
     pub items: FileItems<'ast>,
     /// The whole (macro-expanded) file, for the rare rule that must look beyond the current function.
     pub file: &'ast syn::File,
+    /// The expressions enclosing the one being checked, outermost first.
+    pub(super) ancestors: Vec<&'ast Expr>,
+    /// Per-file facts a rule computed once (keyed by rule id).
+    pub(super) cache: HashMap<&'static str, Box<dyn std::any::Any>>,
 }
 
 impl<'ast> Context<'ast> {
@@ -135,6 +139,22 @@ impl<'ast> Context<'ast> {
             .iter()
             .find(|(name, _)| name == field)
             .map(|(_, ty)| *ty)
+    }
+
+    /// The expressions enclosing the current one, innermost first (within the whole file).
+    pub fn ancestors(&self) -> impl Iterator<Item = &'ast Expr> + '_ {
+        self.ancestors.iter().rev().copied()
+    }
+
+    /// A per-file fact of rule `key`, computed by `make` the first time it is asked for.
+    pub fn cached<T: 'static>(&mut self, key: &'static str, make: impl FnOnce(&Self) -> T) -> &T {
+        if !self.cache.contains_key(key) {
+            let value = make(self);
+            self.cache.insert(key, Box::new(value));
+        }
+        self.cache[key]
+            .downcast_ref::<T>()
+            .unwrap_or_else(|| panic!("rule cache `{key}` holds another type"))
     }
 
     /// The byte range of a node in the file.

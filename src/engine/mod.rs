@@ -126,6 +126,8 @@ impl Engine {
                 findings: Vec::new(),
                 items,
                 file: &file,
+                ancestors: Vec::new(),
+                cache: HashMap::new(),
             },
             rules: &self.rules,
             include_tests: self.include_tests,
@@ -450,6 +452,7 @@ impl<'ast> Visit<'ast> for Checker<'_, 'ast> {
         for rule in self.rules {
             rule.check_expr(&mut self.cx, expr);
         }
+        self.cx.ancestors.push(expr);
         match expr {
             Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => {
                 self.cx.loops.push(LoopFrame::Loop(expr));
@@ -463,5 +466,6 @@ impl<'ast> Visit<'ast> for Checker<'_, 'ast> {
             }
             _ => visit::visit_expr(self, expr),
         }
+        self.cx.ancestors.pop();
     }
 }

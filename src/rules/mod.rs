@@ -1,5 +1,6 @@
 //! The rules: one module per rule, each a finding-producing check over the engine's traversal.
 //! Their API lists, options and docs come from the catalogue (`rules/<id>.toml`).
+mod connect_without_timeout;
 pub mod syntax;
 mod unbounded_channel;
 mod unbounded_concurrency;
@@ -70,6 +71,10 @@ pub fn build(
             .unwrap_or_else(|| panic!("rule `{id}` has no catalogue entry"))
     };
     vec![
+        Box::new(connect_without_timeout::ConnectWithoutTimeout::new(
+            doc(connect_without_timeout::ID),
+            ext,
+        )),
         Box::new(unbounded_channel::UnboundedChannel::new(
             doc(unbounded_channel::ID),
             options,
@@ -89,6 +94,7 @@ pub fn build(
 /// Every rule id that has code behind it (the catalogue test checks both directions); the two
 /// suppression rules are produced by [`crate::suppress`], not by the traversal.
 pub const IMPLEMENTED: &[&str] = &[
+    connect_without_timeout::ID,
     crate::suppress::INVALID,
     unbounded_channel::ID,
     unbounded_concurrency::ID,
