@@ -43,7 +43,9 @@ pub fn parse(text: &str, items: &[(u32, u32)]) -> Vec<Suppression> {
             || trimmed.starts_with('*');
         if let Some(at) = line.find(MARKER) {
             // A quoted marker (in backticks, as in documentation) is text, not a suppression.
-            let comment = line[..at].rfind("//").filter(|&c| !line[..c].ends_with('`'));
+            let comment = line[..at]
+                .rfind("//")
+                .filter(|&c| !line[..c].ends_with('`'));
             if let Some(comment) = comment {
                 let inner = line[comment + 2..at].trim_start_matches(['/', '!']).trim();
                 let before = line[..comment].trim();
@@ -180,6 +182,10 @@ mod tests {
         );
         let (_, range, _) = &s[2].rules[1];
         assert_eq!(&src[range.clone()], "nope");
-        assert!(parse("//! Write `// backpressure:allow(rule)` to silence a finding.\n", &[]).is_empty());
+        assert!(parse(
+            "//! Write `// backpressure:allow(rule)` to silence a finding.\n",
+            &[]
+        )
+        .is_empty());
     }
 }

@@ -3,7 +3,7 @@ use std::collections::HashSet;
 
 use syn::Expr;
 
-use super::syntax::{for_each_expr, written};
+use super::syntax::{for_each_expr, for_each_expr_in_block, written};
 use super::{api_map, name_list, ApiExtensions};
 use crate::catalogue::RuleDoc;
 use crate::engine::macros;
@@ -20,8 +20,12 @@ pub struct ConnectWithoutTimeout {
     sleeps: HashSet<String>,
 }
 
-/// Names of the functions called inside a timeout wrapper anywhere in the file.
-struct CalledUnderTimeout(HashSet<String>);
+/// File-level facts: functions called inside a timeout wrapper anywhere in the file, and local
+/// functions whose body applies a timeout wrapper (a future passed to them is bounded).
+struct FileTimeouts {
+    called_under_timeout: HashSet<String>,
+    local_wrappers: HashSet<String>,
+}
 
 impl ConnectWithoutTimeout {
     pub fn new(doc: &RuleDoc, ext: &ApiExtensions) -> Self {
@@ -67,10 +71,13 @@ impl ConnectWithoutTimeout {
     }
 
     /// Whether some enclosing expression bounds the wait.
-    fn has_timeout(&self, cx: &Context<'_>, call: &Expr) -> bool {
+    fn has_timeout(&self, cx: &Context<'_>, call: &Expr, local_wrappers: &HashSet<String>) -> bool {
         let mut child: &Expr = call;
         for ancestor in cx.ancestors() {
-            if self.is_wrapper_call(cx, ancestor) || self.is_select_with_sleep(cx, ancestor) {
+            if self.is_wrapper_call(cx, ancestor)
+                || self.is_select_with_sleep(cx, ancestor)
+                || local_wrappers.contains(&local_callee(ancestor))
+            {
                 return true;
             }
             // `connect(addr).timeout(d)`: the connect is in the combinator's receiver.
@@ -86,43 +93,81 @@ impl ConnectWithoutTimeout {
         false
     }
 
-    fn called_under_timeout<'c>(&self, cx: &'c mut Context<'_>) -> &'c CalledUnderTimeout {
+    fn file_timeouts<'c>(&self, cx: &'c mut Context<'_>) -> &'c FileTimeouts {
         cx.cached(ID, |cx| {
-            let mut names = HashSet::new();
-            let mut visit = |e: &Expr| {
-                let Expr::Call(call) = e else { return };
-                if !self.is_wrapper_call(cx, e) {
-                    return;
-                }
-                for arg in &call.args {
-                    for_each_expr(arg, false, &mut |inner| match inner {
-                        Expr::Call(c) => {
-                            if let Expr::Path(p) = &*c.func {
-                                if let Some(last) = p.path.segments.last() {
-                                    names.insert(last.ident.to_string());
-                                }
-                            }
-                        }
-                        Expr::MethodCall(m) => {
-                            names.insert(m.method.to_string());
-                        }
-                        _ => {}
-                    });
-                }
-            };
-            for item in &cx.file.items {
-                struct Items<'f>(&'f mut dyn FnMut(&Expr));
-                impl<'ast> syn::visit::Visit<'ast> for Items<'_> {
-                    fn visit_expr(&mut self, e: &'ast Expr) {
-                        (self.0)(e);
-                        syn::visit::visit_expr(self, e);
+            let mut called_under_timeout = HashSet::new();
+            let mut local_wrappers = HashSet::new();
+            for (name, body) in local_fns(&cx.file.items) {
+                let mut applies = false;
+                for_each_expr_in_block(body, false, &mut |e| {
+                    let Expr::Call(call) = e else { return };
+                    if !self.is_wrapper_call(cx, e) {
+                        return;
                     }
+                    applies = true;
+                    // What is called inside the wrapper's arguments runs under its timeout.
+                    for arg in &call.args {
+                        for_each_expr(arg, false, &mut |inner| match inner {
+                            Expr::Call(_) => {
+                                called_under_timeout.insert(local_callee(inner));
+                            }
+                            Expr::MethodCall(m) => {
+                                called_under_timeout.insert(m.method.to_string());
+                            }
+                            _ => {}
+                        });
+                    }
+                });
+                if applies {
+                    local_wrappers.insert(name);
                 }
-                syn::visit::Visit::visit_item(&mut Items(&mut visit), item);
             }
-            CalledUnderTimeout(names)
+            FileTimeouts {
+                called_under_timeout,
+                local_wrappers,
+            }
         })
     }
+}
+
+/// The last segment of a call's function path: `connect_with_timeout(..)` → `connect_with_timeout`.
+fn local_callee(e: &Expr) -> String {
+    match e {
+        Expr::Call(c) => match &*c.func {
+            Expr::Path(p) => p
+                .path
+                .segments
+                .last()
+                .map(|s| s.ident.to_string())
+                .unwrap_or_default(),
+            _ => String::new(),
+        },
+        _ => String::new(),
+    }
+}
+
+/// Every function of the file (free, associated, nested in modules) with its body.
+fn local_fns(items: &[syn::Item]) -> Vec<(String, &syn::Block)> {
+    let mut out = Vec::new();
+    for item in items {
+        match item {
+            syn::Item::Fn(f) => out.push((f.sig.ident.to_string(), &*f.block)),
+            syn::Item::Impl(i) => {
+                for ii in &i.items {
+                    if let syn::ImplItem::Fn(f) = ii {
+                        out.push((f.sig.ident.to_string(), &f.block));
+                    }
+                }
+            }
+            syn::Item::Mod(m) => {
+                if let Some((_, items)) = &m.content {
+                    out.extend(local_fns(items));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 impl Rule for ConnectWithoutTimeout {
@@ -139,15 +184,13 @@ impl Rule for ConnectWithoutTimeout {
         if !sync && !self.connects.contains(&path) {
             return;
         }
-        if !sync && self.has_timeout(cx, expr) {
-            return;
-        }
-        // Inside a function that this file always calls under a timeout wrapper.
         let current = cx.current_fn().map(|f| f.sig.ident.to_string());
-        if let Some(name) = current {
-            if self.called_under_timeout(cx).0.contains(&name) {
-                return;
-            }
+        let facts = self.file_timeouts(cx);
+        // Inside a function that this file calls under a timeout wrapper.
+        let in_called = current.is_some_and(|name| facts.called_under_timeout.contains(&name));
+        let local_wrappers = facts.local_wrappers.clone();
+        if in_called || (!sync && self.has_timeout(cx, expr, &local_wrappers)) {
+            return;
         }
         let what = written(expr);
         let (message, help) = if sync {
