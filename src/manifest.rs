@@ -82,52 +82,60 @@ impl CrateInfo {
     }
 }
 
-/// Finds and caches the owning manifest of each directory. Shared by the worker threads.
+/// Finds and caches the owning manifest of each directory; each Cargo.toml is parsed once per run
+/// and its `CrateInfo` shared by every directory below it. Shared by the worker threads.
 #[derive(Default)]
 pub struct ManifestCache {
     by_dir: Mutex<HashMap<PathBuf, Arc<CrateInfo>>>,
+    by_manifest_dir: Mutex<HashMap<PathBuf, Arc<CrateInfo>>>,
+}
+
+/// Locks a cache map; a poisoned lock only means another thread panicked mid-insert.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl ManifestCache {
-    /// The crate info for the nearest Cargo.toml above `file` (an empty one when there is none).
+    /// The crate info for the nearest package Cargo.toml above `file` (an empty one when there is none).
     pub fn for_file(&self, file: &Path) -> Arc<CrateInfo> {
         let Some(dir) = file.parent() else {
             return Arc::default();
         };
-        if let Some(hit) = self.lock().get(dir) {
+        if let Some(hit) = lock(&self.by_dir).get(dir) {
             return hit.clone();
         }
-        let info = Arc::new(Self::load_for_dir(dir));
-        self.lock().insert(dir.to_path_buf(), info.clone());
+        let info = self.for_dir(dir);
+        lock(&self.by_dir).insert(dir.to_path_buf(), info.clone());
         info
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Arc<CrateInfo>>> {
-        // A poisoned cache only means another thread panicked mid-insert; the map is still usable.
-        self.by_dir.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn load_for_dir(dir: &Path) -> CrateInfo {
+    fn for_dir(&self, dir: &Path) -> Arc<CrateInfo> {
         let mut cur = Some(dir);
         while let Some(d) = cur {
-            let manifest = d.join("Cargo.toml");
-            if let Ok(text) = std::fs::read_to_string(&manifest) {
-                let Ok(table) = text.parse::<toml::Table>() else {
-                    cur = d.parent();
-                    continue;
-                };
-                if table.contains_key("package") || !table.contains_key("workspace") {
-                    let ws = find_workspace_root(d).and_then(|w| read_table(&w.join("Cargo.toml")));
-                    let mut info =
-                        CrateInfo::from_manifest(d, &table, ws.as_ref().or(Some(&table)));
-                    info.levels =
-                        crate::config::package_levels(&text, crate::catalogue::Catalogue::global());
-                    return info;
-                }
+            if let Some(hit) = lock(&self.by_manifest_dir).get(d) {
+                return hit.clone();
+            }
+            if let Some(info) = Self::load_package(d) {
+                let info = Arc::new(info);
+                lock(&self.by_manifest_dir).insert(d.to_path_buf(), info.clone());
+                return info;
             }
             cur = d.parent();
         }
-        CrateInfo::default()
+        Arc::default()
+    }
+
+    /// The package manifest in `dir`, if there is one (a virtual workspace manifest is not).
+    fn load_package(dir: &Path) -> Option<CrateInfo> {
+        let text = std::fs::read_to_string(dir.join("Cargo.toml")).ok()?;
+        let table = text.parse::<toml::Table>().ok()?;
+        if table.contains_key("workspace") && !table.contains_key("package") {
+            return None;
+        }
+        let ws = find_workspace_root(dir).and_then(|w| read_table(&w.join("Cargo.toml")));
+        let mut info = CrateInfo::from_manifest(dir, &table, ws.as_ref().or(Some(&table)));
+        info.levels = crate::config::package_levels(&text, crate::catalogue::Catalogue::global());
+        Some(info)
     }
 }
 
