@@ -272,6 +272,9 @@ fn execute(cli: &Cli, matches: &clap::ArgMatches) -> Result<u8, String> {
         config: std::sync::Arc::new(config),
     };
     let mut report = run::run(&engine, &levels, discovery, &options);
+    if let Some(first) = report.config_errors.first() {
+        return Err(first.trim_end().trim_start_matches("error: ").to_owned());
+    }
 
     if let Some(path) = &cli.write_baseline {
         Baseline::from_report(&report).write(path)?;

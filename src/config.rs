@@ -80,7 +80,7 @@ impl Levels {
 }
 
 /// A configuration error, rendered like a compiler error pointing into the file.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ConfigError {
     pub file: PathBuf,
     pub text: String,
@@ -489,33 +489,21 @@ fn parse_rules(
     Ok(())
 }
 
-/// `[package.metadata.backpressure.rules]` levels of one package (invalid entries are ignored
-/// here: the workspace configuration is the one validated strictly).
-pub fn package_levels(manifest_text: &str, catalogue: &Catalogue) -> BTreeMap<String, Level> {
-    let mut out = BTreeMap::new();
-    let Ok(root) = DeTable::parse(manifest_text) else {
-        return out;
-    };
-    let Some(rules) = lookup(
-        root.get_ref(),
-        &["package", "metadata", "backpressure", "rules"],
-    )
-    .and_then(|r| r.get_ref().as_table()) else {
-        return out;
-    };
-    for (id, setting) in rules.iter() {
-        let level = match setting.get_ref() {
-            DeValue::String(s) => Level::parse(s),
-            DeValue::Table(t) => t
-                .iter()
-                .find(|(k, _)| k.get_ref().as_ref() == "level")
-                .and_then(|(_, l)| l.get_ref().as_str())
-                .and_then(Level::parse),
-            _ => None,
-        };
-        if let (Some(level), Some(doc)) = (level, catalogue.get(id.get_ref())) {
-            out.insert(doc.id.clone(), level);
-        }
+/// The `[package.metadata.backpressure]` table of one member package, validated like the workspace
+/// configuration; its `rules` levels refine the workspace's for that package's files.
+pub fn package_levels(
+    manifest: &Path,
+    text: &str,
+    catalogue: &Catalogue,
+) -> Result<BTreeMap<String, Level>, Box<ConfigError>> {
+    if !has_table(text, &["package", "metadata", "backpressure"]) {
+        return Ok(BTreeMap::new());
     }
-    out
+    Ok(parse(
+        manifest,
+        text,
+        &["package", "metadata", "backpressure"],
+        catalogue,
+    )?
+    .levels)
 }

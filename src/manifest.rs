@@ -15,6 +15,8 @@ pub struct CrateInfo {
     pub root: Option<PathBuf>,
     /// `[package.metadata.backpressure.rules]` levels: they refine the workspace's for this package.
     pub levels: std::collections::BTreeMap<String, crate::diag::Level>,
+    /// An error in this package's `[package.metadata.backpressure]` table: it stops the run.
+    pub config_error: Option<Box<crate::config::ConfigError>>,
 }
 
 impl CrateInfo {
@@ -125,6 +127,17 @@ impl ManifestCache {
         Arc::default()
     }
 
+    /// Errors in the `[package.metadata.backpressure]` tables read so far, rendered, sorted.
+    pub fn config_errors(&self) -> Vec<String> {
+        let mut errors: Vec<String> = lock(&self.by_manifest_dir)
+            .values()
+            .filter_map(|i| i.config_error.as_ref())
+            .map(|e| e.render())
+            .collect();
+        errors.sort();
+        errors
+    }
+
     /// The package manifest in `dir`, if there is one (a virtual workspace manifest is not).
     fn load_package(dir: &Path) -> Option<CrateInfo> {
         let text = std::fs::read_to_string(dir.join("Cargo.toml")).ok()?;
@@ -134,7 +147,14 @@ impl ManifestCache {
         }
         let ws = find_workspace_root(dir).and_then(|w| read_table(&w.join("Cargo.toml")));
         let mut info = CrateInfo::from_manifest(dir, &table, ws.as_ref().or(Some(&table)));
-        info.levels = crate::config::package_levels(&text, crate::catalogue::Catalogue::global());
+        match crate::config::package_levels(
+            &dir.join("Cargo.toml"),
+            &text,
+            crate::catalogue::Catalogue::global(),
+        ) {
+            Ok(levels) => info.levels = levels,
+            Err(e) => info.config_error = Some(e),
+        }
         Some(info)
     }
 }

@@ -63,6 +63,8 @@ pub struct Report {
     pub suppressed: usize,
     /// Findings hidden because the baseline knows them.
     pub hidden_by_baseline: usize,
+    /// Errors in member packages' `[package.metadata.backpressure]` tables, rendered: they stop the run.
+    pub config_errors: Vec<String>,
 }
 
 impl Report {
@@ -155,6 +157,7 @@ pub fn run(engine: &Engine, levels: &Levels, discovery: Discovery, options: &Run
         }
         report.files.push(result);
     }
+    report.config_errors = manifests.config_errors();
     report.walk_errors = discovery
         .errors
         .into_iter()

@@ -86,6 +86,42 @@ fn cargo_metadata_tables_configure_too() {
 }
 
 #[test]
+fn member_package_tables_refine_and_are_validated() {
+    let dir = workspace(None);
+    let manifest = "[package]\nname = \"app\"\nversion = \"0.1.0\"\n\n[package.metadata.backpressure.rules]\nunbounded-channel = \"allow\"\n";
+    std::fs::create_dir_all(dir.path().join("member/src")).unwrap();
+    std::fs::write(dir.path().join("member/Cargo.toml"), manifest).unwrap();
+    std::fs::write(
+        dir.path().join("member/src/lib.rs"),
+        "fn f() { let c = flume::unbounded::<u8>(); }\n",
+    )
+    .unwrap();
+    let out = run_in(dir.path(), &["--format", "short"]);
+    assert!(
+        !stdout(&out).contains("member/src/lib.rs"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("src/main.rs:2:20: warning[unbounded-channel]"),
+        "{}",
+        stdout(&out)
+    );
+    std::fs::write(
+        dir.path().join("member/Cargo.toml"),
+        manifest.replace("allow", "alow"),
+    )
+    .unwrap();
+    let out = run_in(dir.path(), &["--format", "short"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("member/Cargo.toml:6:21"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn excluded_generated_folder() {
     let dir = workspace(Some("exclude = [\"src/generated\"]\n"));
     std::fs::create_dir_all(dir.path().join("src/generated")).unwrap();
