@@ -157,6 +157,17 @@ impl<'ast> Context<'ast> {
             .unwrap_or_else(|| panic!("rule cache `{key}` holds another type"))
     }
 
+    /// The major version of a dependency of this file's crate, from its Cargo.toml (`0.x` gives 0).
+    pub fn crate_version_major(&self, package: &str) -> Option<u64> {
+        let req = self.resolver.crate_info.version_of(package)?;
+        let digits: String = req
+            .trim_start_matches(|c: char| !c.is_ascii_digit())
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().ok()
+    }
+
     /// The byte range of a node in the file.
     pub fn range(&self, node: &impl Spanned) -> Range<usize> {
         node.span().byte_range()

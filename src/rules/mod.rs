@@ -1,5 +1,6 @@
 //! The rules: one module per rule, each a finding-producing check over the engine's traversal.
 //! Their API lists, options and docs come from the catalogue (`rules/<id>.toml`).
+mod client_without_timeout;
 mod connect_without_timeout;
 pub mod syntax;
 mod unbounded_channel;
@@ -71,6 +72,10 @@ pub fn build(
             .unwrap_or_else(|| panic!("rule `{id}` has no catalogue entry"))
     };
     vec![
+        Box::new(client_without_timeout::ClientWithoutTimeout::new(
+            doc(client_without_timeout::ID),
+            ext,
+        )),
         Box::new(connect_without_timeout::ConnectWithoutTimeout::new(
             doc(connect_without_timeout::ID),
             ext,
@@ -94,6 +99,7 @@ pub fn build(
 /// Every rule id that has code behind it (the catalogue test checks both directions); the two
 /// suppression rules are produced by [`crate::suppress`], not by the traversal.
 pub const IMPLEMENTED: &[&str] = &[
+    client_without_timeout::ID,
     connect_without_timeout::ID,
     crate::suppress::INVALID,
     unbounded_channel::ID,

@@ -242,10 +242,9 @@ pub fn let_binding_of<'ast>(body: &'ast syn::Block, expr: &Expr) -> Option<&'ast
     impl<'ast> Visit<'ast> for Find<'_, 'ast> {
         fn visit_local(&mut self, local: &'ast syn::Local) {
             if self.found.is_none()
-                && local
-                    .init
-                    .as_ref()
-                    .is_some_and(|i| std::ptr::eq(peel(&i.expr), self.target))
+                && local.init.as_ref().is_some_and(|i| {
+                    std::ptr::eq(&*i.expr, self.target) || std::ptr::eq(peel(&i.expr), self.target)
+                })
             {
                 self.found = Some(local);
             }
@@ -274,5 +273,92 @@ pub fn tuple_names(pat: &syn::Pat) -> Vec<Option<String>> {
         syn::Pat::Tuple(t) => t.elems.iter().map(name).collect(),
         syn::Pat::Type(t) => tuple_names(&t.pat),
         _ => Vec::new(),
+    }
+}
+
+/// The root identifier of a receiver chain: `b.http1().timer(t)` → `b`.
+pub fn chain_root_ident(mut e: &Expr) -> Option<String> {
+    loop {
+        e = match e {
+            Expr::MethodCall(m) => &m.receiver,
+            Expr::Await(a) => &a.base,
+            Expr::Try(t) => &t.expr,
+            Expr::Paren(p) => &p.expr,
+            Expr::Reference(r) => &r.expr,
+            Expr::Field(f) => &f.base,
+            _ => return ident_of(e),
+        };
+    }
+}
+
+/// What a builder is configured with: the methods applied along the chain that starts at
+/// `ctor` (climbing `cx`'s enclosing expressions), plus, when that chain initializes a `let`,
+/// every method called later in the function on that binding (`b = b.timeout(d);`, `b.http1().timer(t);`).
+/// Returns the whole chain (the span to report) and the method calls with their first argument.
+pub fn builder_config<'ast>(
+    cx: &crate::engine::Context<'ast>,
+    ctor: &'ast Expr,
+) -> (&'ast Expr, Vec<(String, Option<&'ast Expr>)>) {
+    let mut methods = Vec::new();
+    let mut top = ctor;
+    for ancestor in cx.ancestors() {
+        match ancestor {
+            Expr::MethodCall(m) if std::ptr::eq(peel_chain_link(&m.receiver), top) => {
+                methods.push((m.method.to_string(), m.args.first()));
+                top = ancestor;
+            }
+            Expr::Await(a) if std::ptr::eq(&*a.base, top) => top = ancestor,
+            Expr::Try(t) if std::ptr::eq(&*t.expr, top) => top = ancestor,
+            Expr::Paren(p) if std::ptr::eq(&*p.expr, top) => top = ancestor,
+            _ => break,
+        }
+    }
+    if let Some(body) = cx.current_fn().map(|f| f.body) {
+        if let Some(local) = let_binding_of(body, top) {
+            if let syn::Pat::Ident(name) = strip_pat_type(&local.pat) {
+                let name = name.ident.to_string();
+                for_each_expr_in_block(body, false, &mut |e| {
+                    if let Expr::MethodCall(m) = e {
+                        if chain_root_ident(&m.receiver).as_deref() == Some(name.as_str()) {
+                            methods.push((m.method.to_string(), m.args.first()));
+                        }
+                    }
+                });
+            }
+        }
+    }
+    (top, methods)
+}
+
+fn peel_chain_link(e: &Expr) -> &Expr {
+    match e {
+        Expr::Paren(p) => peel_chain_link(&p.expr),
+        _ => e,
+    }
+}
+
+fn strip_pat_type(p: &syn::Pat) -> &syn::Pat {
+    match p {
+        syn::Pat::Type(t) => strip_pat_type(&t.pat),
+        _ => p,
+    }
+}
+
+/// `None` as an argument: `.timeout(None)`.
+pub fn is_none(e: &Expr) -> bool {
+    matches!(e, Expr::Path(p) if p.path.is_ident("None"))
+}
+
+/// A zero duration: `Duration::ZERO`, `Duration::from_secs(0)`, `from_millis(0)`.
+pub fn is_zero_duration(e: &Expr) -> bool {
+    match e {
+        Expr::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == "ZERO"),
+        Expr::Call(c) => {
+            let is_ctor = matches!(&*c.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident.to_string().starts_with("from_")));
+            is_ctor
+                && c.args.len() == 1
+                && matches!(&c.args[0], Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(i), .. }) if i.base10_digits() == "0")
+        }
+        _ => false,
     }
 }
