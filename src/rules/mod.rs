@@ -2,6 +2,7 @@
 //! Their API lists, options and docs come from the catalogue (`rules/<id>.toml`).
 mod client_without_timeout;
 mod connect_without_timeout;
+mod server_without_timeout;
 pub mod syntax;
 mod unbounded_channel;
 mod unbounded_concurrency;
@@ -76,6 +77,10 @@ pub fn build(
             doc(client_without_timeout::ID),
             ext,
         )),
+        Box::new(server_without_timeout::ServerWithoutTimeout::new(
+            doc(server_without_timeout::ID),
+            ext,
+        )),
         Box::new(connect_without_timeout::ConnectWithoutTimeout::new(
             doc(connect_without_timeout::ID),
             ext,
@@ -102,6 +107,7 @@ pub const IMPLEMENTED: &[&str] = &[
     client_without_timeout::ID,
     connect_without_timeout::ID,
     crate::suppress::INVALID,
+    server_without_timeout::ID,
     unbounded_channel::ID,
     unbounded_concurrency::ID,
     unbounded_queue::ID,
