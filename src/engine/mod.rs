@@ -68,7 +68,11 @@ impl Engine {
     /// Analyses one file's text. Never panics on any input a parser accepts or rejects; the caller
     /// still wraps this in `catch_unwind` so a rule bug costs one file, not the run.
     pub fn analyze(&self, text: &str, crate_info: &CrateInfo) -> Result<FileAnalysis, NotAnalysed> {
-        if self.prefilter.as_ref().is_some_and(|p| !p.may_fire(text)) {
+        if self
+            .prefilter
+            .as_ref()
+            .is_some_and(|p| !p.may_fire_with(text, &crate_info.renames))
+        {
             // No rule's anchor word appears: no rule can fire here.
             // Its `#[cfg(test)] mod x;` declarations still make x's file test code.
             return Ok(FileAnalysis {

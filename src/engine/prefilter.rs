@@ -12,13 +12,25 @@ pub struct Prefilter {
     words: Vec<String>,
 }
 
+/// Whether `word` appears in `text` as a whole identifier.
+fn contains_word(text: &str, word: &str) -> bool {
+    let bytes = text.as_bytes();
+    text.match_indices(word).any(|(i, _)| {
+        !i.checked_sub(1).is_some_and(|b| is_ident_byte(bytes[b]))
+            && !bytes.get(i + word.len()).is_some_and(|&b| is_ident_byte(b))
+    })
+}
+
 /// The word an API entry cannot appear without: `tokio::sync::mpsc::unbounded_channel` →
 /// `unbounded_channel`; `crossbeam_queue::SegQueue::new` → `SegQueue` (an alias still names the type
-/// in its `use` item); a plain method name is itself.
+/// in its `use` item); a function right under a crate root, `ureq::get`, → the crate `ureq` (its own
+/// name is too common a word; a Cargo rename of the crate is matched per file); a plain method
+/// name is itself.
 pub fn anchor_word(entry: &str) -> String {
     let path = entry.split("->").next().unwrap_or(entry).trim();
     let segs: Vec<&str> = path.split("::").filter(|s| !s.is_empty()).collect();
     match segs.as_slice() {
+        [krate, function] if function.starts_with(char::is_lowercase) => (*krate).to_owned(),
         [.., ty, method]
             if ty.starts_with(char::is_uppercase) && method.starts_with(char::is_lowercase) =>
         {
@@ -71,6 +83,19 @@ impl Prefilter {
         Prefilter { matcher, words }
     }
 
+    /// True when some anchor word, or a Cargo rename of an anchor crate (`renames`: alias → crate),
+    /// appears in `text` as a whole identifier.
+    pub fn may_fire_with(
+        &self,
+        text: &str,
+        renames: &std::collections::HashMap<String, String>,
+    ) -> bool {
+        self.may_fire(text)
+            || renames.iter().any(|(alias, krate)| {
+                self.words.binary_search(krate).is_ok() && contains_word(text, alias)
+            })
+    }
+
     /// True when some anchor word appears in `text` as a whole identifier.
     pub fn may_fire(&self, text: &str) -> bool {
         let bytes = text.as_bytes();
@@ -102,6 +127,8 @@ mod tests {
             "FuturesUnordered"
         );
         assert_eq!(anchor_word("notify_one"), "notify_one");
+        assert_eq!(anchor_word("ureq::get"), "ureq");
+        assert_eq!(anchor_word("tokio::net::TcpStream::connect"), "TcpStream");
     }
 
     #[test]
@@ -110,5 +137,8 @@ mod tests {
         assert!(p.may_fire("let x = flume::unbounded();"));
         assert!(!p.may_fire("let unbounded_x = 1; fn spawned() {}"));
         assert!(p.may_fire("spawn"));
+        let renames = [("u".to_owned(), "spawn".to_owned())].into();
+        assert!(p.may_fire_with("u::x()", &renames));
+        assert!(!p.may_fire_with("you::x()", &renames));
     }
 }

@@ -150,6 +150,14 @@ impl Rule for ServerWithoutTimeout {
         };
         let (chain, methods) = builder_config(cx, expr);
         let has = |name: &str| methods.iter().any(|(m, _)| m == name);
+        // A builder stored or returned unserved (a library's own constructor) is its user's to configure.
+        let served = methods.iter().any(|(m, _)| {
+            m.starts_with("serve")
+                || matches!(m.as_str(), "add_service" | "add_routes" | "run" | "bind")
+        });
+        if !served && kind < 3 {
+            return;
+        }
         match kind {
             0 => {
                 let disabled = methods
@@ -167,10 +175,7 @@ impl Rule for ServerWithoutTimeout {
                 }
             }
             2 => {
-                let served = methods.iter().any(|(m, _)| {
-                    m.starts_with("serve") || m == "add_service" || m == "add_routes"
-                });
-                if served && !has("timeout") {
+                if !has("timeout") {
                     Self::report(cx, chain, format!("this `{what}` chain sets no `.timeout(..)`: tonic has no request timeout by default, so a slow call holds its stream and buffers until the client gives up"), "add `.timeout(Duration::from_secs(..))` (the effective deadline is the shorter of it and the client's `grpc-timeout`)");
                 }
             }
