@@ -3,7 +3,7 @@ use std::collections::HashSet;
 
 use syn::Expr;
 
-use super::syntax::{for_each_expr, for_each_expr_in_block, written};
+use super::syntax::{for_each_expr, for_each_expr_in_block, ident_of, let_binding_of, written};
 use super::{api_map, name_list, ApiExtensions};
 use crate::catalogue::RuleDoc;
 use crate::engine::macros;
@@ -62,12 +62,65 @@ impl ConnectWithoutTimeout {
             syn::Stmt::Local(l) => l.init.as_ref().is_some_and(|i| {
                 let mut sleeps = false;
                 for_each_expr(&i.expr, false, &mut |x| {
-                    sleeps |= cx.callee(x).is_some_and(|p| self.sleeps.contains(&p))
+                    sleeps |= self.is_sleep(cx, x);
                 });
                 sleeps
             }),
             _ => false,
         })
+    }
+
+    /// A sleep call, or a name bound to one in this function (`let timeout = sleep(d); .. _ = timeout`).
+    fn is_sleep(&self, cx: &Context<'_>, e: &Expr) -> bool {
+        if cx.callee(e).is_some_and(|p| self.sleeps.contains(&p)) {
+            return true;
+        }
+        let Some(name) = ident_of(e) else {
+            return false;
+        };
+        let Some(init) = cx.current_fn().and_then(|f| binding_init(f.body, &name)) else {
+            return false;
+        };
+        let mut sleeps = false;
+        for_each_expr(init, false, &mut |x| {
+            sleeps |= cx.callee(x).is_some_and(|p| self.sleeps.contains(&p))
+        });
+        sleeps
+    }
+
+    /// The connect future was bound (`let fut = connect(..)`) and the binding is then bounded:
+    /// passed to a timeout wrapper, put under `.timeout(..)`, or raced in a `select!` with a sleep.
+    fn binding_is_bounded(&self, cx: &Context<'_>, call: &Expr) -> bool {
+        let Some(body) = cx.current_fn().map(|f| f.body) else {
+            return false;
+        };
+        let Some(local) = let_binding_of(body, call) else {
+            return false;
+        };
+        let syn::Pat::Ident(name) = &local.pat else {
+            return false;
+        };
+        let name = name.ident.to_string();
+        let mentions = |e: &Expr| {
+            let mut found = false;
+            for_each_expr(e, false, &mut |x| {
+                found |= ident_of(x).as_deref() == Some(name.as_str())
+            });
+            found
+        };
+        let mut bounded = false;
+        for_each_expr_in_block(body, false, &mut |e| {
+            bounded |= match e {
+                Expr::Call(c) => self.is_wrapper_call(cx, e) && c.args.iter().any(&mentions),
+                Expr::MethodCall(m) => self.timeout_methods.iter().any(|t| m.method == t) && ident_of(&m.receiver).as_deref() == Some(name.as_str()),
+                Expr::Block(b) => {
+                    self.is_select_with_sleep(cx, e)
+                        && b.block.stmts.iter().any(|s| matches!(s, syn::Stmt::Local(l) if l.init.as_ref().is_some_and(|i| mentions(&i.expr))))
+                }
+                _ => false,
+            };
+        });
+        bounded
     }
 
     /// Whether some enclosing expression bounds the wait.
@@ -170,6 +223,33 @@ fn local_fns(items: &[syn::Item]) -> Vec<(String, &syn::Block)> {
     out
 }
 
+/// The initializer of `let <name> = ..` in `body`.
+fn binding_init<'b>(body: &'b syn::Block, name: &str) -> Option<&'b Expr> {
+    let mut found = None;
+    struct Find<'n, 'b> {
+        name: &'n str,
+        found: &'n mut Option<&'b Expr>,
+    }
+    impl<'b> syn::visit::Visit<'b> for Find<'_, 'b> {
+        fn visit_local(&mut self, l: &'b syn::Local) {
+            if let (syn::Pat::Ident(p), Some(init)) = (&l.pat, &l.init) {
+                if p.ident == self.name {
+                    *self.found = Some(&init.expr);
+                }
+            }
+            syn::visit::visit_local(self, l);
+        }
+    }
+    syn::visit::Visit::visit_block(
+        &mut Find {
+            name,
+            found: &mut found,
+        },
+        body,
+    );
+    found
+}
+
 impl Rule for ConnectWithoutTimeout {
     fn id(&self) -> &'static str {
         ID
@@ -189,7 +269,11 @@ impl Rule for ConnectWithoutTimeout {
         // Inside a function that this file calls under a timeout wrapper.
         let in_called = current.is_some_and(|name| facts.called_under_timeout.contains(&name));
         let local_wrappers = facts.local_wrappers.clone();
-        if in_called || (!sync && self.has_timeout(cx, expr, &local_wrappers)) {
+        if in_called
+            || (!sync
+                && (self.has_timeout(cx, expr, &local_wrappers)
+                    || self.binding_is_bounded(cx, expr)))
+        {
             return;
         }
         let what = written(expr);
