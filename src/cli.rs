@@ -369,7 +369,7 @@ pub fn build_engine_with(
         include_tests,
         macro_words,
         prefilter: use_prefilter
-            .then(|| Prefilter::new(prefilter::anchor_words(catalogue, extension_paths))),
+            .then(|| Prefilter::new(prefilter::anchor_conjunctions(catalogue, extension_paths))),
     }
 }
 

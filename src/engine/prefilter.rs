@@ -1,60 +1,52 @@
-//! The file-level prefilter: a file in which no rule's anchor word appears as an identifier cannot
-//! produce a finding, so it is not parsed. The words are derived from the catalogue's anchor lists
-//! (never kept by hand), and `--no-prefilter` turns the skipping off to prove it changes nothing.
+//! The file-level prefilter: a file in which no API entry's anchor words all appear as identifiers
+//! cannot produce a finding, so it is not parsed. The words are derived from the catalogue's anchor
+//! lists (never kept by hand), and `--no-prefilter` turns the skipping off to prove it changes nothing.
 use std::collections::BTreeSet;
 
 use aho_corasick::AhoCorasick;
 
 use crate::catalogue::Catalogue;
 
-pub struct Prefilter {
-    matcher: AhoCorasick,
-    words: Vec<String>,
-}
-
-/// Whether `word` appears in `text` as a whole identifier.
-fn contains_word(text: &str, word: &str) -> bool {
-    let bytes = text.as_bytes();
-    text.match_indices(word).any(|(i, _)| {
-        !i.checked_sub(1).is_some_and(|b| is_ident_byte(bytes[b]))
-            && !bytes.get(i + word.len()).is_some_and(|&b| is_ident_byte(b))
-    })
-}
-
-/// The word an API entry cannot appear without: `tokio::sync::mpsc::unbounded_channel` →
-/// `unbounded_channel`; `crossbeam_queue::SegQueue::new` → `SegQueue` (an alias still names the type
-/// in its `use` item); a function right under a crate root, `ureq::get`, → the crate `ureq` (its own
-/// name is too common a word; a Cargo rename of the crate is matched per file); a plain method
-/// name is itself.
-pub fn anchor_word(entry: &str) -> String {
+/// The words an API entry cannot be used without, all of which must appear in a file:
+/// its item (`unbounded_channel`; for `Type::method`, the type: an alias still names it in its
+/// `use` item) and the nearest module or crate segment before it (`mpsc`, `http1`, `tokio`),
+/// unless a re-export rewrite could spell that segment differently (`crossbeam_channel` may be
+/// written `crossbeam::channel`). A plain method name is its own single word.
+pub fn anchor_terms(entry: &str) -> Vec<String> {
     let path = entry.split("->").next().unwrap_or(entry).trim();
     let segs: Vec<&str> = path.split("::").filter(|s| !s.is_empty()).collect();
-    match segs.as_slice() {
-        [krate, function] if function.starts_with(char::is_lowercase) => (*krate).to_owned(),
+    if segs.is_empty() {
+        return Vec::new();
+    }
+    let item_at = match segs.as_slice() {
         [.., ty, method]
             if ty.starts_with(char::is_uppercase) && method.starts_with(char::is_lowercase) =>
         {
-            (*ty).to_owned()
+            segs.len() - 2
         }
-        [.., last] => (*last).to_owned(),
-        [] => String::new(),
+        _ => segs.len() - 1,
+    };
+    let mut terms = vec![segs[item_at].to_owned()];
+    if item_at >= 1 && crate::engine::resolve::segment_is_stable(&segs, item_at - 1) {
+        terms.push(segs[item_at - 1].to_owned());
     }
+    terms
 }
 
-/// Every anchor word of the catalogue, plus extra paths (configured API extensions).
-pub fn anchor_words<'a>(
+/// Every anchor conjunction of the catalogue, plus extra paths (configured API extensions).
+pub fn anchor_conjunctions<'a>(
     catalogue: &Catalogue,
     extra: impl IntoIterator<Item = &'a String>,
-) -> BTreeSet<String> {
-    let mut words: BTreeSet<String> = catalogue
+) -> BTreeSet<Vec<String>> {
+    let mut out: BTreeSet<Vec<String>> = catalogue
         .rules
         .iter()
         .flat_map(|r| r.anchors.iter().flat_map(move |key| r.list(key)))
-        .map(|e| anchor_word(e))
+        .map(|e| anchor_terms(e))
         .collect();
-    words.extend(extra.into_iter().map(|e| anchor_word(e)));
-    words.remove("");
-    words
+    out.extend(extra.into_iter().map(|e| anchor_terms(e)));
+    out.remove(&Vec::new());
+    out
 }
 
 /// Every word any rule list mentions: macro bodies without one of these are not worth parsing.
@@ -71,39 +63,80 @@ pub fn all_list_words(catalogue: &Catalogue) -> BTreeSet<String> {
         .collect()
 }
 
+pub struct Prefilter {
+    matcher: AhoCorasick,
+    words: Vec<String>,
+    /// Each conjunction as indices into `words`.
+    conjunctions: Vec<Vec<usize>>,
+}
+
 fn is_ident_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
 }
 
 impl Prefilter {
-    pub fn new(words: BTreeSet<String>) -> Prefilter {
-        let words: Vec<String> = words.into_iter().collect();
+    pub fn new(conjunctions: BTreeSet<Vec<String>>) -> Prefilter {
+        let words: Vec<String> = conjunctions
+            .iter()
+            .flatten()
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let index = |w: &String| words.binary_search(w).unwrap_or(0);
+        let conjunctions = conjunctions
+            .iter()
+            .map(|c| c.iter().map(index).collect())
+            .collect();
         let matcher = AhoCorasick::new(&words)
             .unwrap_or_else(|e| panic!("anchor words form an invalid automaton: {e}"));
-        Prefilter { matcher, words }
+        Prefilter {
+            matcher,
+            words,
+            conjunctions,
+        }
     }
 
-    /// True when some anchor word, or a Cargo rename of an anchor crate (`renames`: alias → crate),
-    /// appears in `text` as a whole identifier.
+    /// Which words appear in `text` as whole identifiers; a Cargo rename (`renames`: alias → crate)
+    /// found in the text counts as its crate's name.
+    fn present(
+        &self,
+        text: &str,
+        renames: &std::collections::HashMap<String, String>,
+    ) -> Vec<bool> {
+        let bytes = text.as_bytes();
+        let mut present = vec![false; self.words.len()];
+        for m in self.matcher.find_overlapping_iter(text) {
+            let before = m.start().checked_sub(1).map(|i| bytes[i]);
+            let after = bytes.get(m.end()).copied();
+            if !before.is_some_and(is_ident_byte) && !after.is_some_and(is_ident_byte) {
+                present[m.pattern().as_usize()] = true;
+            }
+        }
+        for (alias, krate) in renames {
+            if let Ok(i) = self.words.binary_search(krate) {
+                if !present[i] && contains_word(text, alias) {
+                    present[i] = true;
+                }
+            }
+        }
+        present
+    }
+
+    /// True when every word of some anchor conjunction appears in `text`.
     pub fn may_fire_with(
         &self,
         text: &str,
         renames: &std::collections::HashMap<String, String>,
     ) -> bool {
-        self.may_fire(text)
-            || renames.iter().any(|(alias, krate)| {
-                self.words.binary_search(krate).is_ok() && contains_word(text, alias)
-            })
+        let present = self.present(text, renames);
+        self.conjunctions
+            .iter()
+            .any(|c| c.iter().all(|&i| present[i]))
     }
 
-    /// True when some anchor word appears in `text` as a whole identifier.
     pub fn may_fire(&self, text: &str) -> bool {
-        let bytes = text.as_bytes();
-        self.matcher.find_overlapping_iter(text).any(|m| {
-            let before = m.start().checked_sub(1).map(|i| bytes[i]);
-            let after = bytes.get(m.end()).copied();
-            !before.is_some_and(is_ident_byte) && !after.is_some_and(is_ident_byte)
-        })
+        self.may_fire_with(text, &Default::default())
     }
 
     pub fn words(&self) -> &[String] {
@@ -111,34 +144,51 @@ impl Prefilter {
     }
 }
 
+/// Whether `word` appears in `text` as a whole identifier.
+fn contains_word(text: &str, word: &str) -> bool {
+    let bytes = text.as_bytes();
+    text.match_indices(word).any(|(i, _)| {
+        !i.checked_sub(1).is_some_and(|b| is_ident_byte(bytes[b]))
+            && !bytes.get(i + word.len()).is_some_and(|&b| is_ident_byte(b))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn anchor_words_pick_the_name_that_must_appear() {
+    fn anchor_terms_name_what_must_appear() {
         assert_eq!(
-            anchor_word("tokio::sync::mpsc::unbounded_channel -> tokio::sync::mpsc::channel(n)"),
-            "unbounded_channel"
+            anchor_terms("tokio::sync::mpsc::unbounded_channel -> tokio::sync::mpsc::channel(n)"),
+            ["unbounded_channel", "mpsc"]
         );
-        assert_eq!(anchor_word("crossbeam_queue::SegQueue::new"), "SegQueue");
         assert_eq!(
-            anchor_word("futures::stream::FuturesUnordered"),
-            "FuturesUnordered"
+            anchor_terms("hyper::server::conn::http1::Builder::new"),
+            ["Builder", "http1"]
         );
-        assert_eq!(anchor_word("notify_one"), "notify_one");
-        assert_eq!(anchor_word("ureq::get"), "ureq");
-        assert_eq!(anchor_word("tokio::net::TcpStream::connect"), "TcpStream");
+        assert_eq!(anchor_terms("tokio::spawn"), ["spawn", "tokio"]);
+        // `crossbeam_channel` may be written `crossbeam::channel`: only the item is required.
+        assert_eq!(anchor_terms("crossbeam_channel::unbounded"), ["unbounded"]);
+        assert_eq!(anchor_terms("crossbeam_queue::SegQueue::new"), ["SegQueue"]);
+        assert_eq!(anchor_terms("notify_one"), ["notify_one"]);
     }
 
     #[test]
-    fn matches_whole_identifiers_only() {
-        let p = Prefilter::new(["unbounded".to_owned(), "spawn".to_owned()].into());
+    fn conjunctions_and_renames() {
+        let p = Prefilter::new(
+            [
+                vec!["spawn".to_owned(), "tokio".to_owned()],
+                vec!["unbounded".to_owned()],
+            ]
+            .into(),
+        );
+        assert!(p.may_fire("use tokio::spawn;"));
+        assert!(!p.may_fire("fn spawn() {} // a local spawn"));
         assert!(p.may_fire("let x = flume::unbounded();"));
-        assert!(!p.may_fire("let unbounded_x = 1; fn spawned() {}"));
-        assert!(p.may_fire("spawn"));
-        let renames = [("u".to_owned(), "spawn".to_owned())].into();
-        assert!(p.may_fire_with("u::x()", &renames));
-        assert!(!p.may_fire_with("you::x()", &renames));
+        assert!(!p.may_fire("let unbounded_x = 1;"));
+        let renames = [("tk".to_owned(), "tokio".to_owned())].into();
+        assert!(p.may_fire_with("tk::spawn(f)", &renames));
+        assert!(!p.may_fire_with("tkx::spawn(f)", &renames));
     }
 }

@@ -63,6 +63,15 @@ pub fn canonicalize(mut segs: Vec<String>) -> Vec<String> {
     segs
 }
 
+/// Whether segment `at` of a canonical path is spelled the same in every spelling the re-export
+/// table maps onto it (so a file using the path must contain that word).
+pub fn segment_is_stable(segs: &[&str], at: usize) -> bool {
+    reexports().rewrites.iter().all(|(from, to)| {
+        let applies = segs.len() >= to.len() && segs.iter().zip(to).all(|(a, b)| a == b);
+        !applies || at >= to.len() || from.iter().any(|f| f == segs[at])
+    })
+}
+
 /// Canonicalizes a path written as text (catalogue entries, user configuration).
 pub fn canonical_str(path: &str) -> String {
     canonicalize(split(path)).join("::")
