@@ -3,7 +3,10 @@ use std::collections::HashSet;
 
 use syn::Expr;
 
-use super::syntax::{builder_config, for_each_expr_in_block, is_none, written};
+use super::syntax::{
+    builder_config, for_each_expr, for_each_expr_in_block, ident_of, is_none, let_binding_of,
+    written,
+};
 use super::{api_map, name_list, ApiExtensions};
 use crate::catalogue::RuleDoc;
 use crate::engine::{Context, RawFinding, Rule};
@@ -16,6 +19,9 @@ pub struct ClientWithoutTimeout {
     blocking_builders: HashSet<String>,
     default_agents: HashSet<String>,
     total_timeouts: Vec<String>,
+    unwrapped_clients: HashSet<String>,
+    request_methods: Vec<String>,
+    wrappers: HashSet<String>,
 }
 
 impl ClientWithoutTimeout {
@@ -27,6 +33,9 @@ impl ClientWithoutTimeout {
             blocking_builders: keys("blocking-builders"),
             default_agents: keys("default-agents"),
             total_timeouts: name_list(doc, "total-timeouts"),
+            unwrapped_clients: keys("unwrapped-clients"),
+            request_methods: name_list(doc, "request-methods"),
+            wrappers: keys("timeout-wrappers"),
         }
     }
 
@@ -44,6 +53,66 @@ impl ClientWithoutTimeout {
             }
         });
         found
+    }
+
+    /// `greeter_client::GreeterClient::connect(dst)`: tonic-build's generated connect, which runs
+    /// `Endpoint::new(dst)?.connect()` with no timeout.
+    fn is_generated_tonic_connect(file: &syn::File, e: &Expr) -> bool {
+        let Expr::Call(c) = e else { return false };
+        let Expr::Path(p) = &*c.func else {
+            return false;
+        };
+        let mut segs: Vec<String> = p
+            .path
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect();
+        // `GreeterClient::connect` with `use ..::greeter_client::GreeterClient;`: take the module from the import.
+        if segs.len() == 2 {
+            if let Some(module) = import_parent(&file.items, &segs[0]) {
+                segs.insert(0, module);
+            }
+        }
+        match segs.as_slice() {
+            [.., module, ty, method] => {
+                method == "connect"
+                    && ty.ends_with("Client")
+                    && module.ends_with("_client")
+                    && module.replace('_', "") == ty.to_lowercase()
+            }
+            _ => false,
+        }
+    }
+
+    /// hyper's clients have no timeout option: requests made on the binding in this function must
+    /// sit inside a timeout wrapper. Returns the request that does not, if any.
+    fn unwrapped_request<'ast>(&self, cx: &Context<'ast>, chain: &'ast Expr) -> Option<&'ast Expr> {
+        let body = cx.current_fn()?.body;
+        let local = let_binding_of(body, chain)?;
+        let syn::Pat::Ident(name) = &local.pat else {
+            return None;
+        };
+        let name = name.ident.to_string();
+        let mut requests = Vec::new();
+        let mut wrapped = Vec::new();
+        for_each_expr_in_block(body, false, &mut |e| match e {
+            Expr::MethodCall(m)
+                if self.request_methods.iter().any(|r| m.method == r)
+                    && ident_of(&m.receiver).as_deref() == Some(name.as_str()) =>
+            {
+                requests.push(e)
+            }
+            Expr::Call(c) if cx.callee(e).is_some_and(|p| self.wrappers.contains(&p)) => {
+                for arg in &c.args {
+                    for_each_expr(arg, false, &mut |x| wrapped.push(x as *const Expr));
+                }
+            }
+            _ => {}
+        });
+        requests
+            .into_iter()
+            .find(|r| !wrapped.contains(&(*r as *const Expr)))
     }
 
     fn report(cx: &mut Context<'_>, at: &Expr, message: String, help: &str) {
@@ -73,6 +142,28 @@ fn is_request_chain(mut e: &Expr) -> bool {
 
 const TOTAL_HELP: &str = "set `.timeout(Duration::from_secs(..))` on the client (for streaming responses, `.connect_timeout(..)` plus `.read_timeout(..)`), or `.timeout(..)` on each request";
 
+/// The module an item named `name` is imported from: `use a::greeter_client::GreeterClient;` →
+/// `greeter_client` (searching every `use` of the file, nested modules included).
+fn import_parent(items: &[syn::Item], name: &str) -> Option<String> {
+    fn walk(tree: &syn::UseTree, parent: Option<&syn::Ident>, name: &str) -> Option<String> {
+        match tree {
+            syn::UseTree::Path(p) => walk(&p.tree, Some(&p.ident), name),
+            syn::UseTree::Name(n) if n.ident == name => parent.map(|p| p.to_string()),
+            syn::UseTree::Rename(r) if r.rename == name => parent.map(|p| p.to_string()),
+            syn::UseTree::Group(g) => g.items.iter().find_map(|t| walk(t, parent, name)),
+            _ => None,
+        }
+    }
+    items.iter().find_map(|item| match item {
+        syn::Item::Use(u) => walk(&u.tree, None, name),
+        syn::Item::Mod(m) => m
+            .content
+            .as_ref()
+            .and_then(|(_, items)| import_parent(items, name)),
+        _ => None,
+    })
+}
+
 impl Rule for ClientWithoutTimeout {
     fn id(&self) -> &'static str {
         ID
@@ -82,8 +173,36 @@ impl Rule for ClientWithoutTimeout {
         if !matches!(expr, Expr::Call(_)) {
             return;
         }
+        if Self::is_generated_tonic_connect(cx.file, expr) {
+            let inside_timeout = cx
+                .ancestors()
+                .any(|a| cx.callee(a).is_some_and(|p| self.wrappers.contains(&p)));
+            if !inside_timeout {
+                let what = written(expr);
+                Self::report(
+                    cx,
+                    expr,
+                    format!("`{what}` is tonic's generated connect: it builds an `Endpoint` with no connect or request timeout, so a hung server holds every call forever"),
+                    "build the channel yourself: `Endpoint::from_shared(dst)?.timeout(d).connect_timeout(c).connect().await?` and pass it to `XClient::new(channel)`",
+                );
+            }
+            return;
+        }
         let Some(path) = cx.callee(expr) else { return };
         let what = written(expr);
+        if self.unwrapped_clients.contains(&path) {
+            let (chain, _) = builder_config(cx, expr);
+            if let Some(request) = self.unwrapped_request(cx, chain) {
+                let message = format!("requests on this `{what}` client have no timeout (hyper has no timeout option): a hung upstream holds the request, its connection and this task forever");
+                let range = cx.range(chain);
+                let label = (
+                    cx.range(request),
+                    "this request is not inside `tokio::time::timeout`".to_owned(),
+                );
+                cx.report(RawFinding { rule: ID, range, message, help: "wrap each request and its body read: `tokio::time::timeout(d, client.request(req)).await`".to_owned(), labels: vec![label] });
+            }
+            return;
+        }
         if self.no_timeout_ctors.contains(&path) {
             if Self::function_sets_request_timeout(cx) {
                 return;
