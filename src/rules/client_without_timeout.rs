@@ -25,8 +25,14 @@ pub struct ClientWithoutTimeout {
 }
 
 impl ClientWithoutTimeout {
-    pub fn new(doc: &RuleDoc, _ext: &ApiExtensions) -> Self {
+    pub fn new(doc: &RuleDoc, ext: &ApiExtensions) -> Self {
         let keys = |k: &str| api_map(doc, k).into_keys().collect::<HashSet<_>>();
+        let mut wrappers = keys("timeout-wrappers");
+        wrappers.extend(
+            ext.timeout_wrappers
+                .iter()
+                .map(|p| crate::engine::resolve::canonical_str(p)),
+        );
         ClientWithoutTimeout {
             no_timeout_ctors: keys("no-timeout-constructors"),
             builders: keys("builders"),
@@ -35,7 +41,7 @@ impl ClientWithoutTimeout {
             total_timeouts: name_list(doc, "total-timeouts"),
             unwrapped_clients: keys("unwrapped-clients"),
             request_methods: name_list(doc, "request-methods"),
-            wrappers: keys("timeout-wrappers"),
+            wrappers,
         }
     }
 
