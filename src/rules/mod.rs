@@ -2,6 +2,7 @@
 //! Their API lists, options and docs come from the catalogue (`rules/<id>.toml`).
 mod client_without_timeout;
 mod connect_without_timeout;
+mod ignored_try_send;
 mod server_without_timeout;
 pub mod syntax;
 mod unbounded_channel;
@@ -77,6 +78,10 @@ pub fn build(
             doc(client_without_timeout::ID),
             ext,
         )),
+        Box::new(ignored_try_send::IgnoredTrySend::new(
+            doc(ignored_try_send::ID),
+            ext,
+        )),
         Box::new(server_without_timeout::ServerWithoutTimeout::new(
             doc(server_without_timeout::ID),
             ext,
@@ -106,6 +111,7 @@ pub fn build(
 pub const IMPLEMENTED: &[&str] = &[
     client_without_timeout::ID,
     connect_without_timeout::ID,
+    ignored_try_send::ID,
     crate::suppress::INVALID,
     server_without_timeout::ID,
     unbounded_channel::ID,

@@ -1,0 +1,144 @@
+//! `ignored-try-send`: a statement that throws away the result of `try_send` (a silent drop).
+use std::collections::HashSet;
+
+use syn::{Expr, Pat, Stmt};
+
+use super::syntax::{ident_of, peel, self_field};
+use super::{api_map, name_list, ApiExtensions};
+use crate::catalogue::RuleDoc;
+use crate::engine::{Context, RawFinding, Rule};
+
+pub const ID: &str = "ignored-try-send";
+
+pub struct IgnoredTrySend {
+    methods: Vec<String>,
+    discarding: Vec<String>,
+    kanal_ctors: HashSet<String>,
+    kanal_types: HashSet<String>,
+}
+
+/// How the result was thrown away, for the message.
+enum Discard {
+    LetUnderscore,
+    Statement,
+    Method(String),
+    KanalTry,
+}
+
+impl IgnoredTrySend {
+    pub fn new(doc: &RuleDoc, _ext: &ApiExtensions) -> Self {
+        let keys = |k: &str| api_map(doc, k).into_keys().collect::<HashSet<_>>();
+        IgnoredTrySend {
+            methods: name_list(doc, "try-send-methods"),
+            discarding: name_list(doc, "discarding-methods"),
+            kanal_ctors: keys("kanal-constructors"),
+            kanal_types: keys("kanal-types"),
+        }
+    }
+
+    fn is_try_send<'e>(&self, e: &'e Expr) -> Option<&'e syn::ExprMethodCall> {
+        match e {
+            Expr::MethodCall(m) if self.methods.iter().any(|n| m.method == n) => Some(m),
+            _ => None,
+        }
+    }
+
+    fn is_kanal_sender(&self, cx: &Context<'_>, receiver: &Expr) -> bool {
+        if let Some(name) = ident_of(receiver) {
+            let Some(b) = cx.binding(&name) else {
+                return false;
+            };
+            return b
+                .init
+                .and_then(|i| cx.callee(peel(i)))
+                .is_some_and(|p| self.kanal_ctors.contains(&p))
+                || b.ty
+                    .and_then(|t| cx.type_path(t))
+                    .is_some_and(|p| self.kanal_types.contains(&p));
+        }
+        self_field(receiver)
+            .and_then(|f| cx.self_field_type(&f))
+            .and_then(|t| cx.type_path(t))
+            .is_some_and(|p| self.kanal_types.contains(&p))
+    }
+
+    /// The discarded try-send call in a statement's value, and how it was discarded.
+    fn discarded<'e>(
+        &self,
+        cx: &Context<'_>,
+        value: &'e Expr,
+        in_let: bool,
+    ) -> Option<(&'e syn::ExprMethodCall, Discard)> {
+        if let Some(m) = self.is_try_send(value) {
+            return Some((
+                m,
+                if in_let {
+                    Discard::LetUnderscore
+                } else {
+                    Discard::Statement
+                },
+            ));
+        }
+        match value {
+            Expr::MethodCall(outer) if self.discarding.iter().any(|d| outer.method == d) => {
+                let m = self.is_try_send(&outer.receiver)?;
+                Some((m, Discard::Method(outer.method.to_string())))
+            }
+            // kanal: `Ok(false)` means dropped, and `?`/`unwrap` keep only the bool, unread.
+            Expr::Try(t) => {
+                let m = self.is_try_send(&t.expr)?;
+                self.is_kanal_sender(cx, &m.receiver)
+                    .then_some((m, Discard::KanalTry))
+            }
+            Expr::MethodCall(outer) if outer.method == "unwrap" || outer.method == "expect" => {
+                let m = self.is_try_send(&outer.receiver)?;
+                self.is_kanal_sender(cx, &m.receiver)
+                    .then_some((m, Discard::KanalTry))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl Rule for IgnoredTrySend {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn check_stmt<'ast>(&self, cx: &mut Context<'ast>, stmt: &'ast Stmt) {
+        let found = match stmt {
+            Stmt::Local(l) if matches!(l.pat, Pat::Wild(_)) => l
+                .init
+                .as_ref()
+                .and_then(|i| self.discarded(cx, &i.expr, true)),
+            Stmt::Expr(Expr::Assign(a), Some(_)) if matches!(&*a.left, Expr::Infer(_)) => {
+                self.discarded(cx, &a.right, true)
+            }
+            Stmt::Expr(e, Some(_)) => self.discarded(cx, e, false),
+            _ => None,
+        };
+        let Some((call, how)) = found else { return };
+        let method = call.method.to_string();
+        let how = match how {
+            Discard::LetUnderscore => "`let _ =` throws its result away".to_owned(),
+            Discard::Statement => "its result is not used".to_owned(),
+            Discard::Method(m) => format!("`.{m}()` throws its error away"),
+            Discard::KanalTry => {
+                "kanal returns `Ok(false)` when it drops the value, and that bool is never read"
+                    .to_owned()
+            }
+        };
+        let consequence = if method == "unbounded_send" {
+            "when the receiver is gone the message is lost and nobody knows"
+        } else {
+            "when the channel is full the message is dropped silently"
+        };
+        cx.report(RawFinding {
+            rule: ID,
+            range: cx.range(stmt),
+            message: format!("`.{method}(..)` is called but {how}: {consequence}"),
+            help: "handle the full case explicitly and count the drop (a metric or a log line), or wait for capacity with `send(..).await`".to_owned(),
+            labels: Vec::new(),
+        });
+    }
+}
