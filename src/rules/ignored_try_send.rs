@@ -15,6 +15,7 @@ pub struct IgnoredTrySend {
     discarding: Vec<String>,
     kanal_ctors: HashSet<String>,
     kanal_types: HashSet<String>,
+    sockets: HashSet<String>,
 }
 
 /// How the result was thrown away, for the message.
@@ -33,6 +34,7 @@ impl IgnoredTrySend {
             discarding: name_list(doc, "discarding-methods"),
             kanal_ctors: keys("kanal-constructors"),
             kanal_types: keys("kanal-types"),
+            sockets: keys("datagram-sockets"),
         }
     }
 
@@ -60,6 +62,36 @@ impl IgnoredTrySend {
             .and_then(|f| cx.self_field_type(&f))
             .and_then(|t| cx.type_path(t))
             .is_some_and(|p| self.kanal_types.contains(&p))
+    }
+
+    /// Whether the receiver is declared as a datagram socket (`&dyn AsyncUdpSocket`, `Arc<UdpSocket>`).
+    fn is_socket(&self, cx: &Context<'_>, receiver: &Expr) -> bool {
+        let ty = match ident_of(receiver) {
+            Some(name) => cx.binding(&name).and_then(|b| b.ty),
+            None => self_field(receiver).and_then(|f| cx.self_field_type(&f)),
+        };
+        let Some(ty) = ty else { return false };
+        struct Paths<'c, 'a> {
+            cx: &'c Context<'a>,
+            sockets: &'c HashSet<String>,
+            found: bool,
+        }
+        impl<'ast> syn::visit::Visit<'ast> for Paths<'_, '_> {
+            fn visit_path(&mut self, p: &'ast syn::Path) {
+                self.found |= self
+                    .cx
+                    .resolve(p)
+                    .is_some_and(|r| self.sockets.contains(&r));
+                syn::visit::visit_path(self, p);
+            }
+        }
+        let mut paths = Paths {
+            cx,
+            sockets: &self.sockets,
+            found: false,
+        };
+        syn::visit::Visit::visit_type(&mut paths, ty);
+        paths.found
     }
 
     /// The discarded try-send call in a statement's value, and how it was discarded.
@@ -118,6 +150,9 @@ impl Rule for IgnoredTrySend {
             _ => None,
         };
         let Some((call, how)) = found else { return };
+        if self.is_socket(cx, &call.receiver) {
+            return; // a datagram socket's try_send: dropping is packet loss, not a queue's drop
+        }
         let method = call.method.to_string();
         let how = match how {
             Discard::LetUnderscore => "`let _ =` throws its result away".to_owned(),
