@@ -78,10 +78,19 @@ impl IgnoredTrySend {
         }
         impl<'ast> syn::visit::Visit<'ast> for Paths<'_, '_> {
             fn visit_path(&mut self, p: &'ast syn::Path) {
-                self.found |= self
-                    .cx
-                    .resolve(p)
-                    .is_some_and(|r| self.sockets.contains(&r));
+                // A crate-local socket type (quinn's own `AsyncUdpSocket`) is matched by its name.
+                let last = p
+                    .segments
+                    .last()
+                    .map(|s| s.ident.to_string())
+                    .unwrap_or_default();
+                self.found |= match self.cx.resolve(p) {
+                    Some(r) => self.sockets.contains(&r),
+                    None => self
+                        .sockets
+                        .iter()
+                        .any(|s| s.rsplit("::").next() == Some(last.as_str())),
+                };
                 syn::visit::visit_path(self, p);
             }
         }
@@ -150,6 +159,10 @@ impl Rule for IgnoredTrySend {
             _ => None,
         };
         let Some((call, how)) = found else { return };
+        // `self.try_send(..)` calls the type's own method, whose result may not be a channel's.
+        if matches!(&*call.receiver, Expr::Path(p) if p.path.is_ident("self")) {
+            return;
+        }
         if self.is_socket(cx, &call.receiver) {
             return; // a datagram socket's try_send: dropping is packet loss, not a queue's drop
         }
