@@ -160,8 +160,10 @@ fn skip_biased(input: ParseStream) -> syn::Result<()> {
     Ok(())
 }
 
+/// A macro argument as a statement. No semicolon: the value is the macro's, not thrown away here
+/// (rules that look for discarded results must not see a synthetic `;`).
 fn expr_stmt(expr: Expr) -> Stmt {
-    Stmt::Expr(expr, Some(Default::default()))
+    Stmt::Expr(expr, None)
 }
 
 fn parse_exprs(input: ParseStream) -> syn::Result<Vec<Stmt>> {

@@ -1,9 +1,9 @@
 //! `ignored-try-send`: a statement that throws away the result of `try_send` (a silent drop).
 use std::collections::HashSet;
 
-use syn::{Expr, Pat, Stmt};
+use syn::{Expr, Stmt};
 
-use super::syntax::{ident_of, peel, self_field};
+use super::syntax::{discarded_value, ident_of, peel, self_field};
 use super::{api_map, name_list, ApiExtensions};
 use crate::catalogue::RuleDoc;
 use crate::engine::{Context, RawFinding, Rule};
@@ -147,17 +147,8 @@ impl Rule for IgnoredTrySend {
     }
 
     fn check_stmt<'ast>(&self, cx: &mut Context<'ast>, stmt: &'ast Stmt) {
-        let found = match stmt {
-            Stmt::Local(l) if matches!(l.pat, Pat::Wild(_)) => l
-                .init
-                .as_ref()
-                .and_then(|i| self.discarded(cx, &i.expr, true)),
-            Stmt::Expr(Expr::Assign(a), Some(_)) if matches!(&*a.left, Expr::Infer(_)) => {
-                self.discarded(cx, &a.right, true)
-            }
-            Stmt::Expr(e, Some(_)) => self.discarded(cx, e, false),
-            _ => None,
-        };
+        let found =
+            discarded_value(stmt).and_then(|(value, in_let)| self.discarded(cx, value, in_let));
         let Some((call, how)) = found else { return };
         // `self.try_send(..)` calls the type's own method, whose result may not be a channel's.
         if matches!(&*call.receiver, Expr::Path(p) if p.path.is_ident("self")) {

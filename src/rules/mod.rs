@@ -3,6 +3,7 @@
 mod client_without_timeout;
 mod connect_without_timeout;
 mod ignored_try_send;
+mod ignored_write_readiness;
 mod server_without_timeout;
 pub mod syntax;
 mod unbounded_channel;
@@ -82,6 +83,10 @@ pub fn build(
             doc(ignored_try_send::ID),
             ext,
         )),
+        Box::new(ignored_write_readiness::IgnoredWriteReadiness::new(
+            doc(ignored_write_readiness::ID),
+            ext,
+        )),
         Box::new(server_without_timeout::ServerWithoutTimeout::new(
             doc(server_without_timeout::ID),
             ext,
@@ -112,6 +117,7 @@ pub const IMPLEMENTED: &[&str] = &[
     client_without_timeout::ID,
     connect_without_timeout::ID,
     ignored_try_send::ID,
+    ignored_write_readiness::ID,
     crate::suppress::INVALID,
     server_without_timeout::ID,
     unbounded_channel::ID,

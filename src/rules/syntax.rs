@@ -362,3 +362,20 @@ pub fn is_zero_duration(e: &Expr) -> bool {
         _ => false,
     }
 }
+
+/// The value a statement throws away, and whether by `let _ =` / `_ =` (true) or as an expression
+/// statement (false): `let _ = v;`, `_ = v;`, `v;`.
+pub fn discarded_value(stmt: &syn::Stmt) -> Option<(&Expr, bool)> {
+    match stmt {
+        syn::Stmt::Local(l) if matches!(l.pat, syn::Pat::Wild(_)) => l
+            .init
+            .as_ref()
+            .filter(|i| i.diverge.is_none())
+            .map(|i| (&*i.expr, true)),
+        syn::Stmt::Expr(Expr::Assign(a), Some(_)) if matches!(&*a.left, Expr::Infer(_)) => {
+            Some((&a.right, true))
+        }
+        syn::Stmt::Expr(e, Some(_)) => Some((e, false)),
+        _ => None,
+    }
+}
