@@ -1,9 +1,11 @@
 //! `ignored-write-readiness`: discarded `poll_*` readiness, discarded short-write byte counts,
 //! `start_send` without `poll_ready`, and h2 `send_data` without reserved capacity.
+use std::collections::HashSet;
+
 use syn::{Expr, Stmt};
 
-use super::syntax::{discarded_value, for_each_expr_in_block, peel};
-use super::{name_list, ApiExtensions};
+use super::syntax::{discarded_value, for_each_expr_in_block, ident_of, peel, self_field};
+use super::{api_map, name_list, ApiExtensions};
 use crate::catalogue::RuleDoc;
 use crate::engine::{Context, RawFinding, Rule};
 
@@ -17,10 +19,14 @@ pub struct IgnoredWriteReadiness {
     sink_readiness: Vec<String>,
     h2: Vec<String>,
     h2_capacity: Vec<String>,
+    writer_types: HashSet<String>,
+    writer_traits: HashSet<String>,
+    h2_streams: HashSet<String>,
 }
 
 impl IgnoredWriteReadiness {
     pub fn new(doc: &RuleDoc, _ext: &ApiExtensions) -> Self {
+        let keys = |k: &str| api_map(doc, k).into_keys().collect::<HashSet<_>>();
         IgnoredWriteReadiness {
             polls: name_list(doc, "poll-methods"),
             writes: name_list(doc, "write-methods"),
@@ -29,12 +35,20 @@ impl IgnoredWriteReadiness {
             sink_readiness: name_list(doc, "sink-readiness"),
             h2: name_list(doc, "h2-methods"),
             h2_capacity: name_list(doc, "h2-capacity"),
+            writer_types: keys("writer-types"),
+            writer_traits: keys("writer-traits"),
+            h2_streams: keys("h2-stream-types"),
         }
     }
 
     /// The readiness call a discarded value hides, looking through `?`, `.await` and discarding methods.
     /// `visible_result` is whether the value was visibly a `Result` (needed for `write`).
-    fn hidden_call<'e>(&self, value: &'e Expr, in_let: bool) -> Option<&'e syn::ExprMethodCall> {
+    fn hidden_call<'e>(
+        &self,
+        cx: &Context<'_>,
+        value: &'e Expr,
+        in_let: bool,
+    ) -> Option<&'e syn::ExprMethodCall> {
         let mut e = value;
         let mut visible_result = in_let;
         loop {
@@ -71,7 +85,86 @@ impl IgnoredWriteReadiness {
             }))
         ) || matches!(arg, Some(Expr::Array(a)) if a.elems.is_empty())
             || matches!(arg, Some(Expr::Lit(syn::ExprLit { lit: syn::Lit::ByteStr(b), .. })) if b.value().is_empty());
-        (is_write && !trivial).then_some(m)
+        (is_write && !trivial && self.is_writer(cx, &m.receiver)).then_some(m)
+    }
+
+    /// The declared type of a receiver: `Pin::new(&mut w)`, `&mut w`, `w`, `self.w`.
+    fn receiver_type<'a>(cx: &Context<'a>, receiver: &Expr) -> Option<&'a syn::Type> {
+        let receiver = match receiver {
+            Expr::Call(c) if c.args.len() == 1 => &c.args[0],
+            other => other,
+        };
+        let receiver = peel(receiver);
+        match ident_of(receiver) {
+            Some(name) => cx.binding(&name).and_then(|b| b.ty),
+            None => self_field(receiver).and_then(|f| cx.self_field_type(&f)),
+        }
+    }
+
+    /// Whether a type (or a generic parameter's bounds in the current function) names one of `set`.
+    fn type_names(cx: &Context<'_>, ty: &syn::Type, set: &HashSet<String>) -> bool {
+        struct Paths<'c, 'a> {
+            cx: &'c Context<'a>,
+            set: &'c HashSet<String>,
+            generics: Vec<String>,
+            found: bool,
+        }
+        impl<'ast> syn::visit::Visit<'ast> for Paths<'_, '_> {
+            fn visit_path(&mut self, p: &'ast syn::Path) {
+                if let Some(id) = p.get_ident() {
+                    self.generics.push(id.to_string());
+                }
+                self.found |= self.cx.resolve(p).is_some_and(|r| self.set.contains(&r));
+                syn::visit::visit_path(self, p);
+            }
+        }
+        let mut paths = Paths {
+            cx,
+            set,
+            generics: Vec::new(),
+            found: false,
+        };
+        syn::visit::Visit::visit_type(&mut paths, ty);
+        if paths.found {
+            return true;
+        }
+        // `W` where the function says `W: Write` (inline or in its where clause).
+        let Some(sig) = cx.current_fn().map(|f| f.sig) else {
+            return false;
+        };
+        let mut bounds = Paths {
+            cx,
+            set,
+            generics: Vec::new(),
+            found: false,
+        };
+        for param in sig.generics.type_params() {
+            if paths.generics.contains(&param.ident.to_string()) {
+                for bound in &param.bounds {
+                    syn::visit::Visit::visit_type_param_bound(&mut bounds, bound);
+                }
+            }
+        }
+        if let Some(clause) = &sig.generics.where_clause {
+            for predicate in &clause.predicates {
+                if let syn::WherePredicate::Type(t) = predicate {
+                    if matches!(&t.bounded_ty, syn::Type::Path(p) if p.path.get_ident().is_some_and(|i| paths.generics.contains(&i.to_string())))
+                    {
+                        for bound in &t.bounds {
+                            syn::visit::Visit::visit_type_param_bound(&mut bounds, bound);
+                        }
+                    }
+                }
+            }
+        }
+        bounds.found
+    }
+
+    fn is_writer(&self, cx: &Context<'_>, receiver: &Expr) -> bool {
+        Self::receiver_type(cx, receiver).is_some_and(|ty| {
+            Self::type_names(cx, ty, &self.writer_types)
+                || Self::type_names(cx, ty, &self.writer_traits)
+        })
     }
 }
 
@@ -84,7 +177,7 @@ impl Rule for IgnoredWriteReadiness {
         let Some((value, in_let)) = discarded_value(stmt) else {
             return;
         };
-        let Some(call) = self.hidden_call(value, in_let) else {
+        let Some(call) = self.hidden_call(cx, value, in_let) else {
             return;
         };
         let method = call.method.to_string();
@@ -110,35 +203,56 @@ impl Rule for IgnoredWriteReadiness {
 
     fn check_fn<'ast>(&self, cx: &mut Context<'ast>) {
         let Some(frame) = cx.current_fn() else { return };
-        let (body, name) = (frame.body, frame.sig.ident.to_string());
+        let (body, sig, name) = (frame.body, frame.sig, frame.sig.ident.to_string());
+        let mut loops = Vec::new();
         let mut sends = Vec::new();
         let mut h2_sends = Vec::new();
         let (mut sink_ready, mut capacity) = (false, false);
         for_each_expr_in_block(body, false, &mut |e| {
+            if matches!(e, Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_)) {
+                loops.push(syn::spanned::Spanned::span(e).byte_range());
+            }
             let Expr::MethodCall(m) = e else { return };
             let method = m.method.to_string();
-            if self.sink.contains(&method) && m.args.len() == 1 {
+            let on_self = matches!(&*m.receiver, Expr::Path(p) if p.path.is_ident("self"));
+            if self.sink.contains(&method) && m.args.len() == 1 && !on_self {
                 sends.push(e);
             } else if self.h2.contains(&method) && m.args.len() == 2 && !is_end_of_stream_only(m) {
-                h2_sends.push(e);
+                h2_sends.push((e, m));
             }
             sink_ready |= self.sink_readiness.contains(&method);
             capacity |= self.h2_capacity.contains(&method);
         });
-        // Inside `Sink::start_send` itself, forwarding to an inner sink is the contract.
-        if !sink_ready && name != "start_send" {
+        // Sinks: repeated `start_send` with no readiness, in a function that works with a `Sink`
+        // (inside `Sink::start_send` itself, forwarding to an inner sink is the contract).
+        let mentions_sink = quote::ToTokens::to_token_stream(sig)
+            .to_string()
+            .contains("Sink");
+        if !sink_ready && name != "start_send" && mentions_sink {
             for e in sends {
+                let range = cx.range(e);
+                if !loops
+                    .iter()
+                    .any(|l| l.start <= range.start && range.end <= l.end)
+                {
+                    continue; // a single start_send may follow a poll_ready in the caller
+                }
                 cx.report(RawFinding {
                     rule: ID,
-                    range: cx.range(e),
-                    message: "`start_send` without `poll_ready` in this function: sinks such as `Framed` and tungstenite's stream grow their write buffer without limit when not polled ready".to_owned(),
+                    range,
+                    message: "`start_send` in a loop without `poll_ready` in this function: sinks such as `Framed` and tungstenite's stream grow their write buffer without limit when not polled ready".to_owned(),
                     help: "use `SinkExt::send(item).await` (or `feed`), or call `poll_ready` and only `start_send` once it is `Ready(Ok(()))`".to_owned(),
                     labels: Vec::new(),
                 });
             }
         }
         if !capacity {
-            for e in h2_sends {
+            for (e, m) in h2_sends {
+                let is_h2 = Self::receiver_type(cx, &m.receiver)
+                    .is_some_and(|ty| Self::type_names(cx, ty, &self.h2_streams));
+                if !is_h2 {
+                    continue;
+                }
                 cx.report(RawFinding {
                     rule: ID,
                     range: cx.range(e),
