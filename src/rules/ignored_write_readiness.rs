@@ -101,63 +101,66 @@ impl IgnoredWriteReadiness {
         }
     }
 
-    /// Whether a type (or a generic parameter's bounds in the current function) names one of `set`.
+    /// Whether a receiver's type is one of `set`: its outer type (through references and `Pin`),
+    /// the bounds of a `dyn`/`impl` type, or the bounds of a generic parameter of the current function.
+    /// Type arguments do not count: an `EventWriter<W: Write>` is not itself a writer.
     fn type_names(cx: &Context<'_>, ty: &syn::Type, set: &HashSet<String>) -> bool {
-        struct Paths<'c, 'a> {
-            cx: &'c Context<'a>,
-            set: &'c HashSet<String>,
-            generics: Vec<String>,
-            found: bool,
-        }
-        impl<'ast> syn::visit::Visit<'ast> for Paths<'_, '_> {
-            fn visit_path(&mut self, p: &'ast syn::Path) {
-                if let Some(id) = p.get_ident() {
-                    self.generics.push(id.to_string());
-                }
-                self.found |= self.cx.resolve(p).is_some_and(|r| self.set.contains(&r));
-                syn::visit::visit_path(self, p);
-            }
-        }
-        let mut paths = Paths {
-            cx,
-            set,
-            generics: Vec::new(),
-            found: false,
-        };
-        syn::visit::Visit::visit_type(&mut paths, ty);
-        if paths.found {
-            return true;
-        }
-        // `W` where the function says `W: Write` (inline or in its where clause).
-        let Some(sig) = cx.current_fn().map(|f| f.sig) else {
-            return false;
-        };
-        let mut bounds = Paths {
-            cx,
-            set,
-            generics: Vec::new(),
-            found: false,
-        };
-        for param in sig.generics.type_params() {
-            if paths.generics.contains(&param.ident.to_string()) {
-                for bound in &param.bounds {
-                    syn::visit::Visit::visit_type_param_bound(&mut bounds, bound);
-                }
-            }
-        }
-        if let Some(clause) = &sig.generics.where_clause {
-            for predicate in &clause.predicates {
-                if let syn::WherePredicate::Type(t) = predicate {
-                    if matches!(&t.bounded_ty, syn::Type::Path(p) if p.path.get_ident().is_some_and(|i| paths.generics.contains(&i.to_string())))
-                    {
-                        for bound in &t.bounds {
-                            syn::visit::Visit::visit_type_param_bound(&mut bounds, bound);
-                        }
+        let bound_names = |bounds: &mut dyn Iterator<Item = &syn::TypeParamBound>| {
+            for bound in bounds {
+                if let syn::TypeParamBound::Trait(t) = bound {
+                    if cx.resolve(&t.path).is_some_and(|p| set.contains(&p)) {
+                        return true;
                     }
                 }
             }
+            false
+        };
+        match ty {
+            syn::Type::Reference(r) => Self::type_names(cx, &r.elem, set),
+            syn::Type::Paren(p) => Self::type_names(cx, &p.elem, set),
+            syn::Type::TraitObject(t) => bound_names(&mut t.bounds.iter()),
+            syn::Type::ImplTrait(t) => bound_names(&mut t.bounds.iter()),
+            syn::Type::Path(p) if p.qself.is_none() => {
+                let last = p.path.segments.last();
+                // `Pin<&mut W>`: the pinned type is what is written to.
+                if last.is_some_and(|s| s.ident == "Pin") {
+                    if let Some(syn::PathArguments::AngleBracketed(args)) =
+                        last.map(|s| &s.arguments)
+                    {
+                        if let Some(syn::GenericArgument::Type(inner)) = args.args.first() {
+                            return Self::type_names(cx, inner, set);
+                        }
+                    }
+                }
+                if cx.resolve(&p.path).is_some_and(|r| set.contains(&r)) {
+                    return true;
+                }
+                // `W` where the function says `W: Write` (inline or in its where clause).
+                let (Some(ident), Some(sig)) = (p.path.get_ident(), cx.current_fn().map(|f| f.sig))
+                else {
+                    return false;
+                };
+                let inline = sig
+                    .generics
+                    .type_params()
+                    .filter(|t| &t.ident == ident)
+                    .any(|t| bound_names(&mut t.bounds.iter()));
+                let in_where = sig
+                    .generics
+                    .where_clause
+                    .iter()
+                    .flat_map(|w| &w.predicates)
+                    .any(|pred| match pred {
+                        syn::WherePredicate::Type(t) => {
+                            matches!(&t.bounded_ty, syn::Type::Path(b) if b.path.is_ident(ident))
+                                && bound_names(&mut t.bounds.iter())
+                        }
+                        _ => false,
+                    });
+                inline || in_where
+            }
+            _ => false,
         }
-        bounds.found
     }
 
     fn is_writer(&self, cx: &Context<'_>, receiver: &Expr) -> bool {
@@ -180,6 +183,10 @@ impl Rule for IgnoredWriteReadiness {
         let Some(call) = self.hidden_call(cx, value, in_let) else {
             return;
         };
+        // `self.poll_write(cx)`: the type's own method, not a writer's readiness.
+        if matches!(&*call.receiver, Expr::Path(p) if p.path.is_ident("self")) {
+            return;
+        }
         let method = call.method.to_string();
         let (message, help) = if method.starts_with("poll_") {
             (
