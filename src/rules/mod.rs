@@ -4,6 +4,7 @@ mod client_without_timeout;
 mod connect_without_timeout;
 mod ignored_try_send;
 mod ignored_write_readiness;
+mod poll_ready_not_forwarded;
 mod server_without_timeout;
 pub mod syntax;
 mod unbounded_channel;
@@ -87,6 +88,10 @@ pub fn build(
             doc(ignored_write_readiness::ID),
             ext,
         )),
+        Box::new(poll_ready_not_forwarded::PollReadyNotForwarded::new(
+            doc(poll_ready_not_forwarded::ID),
+            ext,
+        )),
         Box::new(server_without_timeout::ServerWithoutTimeout::new(
             doc(server_without_timeout::ID),
             ext,
@@ -119,6 +124,7 @@ pub const IMPLEMENTED: &[&str] = &[
     ignored_try_send::ID,
     ignored_write_readiness::ID,
     crate::suppress::INVALID,
+    poll_ready_not_forwarded::ID,
     server_without_timeout::ID,
     unbounded_channel::ID,
     unbounded_concurrency::ID,
