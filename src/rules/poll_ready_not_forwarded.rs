@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use syn::{Expr, ImplItem};
 
-use super::syntax::{for_each_expr_in_block, self_field};
+use super::syntax::{for_each_expr_in_block, ident_of, peel, self_field};
 use super::{api_map, ApiExtensions};
 use crate::catalogue::RuleDoc;
 use crate::engine::{Context, RawFinding, Rule};
@@ -30,13 +30,27 @@ fn method<'a>(item: &'a syn::ItemImpl, name: &str) -> Option<&'a syn::ImplItemFn
     })
 }
 
-/// `self.<field>` anywhere in an expression's receiver chain or arguments (`&mut self.inner`).
-fn fields_in(e: &Expr, out: &mut HashSet<String>) {
-    super::syntax::for_each_expr(e, false, &mut |x| {
-        if let Some(f) = self_field(x) {
-            out.insert(f);
+/// The field an expression takes the inner service from: `self.inner`, `self.inner.clone()`,
+/// `std::mem::replace(&mut self.inner, ..)`.
+fn inner_field(e: &Expr) -> Option<String> {
+    match e {
+        Expr::MethodCall(m) if m.method == "clone" && m.args.is_empty() => self_field(&m.receiver),
+        Expr::Call(c) if matches!(&*c.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "replace")) => {
+            c.args.first().and_then(|a| self_field(peel(a)))
         }
-    });
+        _ => self_field(e),
+    }
+}
+
+/// The initializer of `let <name> = ..` in `block`.
+fn binding_init<'b>(block: &'b syn::Block, name: &str) -> Option<&'b Expr> {
+    block.stmts.iter().find_map(|s| match s {
+        syn::Stmt::Local(l) => match (&l.pat, &l.init) {
+            (syn::Pat::Ident(p), Some(init)) if p.ident == name => Some(&*init.expr),
+            _ => None,
+        },
+        _ => None,
+    })
 }
 
 /// `Poll::Ready(Ok(()))`.
@@ -69,34 +83,25 @@ impl Rule for PollReadyNotForwarded {
         else {
             return;
         };
-        // The inner services: fields that `call` calls, directly or through a clone / mem::replace.
+        // The inner services: fields whose value `call` calls: `self.inner.call(..)`,
+        // `self.inner.clone().call(..)`, or a binding made by cloning or `mem::replace`-ing one.
         let mut called = HashSet::new();
-        let mut mentioned = HashSet::new();
-        let mut calls_something = false;
         for_each_expr_in_block(&call.block, false, &mut |e| {
-            if let Expr::MethodCall(m) = e {
-                if m.method == "call" {
-                    calls_something = true;
-                    if let Some(f) = self_field(&m.receiver) {
-                        called.insert(f);
-                    }
-                }
-                if m.method == "clone" {
-                    fields_in(&m.receiver, &mut mentioned);
-                }
+            let Expr::MethodCall(m) = e else { return };
+            if m.method != "call" {
+                return;
             }
-            if let Expr::Call(c) = e {
-                let replace = matches!(&*c.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "replace"));
-                if replace {
-                    if let Some(first) = c.args.first() {
-                        fields_in(first, &mut mentioned);
-                    }
+            let receiver = peel(&m.receiver);
+            if let Some(f) = inner_field(receiver) {
+                called.insert(f);
+            } else if let Some(local) =
+                ident_of(receiver).and_then(|name| binding_init(&call.block, &name))
+            {
+                if let Some(f) = inner_field(peel(local)) {
+                    called.insert(f);
                 }
             }
         });
-        if calls_something {
-            called.extend(mentioned);
-        }
         if called.is_empty() {
             return; // a leaf service, or one that drives a fresh inner service per request
         }
