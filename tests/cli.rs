@@ -1,22 +1,8 @@
 //! The binary as a user runs it: exit codes, the cargo subcommand form, formats, level flags.
+mod common;
+
+use common::{run_in, stdout};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_cargo-backpressure"))
-}
-
-fn run_in(dir: &Path, args: &[&str]) -> Output {
-    bin()
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 /// A crate with one unbounded channel on line 4 of src/main.rs.
 fn crate_with_finding() -> tempfile::TempDir {

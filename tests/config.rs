@@ -1,23 +1,9 @@
 //! Adoption features end to end: configuration files, level precedence, excludes, API extensions,
 //! configuration errors pointing into the file, suppressions and baselines.
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn run_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cargo-backpressure"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use common::{run_in, stderr, stdout};
+use std::process::Output;
 
 /// A workspace with a crate whose main.rs has an unbounded channel (line 2) and a bare connect (line 3).
 fn workspace(config: Option<&str>) -> tempfile::TempDir {

@@ -1,15 +1,9 @@
 //! Snapshots of what people read: `--help` (interface changes show up in review) and the text
 //! report of one fixture (message, labels and help wording).
-use std::process::Command;
+mod common;
 
 fn run(args: &[&str], dir: &std::path::Path) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_cargo-backpressure"))
-        .current_dir(dir)
-        .env("COLUMNS", "100")
-        .args(args)
-        .output()
-        .expect("binary runs");
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    common::stdout(&common::run_in(dir, args))
 }
 
 #[test]

@@ -173,6 +173,24 @@ impl<'ast> Context<'ast> {
         node.span().byte_range()
     }
 
+    /// Reports a finding of `rule` at `node` with no secondary labels.
+    pub fn report_at(
+        &mut self,
+        rule: &'static str,
+        node: &impl Spanned,
+        message: String,
+        help: impl Into<String>,
+    ) {
+        let range = self.range(node);
+        self.report(RawFinding {
+            rule,
+            range,
+            message,
+            help: help.into(),
+            labels: Vec::new(),
+        });
+    }
+
     pub fn report(&mut self, finding: RawFinding) {
         // A synthetic node (from macro expansion) has no place in the file: never report there.
         if finding.range.end > finding.range.start {

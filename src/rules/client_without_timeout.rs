@@ -120,16 +120,6 @@ impl ClientWithoutTimeout {
             .into_iter()
             .find(|r| !wrapped.contains(&(*r as *const Expr)))
     }
-
-    fn report(cx: &mut Context<'_>, at: &Expr, message: String, help: &str) {
-        cx.report(RawFinding {
-            rule: ID,
-            range: cx.range(at),
-            message,
-            help: help.to_owned(),
-            labels: Vec::new(),
-        });
-    }
 }
 
 /// Whether a receiver chain builds a request: `client.get(url).header(..)`.
@@ -185,9 +175,7 @@ impl Rule for ClientWithoutTimeout {
                 .any(|a| cx.callee(a).is_some_and(|p| self.wrappers.contains(&p)));
             if !inside_timeout {
                 let what = written(expr);
-                Self::report(
-                    cx,
-                    expr,
+                cx.report_at(ID, expr,
                     format!("`{what}` is tonic's generated connect: it builds an `Endpoint` with no connect or request timeout, so a hung server holds every call forever"),
                     "build the channel yourself: `Endpoint::from_shared(dst)?.timeout(d).connect_timeout(c).connect().await?` and pass it to `XClient::new(channel)`",
                 );
@@ -218,7 +206,7 @@ impl Rule for ClientWithoutTimeout {
             } else {
                 format!("`{what}` creates a client with no timeout: reqwest sets none by default, so a hung upstream holds each request's connection, buffers and task forever")
             };
-            Self::report(cx, expr, message, TOTAL_HELP);
+            cx.report_at(ID, expr, message, TOTAL_HELP);
             return;
         }
         if self.default_agents.contains(&path) {
@@ -232,7 +220,7 @@ impl Rule for ClientWithoutTimeout {
             } else {
                 "build an agent with `ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(..))).build()` and call through it"
             };
-            Self::report(cx, expr, message, help);
+            cx.report_at(ID, expr, message, help);
             return;
         }
         let blocking = self.blocking_builders.contains(&path);
@@ -250,7 +238,7 @@ impl Rule for ClientWithoutTimeout {
             .any(|(m, arg)| m == "timeout" && arg.is_some_and(is_none));
         if blocking {
             if disabled {
-                Self::report(cx, chain, format!("`{what}` with `.timeout(None)` turns off the blocking client's 30 s default: a hung server holds the call forever"), TOTAL_HELP);
+                cx.report_at(ID, chain, format!("`{what}` with `.timeout(None)` turns off the blocking client's 30 s default: a hung server holds the call forever"), TOTAL_HELP);
             }
             return;
         }
@@ -272,6 +260,6 @@ impl Rule for ClientWithoutTimeout {
         } else {
             format!("this `{what}` chain builds a client with no timeout: a hung upstream holds each request's connection, buffers and task forever")
         };
-        Self::report(cx, chain, message, TOTAL_HELP);
+        cx.report_at(ID, chain, message, TOTAL_HELP);
     }
 }

@@ -3,7 +3,10 @@ use std::collections::HashSet;
 
 use syn::Expr;
 
-use super::syntax::{for_each_expr, for_each_expr_in_block, ident_of, let_binding_of, written};
+use super::syntax::{
+    binding_init, fn_bodies, for_each_expr, for_each_expr_in_block, ident_of, let_binding_of,
+    written,
+};
 use super::{api_map, name_list, ApiExtensions};
 use crate::catalogue::RuleDoc;
 use crate::engine::macros;
@@ -150,7 +153,7 @@ impl ConnectWithoutTimeout {
         cx.cached(ID, |cx| {
             let mut called_under_timeout = HashSet::new();
             let mut local_wrappers = HashSet::new();
-            for (name, body) in local_fns(&cx.file.items) {
+            for (name, body) in fn_bodies(&cx.file.items) {
                 let mut applies = false;
                 for_each_expr_in_block(body, false, &mut |e| {
                     let Expr::Call(call) = e else { return };
@@ -197,57 +200,6 @@ fn local_callee(e: &Expr) -> String {
         },
         _ => String::new(),
     }
-}
-
-/// Every function of the file (free, associated, nested in modules) with its body.
-fn local_fns(items: &[syn::Item]) -> Vec<(String, &syn::Block)> {
-    let mut out = Vec::new();
-    for item in items {
-        match item {
-            syn::Item::Fn(f) => out.push((f.sig.ident.to_string(), &*f.block)),
-            syn::Item::Impl(i) => {
-                for ii in &i.items {
-                    if let syn::ImplItem::Fn(f) = ii {
-                        out.push((f.sig.ident.to_string(), &f.block));
-                    }
-                }
-            }
-            syn::Item::Mod(m) => {
-                if let Some((_, items)) = &m.content {
-                    out.extend(local_fns(items));
-                }
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
-/// The initializer of `let <name> = ..` in `body`.
-fn binding_init<'b>(body: &'b syn::Block, name: &str) -> Option<&'b Expr> {
-    let mut found = None;
-    struct Find<'n, 'b> {
-        name: &'n str,
-        found: &'n mut Option<&'b Expr>,
-    }
-    impl<'b> syn::visit::Visit<'b> for Find<'_, 'b> {
-        fn visit_local(&mut self, l: &'b syn::Local) {
-            if let (syn::Pat::Ident(p), Some(init)) = (&l.pat, &l.init) {
-                if p.ident == self.name {
-                    *self.found = Some(&init.expr);
-                }
-            }
-            syn::visit::visit_local(self, l);
-        }
-    }
-    syn::visit::Visit::visit_block(
-        &mut Find {
-            name,
-            found: &mut found,
-        },
-        body,
-    );
-    found
 }
 
 impl Rule for ConnectWithoutTimeout {

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use syn::{Expr, ImplItem};
 
-use super::syntax::{for_each_expr_in_block, ident_of, peel, self_field};
+use super::syntax::{binding_init, for_each_expr_in_block, ident_of, peel, self_field};
 use super::{api_map, ApiExtensions};
 use crate::catalogue::RuleDoc;
 use crate::engine::{Context, RawFinding, Rule};
@@ -40,17 +40,6 @@ fn inner_field(e: &Expr) -> Option<String> {
         }
         _ => self_field(e),
     }
-}
-
-/// The initializer of `let <name> = ..` in `block`.
-fn binding_init<'b>(block: &'b syn::Block, name: &str) -> Option<&'b Expr> {
-    block.stmts.iter().find_map(|s| match s {
-        syn::Stmt::Local(l) => match (&l.pat, &l.init) {
-            (syn::Pat::Ident(p), Some(init)) if p.ident == name => Some(&*init.expr),
-            _ => None,
-        },
-        _ => None,
-    })
 }
 
 /// `Poll::Ready(Ok(()))`.

@@ -4,11 +4,12 @@ use std::collections::HashSet;
 use syn::Expr;
 
 use super::syntax::{
-    builder_config, chain_root_ident, for_each_expr_in_block, is_none, is_zero_duration, written,
+    builder_config, chain_root_ident, fn_bodies, for_each_expr_in_block, is_none, is_zero_duration,
+    written,
 };
 use super::{api_map, name_list, ApiExtensions};
 use crate::catalogue::RuleDoc;
-use crate::engine::{Context, RawFinding, Rule};
+use crate::engine::{Context, Rule};
 
 pub const ID: &str = "server-without-timeout";
 
@@ -44,7 +45,7 @@ impl ServerWithoutTimeout {
     fn file_has_timeout_layer(&self, cx: &mut Context<'_>) -> bool {
         cx.cached(ID, |cx| {
             let mut found = false;
-            for body in fn_bodies(&cx.file.items) {
+            for (_, body) in fn_bodies(&cx.file.items) {
                 for_each_expr_in_block(body, false, &mut |e| {
                     if found {
                         return;
@@ -65,16 +66,6 @@ impl ServerWithoutTimeout {
         })
         .0
     }
-
-    fn report(cx: &mut Context<'_>, at: &Expr, message: String, help: &str) {
-        cx.report(RawFinding {
-            rule: ID,
-            range: cx.range(at),
-            message,
-            help: help.to_owned(),
-            labels: Vec::new(),
-        });
-    }
 }
 
 /// Whether a receiver chain starts at `ServiceBuilder::new()`.
@@ -88,26 +79,6 @@ fn builds_service(mut e: &Expr) -> bool {
             _ => return false,
         }
     }
-}
-
-fn fn_bodies(items: &[syn::Item]) -> Vec<&syn::Block> {
-    let mut out = Vec::new();
-    for item in items {
-        match item {
-            syn::Item::Fn(f) => out.push(&*f.block),
-            syn::Item::Impl(i) => out.extend(i.items.iter().filter_map(|ii| match ii {
-                syn::ImplItem::Fn(f) => Some(&f.block),
-                _ => None,
-            })),
-            syn::Item::Mod(m) => {
-                if let Some((_, items)) = &m.content {
-                    out.extend(fn_bodies(items));
-                }
-            }
-            _ => {}
-        }
-    }
-    out
 }
 
 impl Rule for ServerWithoutTimeout {
@@ -125,16 +96,14 @@ impl Rule for ServerWithoutTimeout {
             if self.file_has_timeout_layer(cx) {
                 return;
             }
-            Self::report(
-                cx,
-                expr,
+            cx.report_at(ID, expr,
                 format!("`{what}` serves with no timeout: axum (up to 0.8.9) runs hyper without a timer, so headers are never timed out, and no layer in this file bounds a request: slow clients can hold connections forever"),
                 "add `TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, d)` and `RequestBodyTimeoutLayer::new(d)` to the router; for header reads, serve with hyper-util and `.http1().timer(TokioTimer::new()).header_read_timeout(d)` or put a proxy in front",
             );
             return;
         }
         if self.untimed.contains(&path) {
-            Self::report(cx, expr, format!("`{what}` has no timeout settings: slow clients can hold connections, buffers and tasks forever"), "put a reverse proxy with timeouts in front, or serve the filter through hyper with `.timer(..)` and `header_read_timeout`");
+            cx.report_at(ID, expr, format!("`{what}` has no timeout settings: slow clients can hold connections, buffers and tasks forever"), "put a reverse proxy with timeouts in front, or serve the filter through hyper with `.timer(..)` and `header_read_timeout`");
             return;
         }
         let kind = if self.timer_builders.contains(&path) {
@@ -164,26 +133,26 @@ impl Rule for ServerWithoutTimeout {
                     .iter()
                     .any(|(m, arg)| m == "header_read_timeout" && arg.is_some_and(is_none));
                 if disabled {
-                    Self::report(cx, chain, format!("this `{what}` chain sets `header_read_timeout(None)`: slow clients can take forever to send their headers"), "keep the header-read timeout: `.header_read_timeout(Duration::from_secs(..))` with a timer");
+                    cx.report_at(ID, chain, format!("this `{what}` chain sets `header_read_timeout(None)`: slow clients can take forever to send their headers"), "keep the header-read timeout: `.header_read_timeout(Duration::from_secs(..))` with a timer");
                 } else if !has("timer") {
-                    Self::report(cx, chain, format!("this `{what}` chain sets no `.timer(..)`, so hyper's header-read timeout never fires: slow clients (slowloris) can hold connections forever"), "add `.timer(hyper_util::rt::TokioTimer::new())` (hyper then applies its 30 s header-read default) and an explicit `.header_read_timeout(..)`");
+                    cx.report_at(ID, chain, format!("this `{what}` chain sets no `.timer(..)`, so hyper's header-read timeout never fires: slow clients (slowloris) can hold connections forever"), "add `.timer(hyper_util::rt::TokioTimer::new())` (hyper then applies its 30 s header-read default) and an explicit `.header_read_timeout(..)`");
                 }
             }
             1 => {
                 if !has("http1_header_read_timeout") {
-                    Self::report(cx, chain, format!("this `{what}` chain sets no `http1_header_read_timeout`: hyper 0.14 has none by default, so slow clients can hold connections forever"), "add `.http1_header_read_timeout(Duration::from_secs(..))` and a timeout layer for request handling");
+                    cx.report_at(ID, chain, format!("this `{what}` chain sets no `http1_header_read_timeout`: hyper 0.14 has none by default, so slow clients can hold connections forever"), "add `.http1_header_read_timeout(Duration::from_secs(..))` and a timeout layer for request handling");
                 }
             }
             2 => {
                 if !has("timeout") {
-                    Self::report(cx, chain, format!("this `{what}` chain sets no `.timeout(..)`: tonic has no request timeout by default, so a slow call holds its stream and buffers until the client gives up"), "add `.timeout(Duration::from_secs(..))` (the effective deadline is the shorter of it and the client's `grpc-timeout`)");
+                    cx.report_at(ID, chain, format!("this `{what}` chain sets no `.timeout(..)`: tonic has no request timeout by default, so a slow call holds its stream and buffers until the client gives up"), "add `.timeout(Duration::from_secs(..))` (the effective deadline is the shorter of it and the client's `grpc-timeout`)");
                 }
             }
             _ => {
                 let zeroed = methods.iter().find(|(m, arg)| self.zero_timeout_methods.contains(m) && arg.is_some_and(|a| is_zero_duration(a) || matches!(a, Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(i), .. }) if i.base10_digits() == "0")));
                 if let Some((m, _)) = zeroed {
                     let message = format!("`.{m}(..)` set to zero turns off actix-web's timeout: slow clients can hold connections forever");
-                    Self::report(cx, chain, message, "keep the default (5 s for the request head, 1 s for disconnects) or set a positive duration");
+                    cx.report_at(ID, chain, message, "keep the default (5 s for the request head, 1 s for disconnects) or set a positive duration");
                 }
             }
         }

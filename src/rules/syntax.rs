@@ -379,3 +379,46 @@ pub fn discarded_value(stmt: &syn::Stmt) -> Option<(&Expr, bool)> {
         _ => None,
     }
 }
+
+/// Every function of a file (free, associated, in nested modules) with its name and body.
+pub fn fn_bodies(items: &[syn::Item]) -> Vec<(String, &syn::Block)> {
+    let mut out = Vec::new();
+    for item in items {
+        match item {
+            syn::Item::Fn(f) => out.push((f.sig.ident.to_string(), &*f.block)),
+            syn::Item::Impl(i) => out.extend(i.items.iter().filter_map(|ii| match ii {
+                syn::ImplItem::Fn(f) => Some((f.sig.ident.to_string(), &f.block)),
+                _ => None,
+            })),
+            syn::Item::Mod(m) => {
+                if let Some((_, items)) = &m.content {
+                    out.extend(fn_bodies(items));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The initializer of `let <name> = ..` anywhere in `block` (the last one wins).
+pub fn binding_init<'b>(block: &'b syn::Block, name: &str) -> Option<&'b Expr> {
+    struct Find<'n, 'b> {
+        name: &'n str,
+        found: Option<&'b Expr>,
+    }
+    impl<'b> Visit<'b> for Find<'_, 'b> {
+        fn visit_local(&mut self, l: &'b syn::Local) {
+            if let (syn::Pat::Ident(p), Some(init)) = (&l.pat, &l.init) {
+                if p.ident == self.name {
+                    self.found = Some(&init.expr);
+                }
+            }
+            visit::visit_local(self, l);
+        }
+        fn visit_item(&mut self, _: &'b syn::Item) {}
+    }
+    let mut find = Find { name, found: None };
+    find.visit_block(block);
+    find.found
+}

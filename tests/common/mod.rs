@@ -42,3 +42,21 @@ pub fn lint_source(source: &str) -> Report {
     std::fs::write(dir.path().join("lib.rs"), source).expect("write");
     lint(dir.path(), false)
 }
+
+/// Runs the built binary in `dir` with `args` (a fixed terminal width, for stable help output).
+pub fn run_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_cargo-backpressure"))
+        .current_dir(dir)
+        .env("COLUMNS", "100")
+        .args(args)
+        .output()
+        .expect("binary runs")
+}
+
+pub fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
