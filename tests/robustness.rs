@@ -183,3 +183,35 @@ fn symlink_loops_and_unreadable_files_do_not_stop_the_run() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_file_that_vanishes_after_discovery_is_named_and_the_run_goes_on() {
+    use cargo_backpressure::catalogue::Catalogue;
+    use cargo_backpressure::config::Levels;
+    use cargo_backpressure::run::{self, RunOptions};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("stays.rs"), FINDING).unwrap();
+    std::fs::write(dir.path().join("vanishes.rs"), FINDING).unwrap();
+    let discovery = cargo_backpressure::walk::discover(&[dir.path().to_path_buf()], 2).unwrap();
+    std::fs::remove_file(dir.path().join("vanishes.rs")).unwrap();
+    let catalogue = Catalogue::global();
+    let options = RunOptions {
+        include_tests: false,
+        include_generated: false,
+        max_file_bytes: run::DEFAULT_MAX_FILE_BYTES,
+        threads: 2,
+        base_dir: dir.path().to_path_buf(),
+        config: Default::default(),
+    };
+    let report = run::run(
+        &cargo_backpressure::cli::build_engine(catalogue, false, true),
+        &Levels::from_catalogue(catalogue),
+        discovery,
+        &options,
+    );
+    assert_eq!(findings_in(&report, "stays.rs"), 1);
+    assert!(matches!(
+        outcome(&report, "vanishes.rs"),
+        Outcome::NotAnalysed(NotAnalysed::Io { .. })
+    ));
+}
