@@ -3,7 +3,7 @@ use std::collections::HashSet;
 
 use syn::{Expr, Stmt};
 
-use super::syntax::{discarded_value, ident_of, peel, self_field};
+use super::syntax::{discarded_value, ident_of, receiver_is, self_field};
 use super::{api_map, name_list, ApiExtensions};
 use crate::catalogue::RuleDoc;
 use crate::engine::{Context, RawFinding, Rule};
@@ -46,22 +46,7 @@ impl IgnoredTrySend {
     }
 
     fn is_kanal_sender(&self, cx: &Context<'_>, receiver: &Expr) -> bool {
-        if let Some(name) = ident_of(receiver) {
-            let Some(b) = cx.binding(&name) else {
-                return false;
-            };
-            return b
-                .init
-                .and_then(|i| cx.callee(peel(i)))
-                .is_some_and(|p| self.kanal_ctors.contains(&p))
-                || b.ty
-                    .and_then(|t| cx.type_path(t))
-                    .is_some_and(|p| self.kanal_types.contains(&p));
-        }
-        self_field(receiver)
-            .and_then(|f| cx.self_field_type(&f))
-            .and_then(|t| cx.type_path(t))
-            .is_some_and(|p| self.kanal_types.contains(&p))
+        receiver_is(cx, receiver, &self.kanal_ctors, &self.kanal_types, None)
     }
 
     /// Whether the receiver is declared as a datagram socket (`&dyn AsyncUdpSocket`, `Arc<UdpSocket>`).

@@ -422,3 +422,29 @@ pub fn binding_init<'b>(block: &'b syn::Block, name: &str) -> Option<&'b Expr> {
     find.visit_block(block);
     find.found
 }
+
+/// Whether a receiver (a local binding, a parameter, or `self.<field>`) is visibly one of `types`, or
+/// a binding made by one of `ctors` (as element `tuple_index` of a tuple pattern, when given).
+pub fn receiver_is(
+    cx: &Context<'_>,
+    receiver: &Expr,
+    ctors: &std::collections::HashSet<String>,
+    types: &std::collections::HashSet<String>,
+    tuple_index: Option<usize>,
+) -> bool {
+    let typed = |ty: Option<&syn::Type>| {
+        ty.and_then(|t| cx.type_path(t))
+            .is_some_and(|p| types.contains(&p))
+    };
+    if let Some(name) = ident_of(receiver) {
+        let Some(b) = cx.binding(&name) else {
+            return false;
+        };
+        let made = tuple_index.is_none_or(|i| b.tuple_index == Some(i))
+            && b.init
+                .and_then(|i| cx.callee(peel(i)))
+                .is_some_and(|p| ctors.contains(&p));
+        return made || typed(b.ty);
+    }
+    typed(self_field(receiver).and_then(|f| cx.self_field_type(&f)))
+}

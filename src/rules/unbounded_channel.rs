@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet};
 use syn::{Expr, ExprCall};
 
 use super::syntax::{
-    const_value, describe_capacity, for_each_expr_in_block, ident_of, let_binding_of, peel,
-    self_field, tuple_names, written, USIZE_MAX,
+    const_value, describe_capacity, for_each_expr_in_block, ident_of, let_binding_of, receiver_is,
+    tuple_names, written, USIZE_MAX,
 };
 use super::{api_map, name_list, ApiExtensions, RuleOptions};
 use crate::catalogue::RuleDoc;
@@ -159,26 +159,7 @@ impl UnboundedChannel {
     }
 
     fn is_futures_sender(&self, cx: &Context<'_>, receiver: &Expr) -> bool {
-        if let Some(name) = ident_of(receiver) {
-            let Some(b) = cx.binding(&name) else {
-                return false;
-            };
-            let by_ctor = b.tuple_index == Some(0)
-                && b.init
-                    .and_then(|i| cx.callee(peel(i)))
-                    .is_some_and(|p| self.clone_ctors.contains(&p));
-            let by_type =
-                b.ty.and_then(|t| cx.type_path(t))
-                    .is_some_and(|p| self.clone_types.contains(&p));
-            return by_ctor || by_type;
-        }
-        if let Some(field) = self_field(receiver) {
-            return cx
-                .self_field_type(&field)
-                .and_then(|t| cx.type_path(t))
-                .is_some_and(|p| self.clone_types.contains(&p));
-        }
-        false
+        receiver_is(cx, receiver, &self.clone_ctors, &self.clone_types, Some(0))
     }
 }
 

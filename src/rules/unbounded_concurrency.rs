@@ -7,8 +7,8 @@ use std::ops::Range;
 use syn::{Expr, ExprMethodCall};
 
 use super::syntax::{
-    const_value, describe_capacity, for_each_expr, ident_of, let_binding_of, peel, self_field,
-    written, MAX_PERMITS, USIZE_MAX,
+    const_value, describe_capacity, for_each_expr, ident_of, let_binding_of, receiver_is, written,
+    MAX_PERMITS, USIZE_MAX,
 };
 use super::{api_map, name_list, ApiExtensions};
 use crate::catalogue::RuleDoc;
@@ -90,25 +90,13 @@ impl UnboundedConcurrency {
     }
 
     fn is_future_set(&self, cx: &Context<'_>, receiver: &Expr) -> bool {
-        if let Some(name) = ident_of(receiver) {
-            let Some(b) = cx.binding(&name) else {
-                return false;
-            };
-            return b
-                .ty
-                .and_then(|t| cx.type_path(t))
-                .is_some_and(|p| self.future_sets.contains(&p))
-                || b.init
-                    .and_then(|i| cx.callee(peel(i)))
-                    .is_some_and(|p| self.future_set_ctors.contains(&p));
-        }
-        if let Some(field) = self_field(receiver) {
-            return cx
-                .self_field_type(&field)
-                .and_then(|t| cx.type_path(t))
-                .is_some_and(|p| self.future_sets.contains(&p));
-        }
-        false
+        receiver_is(
+            cx,
+            receiver,
+            &self.future_set_ctors,
+            &self.future_sets,
+            None,
+        )
     }
 
     fn is_source_call(&self, e: &Expr, awaited: bool) -> bool {
