@@ -85,7 +85,7 @@ fn github_annotations_match_sarif_results() {
 #[test]
 fn sarif_has_the_catalogue_fingerprints_and_notifications() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("bad.rs"), "fn unbounded( {").unwrap();
+    std::fs::write(dir.path().join("bad.rs"), "fn f() { flume::unbounded( }").unwrap();
     std::fs::write(
         dir.path().join("ok.rs"),
         "fn f() { let c = flume::unbounded::<u8>(); }",

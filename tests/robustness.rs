@@ -28,11 +28,11 @@ fn hostile_files_are_reported_and_the_run_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
     std::fs::write(p.join("good.rs"), FINDING).unwrap();
-    // Each hostile file names a rule word (`unbounded`), so the prefilter lets it reach the parser.
-    std::fs::write(p.join("syntax.rs"), "fn unbounded( {").unwrap();
+    // Each hostile file names a rule's API (`flume::unbounded`), so the prefilter lets it reach the parser.
+    std::fs::write(p.join("syntax.rs"), "use flume::unbounded; fn f( {").unwrap();
     std::fs::write(
         p.join("latin1.rs"),
-        b"fn unbounded() { let s = \"caf\xe9\"; }",
+        b"use flume::unbounded; fn f() { let s = \"caf\xe9\"; }",
     )
     .unwrap();
     std::fs::write(p.join("binary.rs"), [0u8, 159, 146, 150, 0, 1, 2]).unwrap();
@@ -40,7 +40,7 @@ fn hostile_files_are_reported_and_the_run_goes_on() {
     std::fs::write(
         p.join("parens.rs"),
         format!(
-            "fn unbounded() {{ {}1{} }}",
+            "use flume::unbounded; fn f() {{ {}1{} }}",
             "(".repeat(200_000),
             ")".repeat(200_000)
         ),
@@ -49,7 +49,7 @@ fn hostile_files_are_reported_and_the_run_goes_on() {
     std::fs::write(
         p.join("blocks.rs"),
         format!(
-            "fn unbounded() {}{}",
+            "use flume::unbounded; fn f() {}{}",
             "{".repeat(200_000),
             "}".repeat(200_000)
         ),
@@ -57,7 +57,10 @@ fn hostile_files_are_reported_and_the_run_goes_on() {
     .unwrap();
     std::fs::write(
         p.join("chain.rs"),
-        format!("fn unbounded() {{ let x = 1{}; }}", " + 1".repeat(300_000)),
+        format!(
+            "use flume::unbounded; fn f() {{ let x = 1{}; }}",
+            " + 1".repeat(300_000)
+        ),
     )
     .unwrap();
     let report = common::lint(p, false);

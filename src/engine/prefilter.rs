@@ -7,18 +7,22 @@ use aho_corasick::AhoCorasick;
 
 use crate::catalogue::Catalogue;
 
-/// The words an API entry cannot be used without, all of which must appear in a file:
-/// its item (`unbounded_channel`; for `Type::method`, the type: an alias still names it in its
-/// `use` item) and the nearest module or crate segment before it (`mpsc`, `http1`, `tokio`),
-/// unless a re-export rewrite could spell that segment differently (`crossbeam_channel` may be
-/// written `crossbeam::channel`). A plain method name is its own single word.
-pub fn anchor_terms(entry: &str) -> Vec<String> {
+/// The word sets an API entry cannot be used without, one per spelling of its path (the
+/// re-export table may spell it differently); a file using the entry contains every word of at
+/// least one set. A set is the item (`unbounded_channel`; for `Type::method`, the type: an alias
+/// still names it in its `use` item) and the nearest module or crate segment before it (`mpsc`,
+/// `http1`, `tokio`). A plain method name is its own single word.
+pub fn anchor_terms(entry: &str) -> Vec<Vec<String>> {
     let path = entry.split("->").next().unwrap_or(entry).trim();
-    let segs: Vec<&str> = path.split("::").filter(|s| !s.is_empty()).collect();
-    if segs.is_empty() {
-        return Vec::new();
-    }
-    let item_at = match segs.as_slice() {
+    crate::engine::resolve::spellings(path)
+        .iter()
+        .filter_map(|segs| spelling_terms(segs))
+        .collect()
+}
+
+fn spelling_terms(segs: &[String]) -> Option<Vec<String>> {
+    let item_at = match segs {
+        [] => return None,
         [.., ty, method]
             if ty.starts_with(char::is_uppercase) && method.starts_with(char::is_lowercase) =>
         {
@@ -26,11 +30,11 @@ pub fn anchor_terms(entry: &str) -> Vec<String> {
         }
         _ => segs.len() - 1,
     };
-    let mut terms = vec![segs[item_at].to_owned()];
-    if item_at >= 1 && crate::engine::resolve::segment_is_stable(&segs, item_at - 1) {
-        terms.push(segs[item_at - 1].to_owned());
+    let mut terms = vec![segs[item_at].clone()];
+    if item_at >= 1 {
+        terms.push(segs[item_at - 1].clone());
     }
-    terms
+    Some(terms)
 }
 
 /// Every anchor conjunction of the catalogue, plus extra paths (configured API extensions).
@@ -42,9 +46,9 @@ pub fn anchor_conjunctions<'a>(
         .rules
         .iter()
         .flat_map(|r| r.anchors.iter().flat_map(move |key| r.list(key)))
-        .map(|e| anchor_terms(e))
+        .flat_map(|e| anchor_terms(e))
         .collect();
-    out.extend(extra.into_iter().map(|e| anchor_terms(e)));
+    out.extend(extra.into_iter().flat_map(|e| anchor_terms(e)));
     out.remove(&Vec::new());
     out
 }
@@ -159,19 +163,30 @@ mod tests {
 
     #[test]
     fn anchor_terms_name_what_must_appear() {
+        let terms = |e| anchor_terms(e);
         assert_eq!(
-            anchor_terms("tokio::sync::mpsc::unbounded_channel -> tokio::sync::mpsc::channel(n)"),
-            ["unbounded_channel", "mpsc"]
+            terms("tokio::sync::mpsc::unbounded_channel -> tokio::sync::mpsc::channel(n)"),
+            [["unbounded_channel", "mpsc"]]
         );
         assert_eq!(
-            anchor_terms("hyper::server::conn::http1::Builder::new"),
-            ["Builder", "http1"]
+            terms("hyper::server::conn::http1::Builder::new"),
+            [["Builder", "http1"]]
         );
-        assert_eq!(anchor_terms("tokio::spawn"), ["spawn", "tokio"]);
-        // `crossbeam_channel` may be written `crossbeam::channel`: only the item is required.
-        assert_eq!(anchor_terms("crossbeam_channel::unbounded"), ["unbounded"]);
-        assert_eq!(anchor_terms("crossbeam_queue::SegQueue::new"), ["SegQueue"]);
-        assert_eq!(anchor_terms("notify_one"), ["notify_one"]);
+        // `tokio::spawn` is also spelled `tokio::task::spawn`.
+        assert_eq!(
+            terms("tokio::spawn"),
+            [["spawn", "tokio"], ["spawn", "task"]]
+        );
+        // `crossbeam_channel` may be written `crossbeam::channel`: one set per spelling.
+        assert_eq!(
+            terms("crossbeam_channel::unbounded"),
+            [["unbounded", "crossbeam_channel"], ["unbounded", "channel"]]
+        );
+        assert_eq!(
+            terms("tower_service::Service"),
+            [["Service", "tower_service"], ["Service", "tower"]]
+        );
+        assert_eq!(terms("notify_one"), [["notify_one"]]);
     }
 
     #[test]

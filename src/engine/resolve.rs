@@ -63,13 +63,27 @@ pub fn canonicalize(mut segs: Vec<String>) -> Vec<String> {
     segs
 }
 
-/// Whether segment `at` of a canonical path is spelled the same in every spelling the re-export
-/// table maps onto it (so a file using the path must contain that word).
-pub fn segment_is_stable(segs: &[&str], at: usize) -> bool {
-    reexports().rewrites.iter().all(|(from, to)| {
-        let applies = segs.len() >= to.len() && segs.iter().zip(to).all(|(a, b)| a == b);
-        !applies || at >= to.len() || from.iter().any(|f| f == segs[at])
-    })
+/// Every spelling of a canonical path that the re-export table rewrites onto it (the path itself
+/// included): `crossbeam_channel::unbounded` is also written `crossbeam::channel::unbounded`.
+pub fn spellings(path: &str) -> Vec<Vec<String>> {
+    let canonical = split(path);
+    let mut out = vec![canonical.clone()];
+    let mut next = 0;
+    // Bounded like `canonicalize`: a table with a cycle must not loop.
+    while next < out.len() && out.len() < 64 {
+        let segs = out[next].clone();
+        next += 1;
+        for (from, to) in &reexports().rewrites {
+            if segs.len() >= to.len() && segs[..to.len()] == to[..] {
+                let mut spelled = from.clone();
+                spelled.extend_from_slice(&segs[to.len()..]);
+                if !out.contains(&spelled) && canonicalize(spelled.clone()) == canonical {
+                    out.push(spelled);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Canonicalizes a path written as text (catalogue entries, user configuration).
