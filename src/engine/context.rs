@@ -35,6 +35,8 @@ pub struct FnFrame<'ast> {
     pub sig: &'ast syn::Signature,
     /// The `Self` type's last segment when inside an `impl`.
     pub self_type: Option<String>,
+    /// The `impl` block the function belongs to, if any.
+    pub owner: Option<&'ast syn::ItemImpl>,
     pub bindings: HashMap<String, Binding<'ast>>,
     /// `loops.len()` when the function was entered: loops below belong to an outer function.
     pub loop_base: usize,

@@ -137,6 +137,7 @@ impl Engine {
             include_tests: self.include_tests,
             test_modules: Vec::new(),
             impl_self: None,
+            current_impl: None,
         };
         checker.visit_file(&file);
         let item_ranges = if text.contains(crate::suppress::MARKER) {
@@ -275,6 +276,7 @@ struct Checker<'e, 'ast> {
     include_tests: bool,
     test_modules: Vec<TestModule>,
     impl_self: Option<String>,
+    current_impl: Option<&'ast syn::ItemImpl>,
 }
 
 impl<'ast> Checker<'_, 'ast> {
@@ -298,6 +300,7 @@ impl<'ast> Checker<'_, 'ast> {
             body,
             sig,
             self_type: self.impl_self.clone(),
+            owner: self.current_impl,
             bindings,
             loop_base: self.cx.loops.len(),
         });
@@ -387,7 +390,10 @@ impl<'ast> Visit<'ast> for Checker<'_, 'ast> {
     }
 
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+        // A fn item nested in a method does not belong to the method's impl.
+        let saved_impl = self.current_impl.take();
         self.with_fn(&f.sig, &f.block, |this| visit::visit_item_fn(this, f));
+        self.current_impl = saved_impl;
     }
 
     fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {
@@ -395,8 +401,10 @@ impl<'ast> Visit<'ast> for Checker<'_, 'ast> {
             rule.check_impl(&mut self.cx, i);
         }
         let saved = std::mem::replace(&mut self.impl_self, type_last_ident(&i.self_ty));
+        let saved_impl = self.current_impl.replace(i);
         visit::visit_item_impl(self, i);
         self.impl_self = saved;
+        self.current_impl = saved_impl;
     }
 
     fn visit_impl_item(&mut self, item: &'ast syn::ImplItem) {

@@ -1,5 +1,6 @@
 //! The rules: one module per rule, each a finding-producing check over the engine's traversal.
 //! Their API lists, options and docs come from the catalogue (`rules/<id>.toml`).
+mod call_without_poll_ready;
 mod client_without_timeout;
 mod connect_without_timeout;
 mod ignored_try_send;
@@ -76,6 +77,10 @@ pub fn build(
             .unwrap_or_else(|| panic!("rule `{id}` has no catalogue entry"))
     };
     vec![
+        Box::new(call_without_poll_ready::CallWithoutPollReady::new(
+            doc(call_without_poll_ready::ID),
+            ext,
+        )),
         Box::new(client_without_timeout::ClientWithoutTimeout::new(
             doc(client_without_timeout::ID),
             ext,
@@ -119,6 +124,7 @@ pub fn build(
 /// Every rule id that has code behind it (the catalogue test checks both directions); the two
 /// suppression rules are produced by [`crate::suppress`], not by the traversal.
 pub const IMPLEMENTED: &[&str] = &[
+    call_without_poll_ready::ID,
     client_without_timeout::ID,
     connect_without_timeout::ID,
     ignored_try_send::ID,
