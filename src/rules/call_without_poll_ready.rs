@@ -14,6 +14,7 @@ pub const ID: &str = "call-without-poll-ready";
 
 pub struct CallWithoutPollReady {
     traits: HashSet<String>,
+    /// Concrete service types (boxed services, `Buffer`, limits).
     boxed: HashSet<String>,
     readiness: HashSet<String>,
 }
@@ -22,7 +23,7 @@ impl CallWithoutPollReady {
     pub fn new(doc: &RuleDoc, _ext: &ApiExtensions) -> Self {
         CallWithoutPollReady {
             traits: api_map(doc, "service-traits").into_keys().collect(),
-            boxed: api_map(doc, "boxed-services").into_keys().collect(),
+            boxed: api_map(doc, "service-types").into_keys().collect(),
             readiness: name_list(doc, "readiness-methods").into_iter().collect(),
         }
     }
@@ -292,6 +293,11 @@ impl Rule for CallWithoutPollReady {
             return;
         }
         let name = target.written();
+        // Outside a middleware's `call` no instance was polled: a clone is just an unready service.
+        let kind = match kind {
+            Kind::CloneOf(_) if !self.in_service_call(cx) => Kind::Declared,
+            kind => kind,
+        };
         let (message, help) = match kind {
             Kind::Declared => (
                 format!("`{name}` is a tower service called without driving its readiness in this function: `call` must follow `poll_ready` returning `Ready(Ok(()))`, and a buffer or concurrency limit behind it then queues without bound or panics"),
