@@ -5,12 +5,14 @@ mod client_without_timeout;
 mod connect_without_timeout;
 mod ignored_try_send;
 mod ignored_write_readiness;
+mod network;
 mod poll_ready_not_forwarded;
 mod server_without_timeout;
 pub mod syntax;
 mod unbounded_channel;
 mod unbounded_concurrency;
 mod unbounded_queue;
+mod whole_body_read;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -118,6 +120,10 @@ pub fn build(
             doc(unbounded_concurrency::ID),
             ext,
         )),
+        Box::new(whole_body_read::WholeBodyRead::new(
+            doc(whole_body_read::ID),
+            ext,
+        )),
     ]
 }
 
@@ -136,4 +142,5 @@ pub const IMPLEMENTED: &[&str] = &[
     unbounded_concurrency::ID,
     unbounded_queue::ID,
     crate::suppress::UNUSED,
+    whole_body_read::ID,
 ];

@@ -423,6 +423,31 @@ pub fn binding_init<'b>(block: &'b syn::Block, name: &str) -> Option<&'b Expr> {
     find.found
 }
 
+/// The initializers of every `let <name> = ..` in `block`, in source order.
+pub fn binding_inits<'b>(block: &'b syn::Block, name: &str) -> Vec<&'b Expr> {
+    struct Find<'n, 'b> {
+        name: &'n str,
+        found: Vec<&'b Expr>,
+    }
+    impl<'b> Visit<'b> for Find<'_, 'b> {
+        fn visit_local(&mut self, l: &'b syn::Local) {
+            visit::visit_local(self, l);
+            if let (syn::Pat::Ident(p), Some(init)) = (&l.pat, &l.init) {
+                if p.ident == self.name {
+                    self.found.push(&init.expr);
+                }
+            }
+        }
+        fn visit_item(&mut self, _: &'b syn::Item) {}
+    }
+    let mut find = Find {
+        name,
+        found: Vec::new(),
+    };
+    find.visit_block(block);
+    find.found
+}
+
 /// Whether a receiver (a local binding, a parameter, or `self.<field>`) is visibly one of `types`, or
 /// a binding made by one of `ctors` (as element `tuple_index` of a tuple pattern, when given).
 pub fn receiver_is(

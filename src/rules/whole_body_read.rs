@@ -1,0 +1,528 @@
+//! `whole-body-read`: a network body read whole into memory with no size limit.
+use std::collections::HashSet;
+
+use syn::visit::{self, Visit};
+use syn::{Expr, Pat};
+
+use super::network::Sockets;
+use super::syntax::{
+    chain_root_ident, const_value, for_each_expr_in_block, ident_of, peel, USIZE_MAX,
+};
+use super::{api_map, name_list, ApiExtensions};
+use crate::catalogue::RuleDoc;
+use crate::engine::{Context, RawFinding, Rule};
+
+pub const ID: &str = "whole-body-read";
+
+/// How deep to follow `let` initializers back to a response.
+const MAX_DEPTH: usize = 6;
+
+pub struct WholeBodyRead {
+    response_reads: Vec<String>,
+    response_fns: HashSet<String>,
+    response_types: HashSet<String>,
+    response_passthrough: Vec<String>,
+    client_crates: Vec<String>,
+    read_methods: Vec<String>,
+    body_reads: HashSet<String>,
+    limited_bodies: HashSet<String>,
+    limit_fns: std::collections::HashMap<String, Option<String>>,
+    limit_disablers: HashSet<String>,
+    limit_layers: HashSet<String>,
+    unlimited_limit_methods: Vec<String>,
+    config_limit_methods: Vec<String>,
+    limit_config_types: HashSet<String>,
+    warp_filters: HashSet<String>,
+    sockets: Sockets,
+}
+
+impl WholeBodyRead {
+    pub fn new(doc: &RuleDoc, _ext: &ApiExtensions) -> Self {
+        let keys = |k: &str| api_map(doc, k).into_keys().collect::<HashSet<_>>();
+        WholeBodyRead {
+            response_reads: name_list(doc, "response-reads"),
+            response_fns: keys("response-functions"),
+            response_types: keys("response-types"),
+            response_passthrough: name_list(doc, "response-passthrough"),
+            client_crates: name_list(doc, "client-crates"),
+            read_methods: name_list(doc, "read-to-end"),
+            body_reads: keys("whole-body-functions"),
+            limited_bodies: keys("limited-bodies"),
+            limit_fns: api_map(doc, "limit-functions"),
+            limit_disablers: keys("limit-disablers"),
+            limit_layers: keys("limit-layers"),
+            unlimited_limit_methods: [
+                name_list(doc, "message-limit-methods"),
+                name_list(doc, "config-limit-methods"),
+            ]
+            .concat(),
+            config_limit_methods: name_list(doc, "config-limit-methods"),
+            limit_config_types: keys("limit-config-types"),
+            warp_filters: keys("warp-body-filters"),
+            sockets: Sockets {
+                types: keys("socket-types"),
+                constructors: keys("socket-constructors"),
+            },
+        }
+    }
+
+    /// Whether `e` is a value made by a client crate (`reqwest::Client::new()`, a binding or field of a
+    /// `reqwest` type, a chain of builder calls on one).
+    fn made_by_client_crate(&self, cx: &Context<'_>, e: &Expr, depth: usize) -> bool {
+        if depth > MAX_DEPTH {
+            return false;
+        }
+        let in_crate = |p: &str| {
+            self.client_crates.iter().any(|c| {
+                p.strip_prefix(c.as_str())
+                    .is_some_and(|r| r.starts_with("::"))
+            })
+        };
+        let typed = |ty: &syn::Type| type_in(cx, ty, &in_crate);
+        let e = peel(e);
+        match e {
+            Expr::Call(_) => cx.callee(e).is_some_and(|p| in_crate(&p)),
+            Expr::MethodCall(m) => self.made_by_client_crate(cx, &m.receiver, depth + 1),
+            Expr::Field(_) => super::syntax::self_field(e)
+                .and_then(|f| cx.self_field_type(&f))
+                .is_some_and(typed),
+            _ => ident_of(e)
+                .and_then(|n| cx.binding(&n).copied())
+                .is_some_and(|b| {
+                    b.ty.is_some_and(typed)
+                        || b.init
+                            .is_some_and(|i| self.made_by_client_crate(cx, i, depth + 1))
+                }),
+        }
+    }
+
+    /// Whether `e` is an HTTP client's response: `client.get(u).send().await?`, `reqwest::get(u)`,
+    /// a binding of one, or a value typed as one.
+    fn is_response(&self, cx: &Context<'_>, e: &Expr, depth: usize) -> bool {
+        if depth > MAX_DEPTH {
+            return false;
+        }
+        let e = peel(e);
+        match e {
+            Expr::MethodCall(m) if m.method == "send" && m.args.is_empty() => {
+                self.made_by_client_crate(cx, &m.receiver, depth + 1)
+            }
+            Expr::MethodCall(m) if self.response_passthrough.iter().any(|p| m.method == p) => {
+                self.is_response(cx, &m.receiver, depth + 1)
+            }
+            Expr::Call(_) => cx.callee(e).is_some_and(|p| self.response_fns.contains(&p)),
+            _ => {
+                let Some(name) = ident_of(e) else {
+                    return false;
+                };
+                let Some(b) = cx.binding(&name).copied() else {
+                    return false;
+                };
+                let typed = b.ty.is_some_and(|t| {
+                    cx.type_path(t)
+                        .is_some_and(|p| self.response_types.contains(&p))
+                });
+                typed
+                    || b.init.is_some_and(|init| {
+                        if chain_root_ident(init).as_deref() == Some(name.as_str()) {
+                            self.shadowed_response(cx, &name, init, depth)
+                        } else {
+                            self.is_response(cx, init, depth + 1)
+                        }
+                    })
+            }
+        }
+    }
+
+    /// `let resp = resp.error_for_status()?;`: the new binding is a response when it only passes
+    /// the earlier `resp` through and that one was a response.
+    fn shadowed_response(&self, cx: &Context<'_>, name: &str, init: &Expr, depth: usize) -> bool {
+        let mut e = peel(init);
+        while let Expr::MethodCall(m) = e {
+            if !self.response_passthrough.iter().any(|p| m.method == p) {
+                return false;
+            }
+            e = peel(&m.receiver);
+        }
+        let Some(body) = cx.current_fn().map(|f| f.body) else {
+            return false;
+        };
+        super::syntax::binding_inits(body, name)
+            .into_iter()
+            .rev()
+            .find(|i| chain_root_ident(i).as_deref() != Some(name))
+            .is_some_and(|i| self.is_response(cx, i, depth + 1))
+    }
+
+    /// A `content_length()` guard on the response named `name` in `body`: `Some(true)` when it rejects
+    /// an unknown length too, `Some(false)` when it lets `None` through, `None` when there is none.
+    fn length_guard(body: &syn::Block, name: &str) -> Option<(bool, std::ops::Range<usize>)> {
+        struct Guard<'n> {
+            name: &'n str,
+            found: Option<(bool, std::ops::Range<usize>)>,
+        }
+        fn is_length_call(e: &Expr, name: &str) -> bool {
+            matches!(e, Expr::MethodCall(m) if m.method == "content_length" && chain_root_ident(&m.receiver).as_deref() == Some(name))
+        }
+        impl<'ast> Visit<'ast> for Guard<'_> {
+            fn visit_expr(&mut self, e: &'ast Expr) {
+                let strict = match e {
+                    // `len.unwrap_or(u64::MAX)`, `.ok_or(..)?`, `.is_none()`, `.map_or(true, ..)`, `unwrap`.
+                    Expr::MethodCall(m) if is_length_call(&m.receiver, self.name) => {
+                        Some(matches!(
+                            m.method.to_string().as_str(),
+                            "unwrap_or"
+                                | "ok_or"
+                                | "ok_or_else"
+                                | "is_none"
+                                | "map_or"
+                                | "unwrap"
+                                | "expect"
+                                | "is_some_and"
+                        ))
+                    }
+                    // A `match` with a `None` arm.
+                    Expr::Match(mt) if is_length_call(&mt.expr, self.name) => {
+                        Some(mt.arms.iter().any(|a| {
+                            matches!(&a.pat, Pat::Ident(p) if p.ident == "None")
+                                || matches!(&a.pat, Pat::Wild(_))
+                        }))
+                    }
+                    // Any other use (`if let Some(n) = ..`) lets an unknown length through.
+                    _ if is_length_call(e, self.name) => Some(false),
+                    _ => None,
+                };
+                if let Some(strict) = strict {
+                    use syn::spanned::Spanned;
+                    let better = self.found.as_ref().is_none_or(|(s, _)| !s && strict);
+                    if better {
+                        self.found = Some((strict, e.span().byte_range()));
+                    }
+                    if strict {
+                        return;
+                    }
+                }
+                visit::visit_expr(self, e);
+            }
+            fn visit_local(&mut self, l: &'ast syn::Local) {
+                // `let Some(len) = resp.content_length() else { return .. };`
+                if let Some(init) = &l.init {
+                    if init.diverge.is_some() && is_length_call(peel(&init.expr), self.name) {
+                        use syn::spanned::Spanned;
+                        self.found = Some((true, init.expr.span().byte_range()));
+                        return;
+                    }
+                }
+                visit::visit_local(self, l);
+            }
+            fn visit_item(&mut self, _: &'ast syn::Item) {}
+        }
+        let mut guard = Guard { name, found: None };
+        guard.visit_block(body);
+        guard.found
+    }
+
+    fn check_response_read<'ast>(
+        &self,
+        cx: &mut Context<'ast>,
+        expr: &'ast Expr,
+        m: &syn::ExprMethodCall,
+    ) {
+        if !self.is_response(cx, &m.receiver, 0) {
+            return;
+        }
+        let method = m.method.to_string();
+        let root = chain_root_ident(&m.receiver);
+        let guard = match (cx.current_fn(), &root) {
+            (Some(f), Some(name)) => Self::length_guard(f.body, name),
+            _ => None,
+        };
+        let mut labels = Vec::new();
+        match guard {
+            Some((true, _)) => return,
+            Some((false, range)) => labels.push((
+                range,
+                "this size check lets `None` through: chunked and decompressed bodies have no length".to_owned(),
+            )),
+            None => {}
+        }
+        cx.report(RawFinding {
+            rule: ID,
+            range: cx.range(expr),
+            message: format!("`.{method}()` reads the whole response body into memory with no size limit: a large or endless upstream body is buffered in full before anything is forwarded"),
+            help: "stream it (`resp.bytes_stream()`, forward with `Body::wrap_stream`, or `resp.chunk().await` in a loop that counts bytes), or reject bodies over a limit, treating an unknown `content_length()` as too large".to_owned(),
+            labels,
+        });
+    }
+
+    fn check_read_to_end<'ast>(
+        &self,
+        cx: &mut Context<'ast>,
+        expr: &'ast Expr,
+        m: &syn::ExprMethodCall,
+    ) {
+        let reader = &m.receiver;
+        let what = if self.sockets.is_network(cx, reader) {
+            "a network stream"
+        } else if self.is_response(cx, reader, 0) {
+            "a response body"
+        } else {
+            return;
+        };
+        let method = m.method.to_string();
+        cx.report_at(
+            ID,
+            expr,
+            format!("`.{method}()` on {what} reads until the peer closes it, with no size limit: one peer that keeps sending fills memory"),
+            "put a limit on the reader first (`reader.take(MAX)`, then check whether the limit was hit), or stream it (`tokio::io::copy`, `ReaderStream`)",
+        );
+    }
+
+    /// `collect().await` on a body that no `Limited` wraps, then `.to_bytes()` / `.aggregate()`.
+    fn check_collected<'ast>(
+        &self,
+        cx: &mut Context<'ast>,
+        expr: &'ast Expr,
+        m: &syn::ExprMethodCall,
+    ) {
+        let Expr::MethodCall(collect) = peel(&m.receiver) else {
+            return;
+        };
+        if collect.method != "collect" || !collect.args.is_empty() || !awaited(&m.receiver) {
+            return;
+        }
+        if self.is_limited(cx, &collect.receiver, 0) {
+            return;
+        }
+        let method = m.method.to_string();
+        cx.report_at(
+            ID,
+            expr,
+            format!("`collect().await?.{method}()` gathers the whole body in memory with no size limit: a peer can send a body of any size"),
+            "wrap the body first: `http_body_util::Limited::new(body, MAX).collect().await?` (it fails with `LengthLimitError`), or stream its frames",
+        );
+    }
+
+    fn is_limited(&self, cx: &Context<'_>, e: &Expr, depth: usize) -> bool {
+        if depth > MAX_DEPTH {
+            return false;
+        }
+        let e = peel(e);
+        match e {
+            Expr::Call(_) => cx
+                .callee(e)
+                .is_some_and(|p| self.limited_bodies.contains(&p)),
+            Expr::MethodCall(m) => {
+                m.method == "limited" || self.is_limited(cx, &m.receiver, depth + 1)
+            }
+            _ => ident_of(e)
+                .and_then(|n| cx.binding(&n).copied())
+                .and_then(|b| b.init)
+                .is_some_and(|i| self.is_limited(cx, i, depth + 1)),
+        }
+    }
+
+    fn check_call<'ast>(&self, cx: &mut Context<'ast>, expr: &'ast Expr, c: &'ast syn::ExprCall) {
+        let Some(path) = cx.callee(expr) else { return };
+        if self.body_reads.contains(&path) {
+            if size_hint_checked(cx) {
+                return;
+            }
+            let name = short(&path);
+            cx.report_at(ID, expr, format!("`{name}` reads the whole body into memory with no size limit: a peer can send a body of any size, and Content-Length is not required"), "check `body.size_hint().upper()` against a limit first (rejecting `None`), or stream the body");
+        } else if let Some(Some(arg)) = self.limit_fns.get(&path) {
+            // `axum::body::to_bytes(body, usize::MAX)`: the limit argument is unlimited in practice.
+            let Ok(index) = arg.trim().parse::<usize>() else {
+                return;
+            };
+            let unlimited = c
+                .args
+                .iter()
+                .nth(index)
+                .and_then(|a| const_value(cx, a))
+                .is_some_and(|v| v >= USIZE_MAX);
+            if unlimited {
+                let name = short(&path);
+                cx.report_at(ID, expr, format!("`{name}` with a limit of `usize::MAX` reads the whole body with no size limit"), "pass a finite limit (the largest body this endpoint accepts)");
+            }
+        } else if self.limit_disablers.contains(&path) {
+            if self.file_has_limit_layer(cx) {
+                return;
+            }
+            cx.report_at(ID, expr, "`DefaultBodyLimit::disable()` removes the 2 MiB cap on every body extractor behind it, and no `RequestBodyLimitLayer` in this file replaces it".to_owned(), "set a finite cap instead: `DefaultBodyLimit::max(n)`, or add `tower_http::limit::RequestBodyLimitLayer::new(n)`");
+        } else if self.warp_filters.contains(&path) {
+            if self.fn_mentions(cx, "content_length_limit") {
+                return;
+            }
+            let name = short(&path);
+            cx.report_at(ID, expr, format!("`{name}` buffers the whole request body and warp has no default size limit: no `content_length_limit` guards this filter"), "add `warp::body::content_length_limit(MAX).and(..)` before the body filter");
+        } else if self.limit_config_types.contains(&path) && path.ends_with("::new") {
+            // `PayloadConfig::new(usize::MAX)`
+            if c.args
+                .first()
+                .and_then(|a| const_value(cx, a))
+                .is_some_and(|v| v >= USIZE_MAX)
+            {
+                cx.report_at(
+                    ID,
+                    expr,
+                    "a payload limit of `usize::MAX` reads request bodies of any size into memory"
+                        .to_owned(),
+                    "set the largest body this endpoint accepts",
+                );
+            }
+        }
+    }
+
+    /// `.max_decoding_message_size(usize::MAX)`, `JsonConfig::default().limit(usize::MAX)`.
+    fn check_limit_method<'ast>(
+        &self,
+        cx: &mut Context<'ast>,
+        expr: &'ast Expr,
+        m: &syn::ExprMethodCall,
+    ) {
+        let Some(value) = m.args.first().and_then(|a| const_value(cx, a)) else {
+            return;
+        };
+        if value < USIZE_MAX {
+            return;
+        }
+        let method = m.method.to_string();
+        if self.config_limit_methods.contains(&method)
+            && !self.chain_starts_at_config(cx, &m.receiver)
+        {
+            return;
+        }
+        cx.report_at(ID, expr, format!("`.{method}(usize::MAX)` lifts the message size limit: one peer can make this process buffer a message of any size"), "keep a finite limit (the largest message this endpoint accepts)");
+    }
+
+    fn chain_starts_at_config(&self, cx: &Context<'_>, e: &Expr) -> bool {
+        let mut e = e;
+        loop {
+            e = match e {
+                Expr::MethodCall(m) => &m.receiver,
+                Expr::Paren(p) => &p.expr,
+                Expr::Call(_) => {
+                    return cx.callee(e).is_some_and(|p| {
+                        self.limit_config_types.iter().any(|t| {
+                            p.starts_with(t.rsplit_once("::").map_or(t.as_str(), |(ty, _)| ty))
+                        })
+                    })
+                }
+                _ => return false,
+            };
+        }
+    }
+
+    fn file_has_limit_layer(&self, cx: &mut Context<'_>) -> bool {
+        let layers = &self.limit_layers;
+        *cx.cached(ID, |cx| {
+            let mut found = false;
+            let mut check = |e: &Expr| {
+                if let Expr::Call(_) = e {
+                    found |= cx.callee(e).is_some_and(|p| layers.contains(&p));
+                }
+            };
+            for (_, body) in super::syntax::fn_bodies(&cx.file.items) {
+                for_each_expr_in_block(body, false, &mut check);
+            }
+            found
+        })
+    }
+
+    fn fn_mentions(&self, cx: &Context<'_>, name: &str) -> bool {
+        let Some(f) = cx.current_fn() else {
+            return false;
+        };
+        let mut found = false;
+        for_each_expr_in_block(f.body, false, &mut |e| {
+            let named = match e {
+                Expr::MethodCall(m) => m.method == name,
+                Expr::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == name),
+                _ => false,
+            };
+            found |= named;
+        });
+        found
+    }
+}
+
+/// A type whose path (or the path inside `Arc<..>`, `&..`) satisfies `pred`.
+fn type_in(cx: &Context<'_>, ty: &syn::Type, pred: &dyn Fn(&str) -> bool) -> bool {
+    let Some(path) = cx.type_path(ty) else {
+        return false;
+    };
+    if pred(&path) {
+        return true;
+    }
+    if matches!(
+        path.as_str(),
+        "std::sync::Arc" | "std::rc::Rc" | "std::boxed::Box"
+    ) {
+        if let syn::Type::Path(p) = ty {
+            return p.path.segments.last().is_some_and(|s| match &s.arguments {
+                syn::PathArguments::AngleBracketed(a) => a.args.iter().any(
+                    |arg| matches!(arg, syn::GenericArgument::Type(t) if type_in(cx, t, pred)),
+                ),
+                _ => false,
+            });
+        }
+    }
+    false
+}
+
+fn awaited(e: &Expr) -> bool {
+    match e {
+        Expr::Await(_) => true,
+        Expr::Try(t) => awaited(&t.expr),
+        Expr::Paren(p) => awaited(&p.expr),
+        Expr::MethodCall(m) if matches!(m.method.to_string().as_str(), "unwrap" | "expect") => {
+            awaited(&m.receiver)
+        }
+        _ => false,
+    }
+}
+
+/// Whether the current function checks a body's `size_hint()` (hyper 0.14's recommended guard).
+fn size_hint_checked(cx: &Context<'_>) -> bool {
+    let Some(f) = cx.current_fn() else {
+        return false;
+    };
+    let mut found = false;
+    for_each_expr_in_block(f.body, false, &mut |e| {
+        found |= matches!(e, Expr::MethodCall(m) if m.method == "size_hint");
+    });
+    found
+}
+
+/// `hyper::body::to_bytes` → `body::to_bytes`.
+fn short(path: &str) -> String {
+    let segs: Vec<&str> = path.split("::").collect();
+    segs[segs.len().saturating_sub(2)..].join("::")
+}
+
+impl Rule for WholeBodyRead {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn check_expr<'ast>(&self, cx: &mut Context<'ast>, expr: &'ast Expr) {
+        match expr {
+            Expr::MethodCall(m) => {
+                let method = m.method.to_string();
+                let arity_ok = m.args.len() == usize::from(method == "text_with_charset");
+                if arity_ok && self.response_reads.contains(&method) {
+                    self.check_response_read(cx, expr, m);
+                } else if m.args.len() == 1 && self.read_methods.contains(&method) {
+                    self.check_read_to_end(cx, expr, m);
+                } else if m.args.is_empty() && (method == "to_bytes" || method == "aggregate") {
+                    self.check_collected(cx, expr, m);
+                } else if m.args.len() == 1 && self.unlimited_limit_methods.contains(&method) {
+                    self.check_limit_method(cx, expr, m);
+                }
+            }
+            Expr::Call(c) => self.check_call(cx, expr, c),
+            _ => {}
+        }
+    }
+}
