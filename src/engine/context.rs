@@ -175,6 +175,12 @@ impl<'ast> Context<'ast> {
         node.span().byte_range()
     }
 
+    /// A method call from its method name to its closing parenthesis: `.bytes()` in a long chain,
+    /// not the whole chain before it.
+    pub fn method_call_range(&self, m: &syn::ExprMethodCall) -> Range<usize> {
+        m.method.span().byte_range().start..m.paren_token.span.close().byte_range().end
+    }
+
     /// Reports a finding of `rule` at `node` with no secondary labels.
     pub fn report_at(
         &mut self,
@@ -184,6 +190,24 @@ impl<'ast> Context<'ast> {
         help: impl Into<String>,
     ) {
         let range = self.range(node);
+        self.report(RawFinding {
+            rule,
+            range,
+            message,
+            help: help.into(),
+            labels: Vec::new(),
+        });
+    }
+
+    /// Reports a finding of `rule` at a method call's name and arguments.
+    pub fn report_method(
+        &mut self,
+        rule: &'static str,
+        m: &syn::ExprMethodCall,
+        message: String,
+        help: impl Into<String>,
+    ) {
+        let range = self.method_call_range(m);
         self.report(RawFinding {
             rule,
             range,

@@ -11,6 +11,7 @@ mod server_without_timeout;
 pub mod syntax;
 mod unbounded_channel;
 mod unbounded_concurrency;
+mod unbounded_frame;
 mod unbounded_queue;
 mod whole_body_read;
 
@@ -120,6 +121,10 @@ pub fn build(
             doc(unbounded_concurrency::ID),
             ext,
         )),
+        Box::new(unbounded_frame::UnboundedFrame::new(
+            doc(unbounded_frame::ID),
+            ext,
+        )),
         Box::new(whole_body_read::WholeBodyRead::new(
             doc(whole_body_read::ID),
             ext,
@@ -140,6 +145,7 @@ pub const IMPLEMENTED: &[&str] = &[
     server_without_timeout::ID,
     unbounded_channel::ID,
     unbounded_concurrency::ID,
+    unbounded_frame::ID,
     unbounded_queue::ID,
     crate::suppress::UNUSED,
     whole_body_read::ID,

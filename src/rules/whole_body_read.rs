@@ -222,12 +222,7 @@ impl WholeBodyRead {
         guard.found
     }
 
-    fn check_response_read<'ast>(
-        &self,
-        cx: &mut Context<'ast>,
-        expr: &'ast Expr,
-        m: &syn::ExprMethodCall,
-    ) {
+    fn check_response_read<'ast>(&self, cx: &mut Context<'ast>, m: &syn::ExprMethodCall) {
         if !self.is_response(cx, &m.receiver, 0) {
             return;
         }
@@ -248,19 +243,14 @@ impl WholeBodyRead {
         }
         cx.report(RawFinding {
             rule: ID,
-            range: cx.range(expr),
+            range: cx.method_call_range(m),
             message: format!("`.{method}()` reads the whole response body into memory with no size limit: a large or endless upstream body is buffered in full before anything is forwarded"),
             help: "stream it (`resp.bytes_stream()`, forward with `Body::wrap_stream`, or `resp.chunk().await` in a loop that counts bytes), or reject bodies over a limit, treating an unknown `content_length()` as too large".to_owned(),
             labels,
         });
     }
 
-    fn check_read_to_end<'ast>(
-        &self,
-        cx: &mut Context<'ast>,
-        expr: &'ast Expr,
-        m: &syn::ExprMethodCall,
-    ) {
+    fn check_read_to_end<'ast>(&self, cx: &mut Context<'ast>, m: &syn::ExprMethodCall) {
         let reader = &m.receiver;
         let what = if self.sockets.is_network(cx, reader) {
             "a network stream"
@@ -270,21 +260,16 @@ impl WholeBodyRead {
             return;
         };
         let method = m.method.to_string();
-        cx.report_at(
+        cx.report_method(
             ID,
-            expr,
+            m,
             format!("`.{method}()` on {what} reads until the peer closes it, with no size limit: one peer that keeps sending fills memory"),
             "put a limit on the reader first (`reader.take(MAX)`, then check whether the limit was hit), or stream it (`tokio::io::copy`, `ReaderStream`)",
         );
     }
 
     /// `collect().await` on a body that no `Limited` wraps, then `.to_bytes()` / `.aggregate()`.
-    fn check_collected<'ast>(
-        &self,
-        cx: &mut Context<'ast>,
-        expr: &'ast Expr,
-        m: &syn::ExprMethodCall,
-    ) {
+    fn check_collected<'ast>(&self, cx: &mut Context<'ast>, m: &syn::ExprMethodCall) {
         let Expr::MethodCall(collect) = peel(&m.receiver) else {
             return;
         };
@@ -295,9 +280,9 @@ impl WholeBodyRead {
             return;
         }
         let method = m.method.to_string();
-        cx.report_at(
+        cx.report_method(
             ID,
-            expr,
+            m,
             format!("`collect().await?.{method}()` gathers the whole body in memory with no size limit: a peer can send a body of any size"),
             "wrap the body first: `http_body_util::Limited::new(body, MAX).collect().await?` (it fails with `LengthLimitError`), or stream its frames",
         );
@@ -375,12 +360,7 @@ impl WholeBodyRead {
     }
 
     /// `.max_decoding_message_size(usize::MAX)`, `JsonConfig::default().limit(usize::MAX)`.
-    fn check_limit_method<'ast>(
-        &self,
-        cx: &mut Context<'ast>,
-        expr: &'ast Expr,
-        m: &syn::ExprMethodCall,
-    ) {
+    fn check_limit_method<'ast>(&self, cx: &mut Context<'ast>, m: &syn::ExprMethodCall) {
         let Some(value) = m.args.first().and_then(|a| const_value(cx, a)) else {
             return;
         };
@@ -393,7 +373,7 @@ impl WholeBodyRead {
         {
             return;
         }
-        cx.report_at(ID, expr, format!("`.{method}(usize::MAX)` lifts the message size limit: one peer can make this process buffer a message of any size"), "keep a finite limit (the largest message this endpoint accepts)");
+        cx.report_method(ID, m, format!("`.{method}(usize::MAX)` lifts the message size limit: one peer can make this process buffer a message of any size"), "keep a finite limit (the largest message this endpoint accepts)");
     }
 
     fn chain_starts_at_config(&self, cx: &Context<'_>, e: &Expr) -> bool {
@@ -512,13 +492,13 @@ impl Rule for WholeBodyRead {
                 let method = m.method.to_string();
                 let arity_ok = m.args.len() == usize::from(method == "text_with_charset");
                 if arity_ok && self.response_reads.contains(&method) {
-                    self.check_response_read(cx, expr, m);
+                    self.check_response_read(cx, m);
                 } else if m.args.len() == 1 && self.read_methods.contains(&method) {
-                    self.check_read_to_end(cx, expr, m);
+                    self.check_read_to_end(cx, m);
                 } else if m.args.is_empty() && (method == "to_bytes" || method == "aggregate") {
-                    self.check_collected(cx, expr, m);
+                    self.check_collected(cx, m);
                 } else if m.args.len() == 1 && self.unlimited_limit_methods.contains(&method) {
-                    self.check_limit_method(cx, expr, m);
+                    self.check_limit_method(cx, m);
                 }
             }
             Expr::Call(c) => self.check_call(cx, expr, c),

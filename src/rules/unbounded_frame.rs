@@ -1,0 +1,228 @@
+//! `unbounded-frame`: decoders and line readers with no maximum frame or line length on network
+//! input.
+use std::collections::HashSet;
+
+use syn::{Expr, Member};
+
+use super::network::Sockets;
+use super::syntax::{const_value, for_each_expr_in_block, ident_of, is_none, peel, USIZE_MAX};
+use super::{api_map, name_list, ApiExtensions};
+use crate::catalogue::RuleDoc;
+use crate::engine::{Context, RawFinding, Rule};
+
+pub const ID: &str = "unbounded-frame";
+
+/// How deep to follow `let` initializers back to a local input.
+const MAX_DEPTH: usize = 6;
+
+pub struct UnboundedFrame {
+    codecs: HashSet<String>,
+    frame_limit_methods: Vec<String>,
+    none_limits: Vec<String>,
+    ws_configs: HashSet<String>,
+    line_readers: Vec<String>,
+    local_inputs: HashSet<String>,
+    local_input_types: HashSet<String>,
+    sockets: Sockets,
+}
+
+impl UnboundedFrame {
+    pub fn new(doc: &RuleDoc, _ext: &ApiExtensions) -> Self {
+        let keys = |k: &str| api_map(doc, k).into_keys().collect::<HashSet<_>>();
+        UnboundedFrame {
+            codecs: keys("unlimited-codecs"),
+            frame_limit_methods: name_list(doc, "frame-limit-methods"),
+            none_limits: name_list(doc, "limits-off-when-none"),
+            ws_configs: keys("websocket-configs"),
+            line_readers: name_list(doc, "line-readers"),
+            local_inputs: keys("local-inputs"),
+            local_input_types: keys("local-input-types"),
+            sockets: Sockets {
+                types: keys("socket-types"),
+                constructors: keys("socket-constructors"),
+            },
+        }
+    }
+
+    /// Whether `e` is visibly local input: stdin, a file, a child's pipe.
+    fn is_local_input(&self, cx: &Context<'_>, e: &Expr, depth: usize) -> bool {
+        if depth > MAX_DEPTH {
+            return false;
+        }
+        let e = peel(e);
+        match e {
+            Expr::Call(c) => {
+                cx.callee(e).is_some_and(|p| self.local_inputs.contains(&p))
+                    || c.args.iter().any(|a| self.is_local_input(cx, a, depth + 1))
+            }
+            Expr::MethodCall(m) => self.is_local_input(cx, &m.receiver, depth + 1),
+            Expr::Field(f) => {
+                matches!(&f.member, Member::Named(n) if n == "stdout" || n == "stderr" || n == "stdin")
+            }
+            _ => ident_of(e)
+                .and_then(|n| cx.binding(&n).copied())
+                .is_some_and(|b| {
+                    b.ty.and_then(|t| cx.type_path(t))
+                        .is_some_and(|p| self.local_input_types.contains(&p))
+                        || b.init
+                            .is_some_and(|i| self.is_local_input(cx, i, depth + 1))
+                }),
+        }
+    }
+
+    /// Whether `e` is visibly a WebSocket config: a struct literal, `WebSocketConfig::default()`, a
+    /// builder chain on one, or a binding typed or made as one.
+    fn is_ws_config(&self, cx: &Context<'_>, e: &Expr, depth: usize) -> bool {
+        if depth > MAX_DEPTH {
+            return false;
+        }
+        let e = peel(e);
+        match e {
+            Expr::Struct(s) => cx
+                .resolve(&s.path)
+                .is_some_and(|p| self.ws_configs.contains(&p)),
+            Expr::Call(_) => cx.callee(e).is_some_and(|p| {
+                p.rsplit_once("::")
+                    .is_some_and(|(ty, _)| self.ws_configs.contains(ty))
+            }),
+            Expr::MethodCall(m) => self.is_ws_config(cx, &m.receiver, depth + 1),
+            _ => ident_of(e)
+                .and_then(|n| cx.binding(&n).copied())
+                .is_some_and(|b| {
+                    b.ty.and_then(|t| cx.type_path(t))
+                        .is_some_and(|p| self.ws_configs.contains(&p))
+                        || b.init.is_some_and(|i| self.is_ws_config(cx, i, depth + 1))
+                }),
+        }
+    }
+
+    /// Whether the codec made by `ctor` (directly, or through the binding it initializes) is
+    /// framed over local input in the current function: `FramedRead::new(stdin(), LinesCodec::new())`.
+    fn codec_reads_local_input<'ast>(&self, cx: &Context<'ast>, ctor: &'ast Expr) -> bool {
+        let Some(body) = cx.current_fn().map(|f| f.body) else {
+            return false;
+        };
+        let binding = super::syntax::let_binding_of(body, ctor).and_then(|l| match &l.pat {
+            syn::Pat::Ident(p) => Some(p.ident.to_string()),
+            _ => None,
+        });
+        let is_codec = |a: &Expr| {
+            std::ptr::eq(peel(a), ctor)
+                || binding
+                    .as_deref()
+                    .is_some_and(|b| ident_of(a).as_deref() == Some(b))
+        };
+        let mut local = false;
+        for_each_expr_in_block(body, false, &mut |e| {
+            let args: Vec<&Expr> = match e {
+                Expr::Call(c) => c.args.iter().collect(),
+                Expr::MethodCall(m) => std::iter::once(&*m.receiver).chain(&m.args).collect(),
+                _ => return,
+            };
+            if args.iter().any(|a| is_codec(a)) {
+                local |= args
+                    .iter()
+                    .any(|a| !is_codec(a) && self.is_local_input(cx, a, 0));
+            }
+        });
+        local
+    }
+}
+
+impl Rule for UnboundedFrame {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn check_expr<'ast>(&self, cx: &mut Context<'ast>, expr: &'ast Expr) {
+        match expr {
+            Expr::Call(_) => {
+                let Some(path) = cx.callee(expr) else { return };
+                if !self.codecs.contains(&path) || self.codec_reads_local_input(cx, expr) {
+                    return;
+                }
+                let mut segs = path.rsplit("::");
+                let ctor = segs.next().unwrap_or("new");
+                let ty = segs.next().unwrap_or("codec");
+                cx.report_at(
+                    ID,
+                    expr,
+                    format!("`{ty}::{ctor}` has no maximum frame length: a peer that never sends the delimiter makes the decoder buffer without bound"),
+                    format!("use `{ty}::new_with_max_length(..)` with the longest frame this protocol allows"),
+                );
+            }
+            Expr::MethodCall(m) => {
+                let method = m.method.to_string();
+                let arg = m.args.first();
+                if self.frame_limit_methods.contains(&method)
+                    && m.args.len() == 1
+                    && arg
+                        .and_then(|a| const_value(cx, a))
+                        .is_some_and(|v| v >= USIZE_MAX)
+                {
+                    cx.report_method(
+                        ID,
+                        m,
+                        format!("`.{method}(usize::MAX)` turns off the frame length limit: one peer can make the decoder buffer a frame of any size"),
+                        "keep a finite maximum (the default is 8 MiB)",
+                    );
+                } else if self.none_limits.contains(&method)
+                    && m.args.len() == 1
+                    && arg.is_some_and(|a| is_none(peel(a)))
+                    && self.is_ws_config(cx, &m.receiver, 0)
+                {
+                    let range = cx.method_call_range(m);
+                    report_none_limit(cx, range, &method);
+                } else if self.line_readers.contains(&method)
+                    && m.args.len() <= 2
+                    && self.sockets.is_network(cx, &m.receiver)
+                {
+                    cx.report_method(
+                        ID,
+                        m,
+                        format!("`.{method}()` on a reader over a network stream has no maximum line length: a peer that never sends a newline grows the buffer without bound"),
+                        "limit the reader (`reader.take(MAX)`, renewed per line) or decode with `FramedRead::new(reader, LinesCodec::new_with_max_length(MAX))`",
+                    );
+                }
+            }
+            // `WebSocketConfig { max_message_size: None, .. }`
+            Expr::Struct(s) if self.is_ws_config(cx, expr, 0) => {
+                for field in &s.fields {
+                    if let Member::Named(name) = &field.member {
+                        let name = name.to_string();
+                        if self.none_limits.contains(&name) && is_none(peel(&field.expr)) {
+                            let range = cx.range(field);
+                            report_none_limit(cx, range, &name);
+                        }
+                    }
+                }
+            }
+            // `config.max_message_size = None;`
+            Expr::Assign(a) => {
+                if let Expr::Field(f) = &*a.left {
+                    if !self.is_ws_config(cx, &f.base, 0) {
+                        return;
+                    }
+                    if let Member::Named(name) = &f.member {
+                        let name = name.to_string();
+                        if self.none_limits.contains(&name) && is_none(peel(&a.right)) {
+                            let range = cx.range(expr);
+                            report_none_limit(cx, range, &name);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn report_none_limit(cx: &mut Context<'_>, range: std::ops::Range<usize>, name: &str) {
+    cx.report(RawFinding {
+        rule: ID,
+        range,
+        message: format!("`{name}: None` removes the WebSocket size limit: one peer can send a message or frame of any size, and it is buffered whole"),
+        help: "keep a finite limit (tungstenite's defaults are 64 MiB per message and 16 MiB per frame)".to_owned(),
+        labels: Vec::new(),
+    });
+}
