@@ -47,6 +47,7 @@ pub struct RuleDoc {
     #[serde(default)]
     pub matches: BTreeMap<String, Vec<String>>,
     /// The `matches` lists at least one of whose words must appear in a file for the rule to fire.
+    /// `"a & b"` needs a word of list `a` and a word of list `b` together.
     pub anchors: Vec<String>,
     /// Per-rule options with their defaults and docs.
     #[serde(default)]
@@ -63,6 +64,13 @@ pub struct RuleOption {
 
 impl RuleDoc {
     /// The API list `key`; an unknown key is a bug in the rule's code, caught by the catalogue test.
+    /// The list names of every anchor (`"a & b"` names two).
+    pub fn anchor_lists(&self) -> impl Iterator<Item = &str> {
+        self.anchors
+            .iter()
+            .flat_map(|a| a.split('&').map(str::trim))
+    }
+
     pub fn list(&self, key: &str) -> &[String] {
         self.matches.get(key).map(Vec::as_slice).unwrap_or(&[])
     }

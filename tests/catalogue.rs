@@ -54,7 +54,7 @@ fn every_rule_has_code_docs_and_fixtures() {
         );
         assert!(!r.matches.is_empty(), "{}: lists no API paths", r.id);
         assert!(!r.anchors.is_empty(), "{}: names no anchor list", r.id);
-        for key in &r.anchors {
+        for key in r.anchor_lists() {
             assert!(
                 r.matches.contains_key(key),
                 "{}: anchor `{key}` is not a list in [matches]",

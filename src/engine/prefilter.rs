@@ -45,12 +45,39 @@ pub fn anchor_conjunctions<'a>(
     let mut out: BTreeSet<Vec<String>> = catalogue
         .rules
         .iter()
-        .flat_map(|r| r.anchors.iter().flat_map(move |key| r.list(key)))
-        .flat_map(|e| anchor_terms(e))
+        .flat_map(|r| {
+            r.anchors
+                .iter()
+                .flat_map(move |anchor| anchor_product(r, anchor))
+        })
         .collect();
     out.extend(extra.into_iter().flat_map(|e| anchor_terms(e)));
     out.remove(&Vec::new());
     out
+}
+
+/// The word sets of one anchor: a list's entries, or for `"a & b"` every union of a set of `a`
+/// with a set of `b` (both must appear).
+fn anchor_product(rule: &crate::catalogue::RuleDoc, anchor: &str) -> Vec<Vec<String>> {
+    anchor
+        .split('&')
+        .map(|key| {
+            rule.list(key.trim())
+                .iter()
+                .flat_map(|e| anchor_terms(e))
+                .collect::<Vec<_>>()
+        })
+        .fold(vec![Vec::new()], |acc, sets| {
+            acc.iter()
+                .flat_map(|prefix| {
+                    sets.iter().map(move |set| {
+                        let mut union = prefix.clone();
+                        union.extend(set.iter().filter(|w| !prefix.contains(w)).cloned());
+                        union
+                    })
+                })
+                .collect()
+        })
 }
 
 /// Every word any rule list mentions: macro bodies without one of these are not worth parsing.

@@ -2,6 +2,7 @@
 //! Their API lists, options and docs come from the catalogue (`rules/<id>.toml`).
 mod call_without_poll_ready;
 mod client_without_timeout;
+mod collect_then_send;
 mod connect_without_timeout;
 mod ignored_try_send;
 mod ignored_write_readiness;
@@ -104,6 +105,10 @@ pub fn build(
             doc(server_without_timeout::ID),
             ext,
         )),
+        Box::new(collect_then_send::CollectThenSend::new(
+            doc(collect_then_send::ID),
+            ext,
+        )),
         Box::new(connect_without_timeout::ConnectWithoutTimeout::new(
             doc(connect_without_timeout::ID),
             ext,
@@ -137,6 +142,7 @@ pub fn build(
 pub const IMPLEMENTED: &[&str] = &[
     call_without_poll_ready::ID,
     client_without_timeout::ID,
+    collect_then_send::ID,
     connect_without_timeout::ID,
     ignored_try_send::ID,
     ignored_write_readiness::ID,

@@ -15,6 +15,8 @@ const MAX_DEPTH: usize = 6;
 pub struct Sockets {
     pub types: HashSet<String>,
     pub constructors: HashSet<String>,
+    /// A listener's method that yields an accepted stream (`accept()`, no arguments).
+    pub accepts: Vec<String>,
 }
 
 impl Sockets {
@@ -43,7 +45,7 @@ impl Sockets {
             return b.init.is_some_and(|init| {
                 // `let (stream, addr) = listener.accept().await?` and `let (rd, wr) = s.into_split()`:
                 // only the first element of an accept is the stream; both halves of a split read.
-                let accept = matches!(peel(init), Expr::MethodCall(m) if m.method == "accept" && m.args.is_empty());
+                let accept = matches!(peel(init), Expr::MethodCall(m) if self.is_accept(m));
                 (!accept || b.tuple_index.is_none_or(|i| i == 0))
                     && self.network_at(cx, init, depth + 1)
             });
@@ -62,9 +64,8 @@ impl Sockets {
                         .first()
                         .is_some_and(|a| self.network_at(cx, a, depth + 1))
             }
+            Expr::MethodCall(m) if self.is_accept(m) => true,
             Expr::MethodCall(m) => match m.method.to_string().as_str() {
-                // A listener's `accept()`.
-                "accept" if m.args.is_empty() => true,
                 // TLS handshakes over a stream: `acceptor.accept(s)`, `connector.connect(name, s)`.
                 "accept" | "connect" => m.args.iter().any(|a| self.network_at(cx, a, depth + 1)),
                 // Halves and views of a stream.
@@ -76,6 +77,10 @@ impl Sockets {
             Expr::Field(f) => self.network_at(cx, &f.base, depth + 1),
             _ => false,
         }
+    }
+
+    fn is_accept(&self, m: &syn::ExprMethodCall) -> bool {
+        m.args.is_empty() && self.accepts.iter().any(|a| m.method == a)
     }
 
     fn is_socket_type(&self, cx: &Context<'_>, ty: &Type) -> bool {

@@ -40,6 +40,7 @@ impl UnboundedFrame {
             sockets: Sockets {
                 types: keys("socket-types"),
                 constructors: keys("socket-constructors"),
+                accepts: name_list(doc, "accept-methods"),
             },
         }
     }

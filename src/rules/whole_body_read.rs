@@ -62,6 +62,7 @@ impl WholeBodyRead {
             sockets: Sockets {
                 types: keys("socket-types"),
                 constructors: keys("socket-constructors"),
+                accepts: name_list(doc, "accept-methods"),
             },
         }
     }

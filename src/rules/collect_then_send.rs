@@ -1,0 +1,390 @@
+//! `collect-then-send`: an async stream, channel or body gathered whole into a buffer, then sent,
+//! written or turned into a response in one piece.
+use std::ops::Range;
+
+use syn::spanned::Spanned;
+use syn::visit::{self, Visit};
+use syn::{BinOp, Expr, Stmt};
+
+use super::syntax::{ident_of, peel};
+use super::{name_list, ApiExtensions};
+use crate::catalogue::RuleDoc;
+use crate::engine::{Context, RawFinding, Rule};
+
+pub const ID: &str = "collect-then-send";
+
+pub struct CollectThenSend {
+    pulls: Vec<String>,
+    pushes: Vec<String>,
+    flushes: Vec<String>,
+    collectors: Vec<String>,
+    sinks: Vec<String>,
+    response_ctors: Vec<String>,
+    in_memory_sources: Vec<String>,
+}
+
+impl CollectThenSend {
+    pub fn new(doc: &RuleDoc, _ext: &ApiExtensions) -> Self {
+        CollectThenSend {
+            pulls: name_list(doc, "stream-pulls"),
+            pushes: name_list(doc, "buffer-pushes"),
+            flushes: name_list(doc, "buffer-flushes"),
+            collectors: name_list(doc, "stream-collectors"),
+            sinks: name_list(doc, "sink-methods"),
+            response_ctors: name_list(doc, "response-constructors"),
+            in_memory_sources: name_list(doc, "in-memory-sources"),
+        }
+    }
+
+    /// `while let Some(x) = s.next().await`: the awaited pull in a loop's condition.
+    fn pulled_source<'e>(&self, cond: &'e Expr) -> Option<&'e syn::ExprMethodCall> {
+        let Expr::Let(l) = cond else { return None };
+        if !contains_await(&l.expr) {
+            return None;
+        }
+        match peel(&l.expr) {
+            Expr::MethodCall(m) if self.pulls.iter().any(|p| m.method == p) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The first use of `buffer` in `stmts` that sends, writes or responds with it whole.
+    fn sent_whole(&self, stmts: &[Stmt], buffer: &str) -> Option<Range<usize>> {
+        struct Sink<'r> {
+            rule: &'r CollectThenSend,
+            buffer: &'r str,
+            found: Option<Range<usize>>,
+        }
+        impl<'ast> Visit<'ast> for Sink<'_> {
+            fn visit_expr(&mut self, e: &'ast Expr) {
+                if self.found.is_some() {
+                    return;
+                }
+                let hit = match e {
+                    Expr::MethodCall(m) if self.rule.sinks.iter().any(|s| m.method == s) => m
+                        .args
+                        .iter()
+                        .any(|a| mentions(a, self.buffer))
+                        .then(|| m.method.span().byte_range().start..e.span().byte_range().end),
+                    Expr::Call(c) => {
+                        let is_ctor = matches!(&*c.func, Expr::Path(p) if {
+                            let written: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+                            let tail = written[written.len().saturating_sub(2)..].join("::");
+                            self.rule.response_ctors.contains(&tail)
+                        });
+                        (is_ctor && c.args.iter().any(|a| mentions(a, self.buffer)))
+                            .then(|| e.span().byte_range())
+                    }
+                    _ => None,
+                };
+                if hit.is_some() {
+                    self.found = hit;
+                    return;
+                }
+                visit::visit_expr(self, e);
+            }
+            fn visit_item(&mut self, _: &'ast syn::Item) {}
+        }
+        let mut sink = Sink {
+            rule: self,
+            buffer,
+            found: None,
+        };
+        for stmt in stmts {
+            sink.visit_stmt(stmt);
+        }
+        sink.found
+    }
+
+    fn check_loop<'ast>(&self, cx: &mut Context<'ast>, expr: &'ast Expr, w: &'ast syn::ExprWhile) {
+        let Some(pull) = self.pulled_source(&w.cond) else {
+            return;
+        };
+        // Buffers declared outside the loop that the loop pushes into.
+        let mut pushes: Vec<(String, Range<usize>)> = Vec::new();
+        let mut declared_inside = Vec::new();
+        let mut flushed = Vec::new();
+        let mut comparisons: Vec<&Expr> = Vec::new();
+        let mut counters = Vec::new();
+        let mut forwarded_inside = false;
+        walk_block(
+            &w.body,
+            &mut |e| match e {
+                Expr::MethodCall(m) => {
+                    let method = m.method.to_string();
+                    if let Some(buf) = ident_of(peel(&m.receiver)) {
+                        if self.pushes.contains(&method) {
+                            pushes.push((buf.clone(), cx.method_call_range(m)));
+                        } else if self.flushes.contains(&method) {
+                            flushed.push(buf.clone());
+                        }
+                    }
+                    if self.sinks.contains(&method) {
+                        forwarded_inside = true;
+                    }
+                }
+                Expr::Call(c) => {
+                    // `std::mem::take(&mut buf)` / `replace` hands the batch on and starts a new one.
+                    let takes = matches!(&*c.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "take" || s.ident == "replace"));
+                    if takes {
+                        flushed.extend(c.args.first().and_then(|a| ident_of(peel(a))));
+                    }
+                }
+                Expr::Binary(b) => {
+                    if matches!(
+                        b.op,
+                        BinOp::Lt(_) | BinOp::Le(_) | BinOp::Gt(_) | BinOp::Ge(_) | BinOp::Eq(_)
+                    ) {
+                        comparisons.extend([&*b.left, &*b.right]);
+                    }
+                    if matches!(b.op, BinOp::AddAssign(_)) {
+                        counters.extend(ident_of(&b.left));
+                    }
+                }
+                _ => {}
+            },
+            &mut |local| {
+                if let syn::Pat::Ident(p) = &local.pat {
+                    declared_inside.push(p.ident.to_string());
+                }
+            },
+        );
+        // A size check in the loop (a length or a byte counter compared with a limit) bounds it.
+        let size_checked = comparisons
+            .iter()
+            .any(|side| calls_len(side) || counters.iter().any(|c| mentions(side, c)));
+        if size_checked || forwarded_inside {
+            return;
+        }
+        let Some((buffer, push_range)) = pushes
+            .into_iter()
+            .find(|(b, _)| !declared_inside.contains(b) && !flushed.contains(b))
+        else {
+            return;
+        };
+        let Some(send_range) = self.after_loop(cx, expr, &buffer) else {
+            return;
+        };
+        let source = pull.method.to_string();
+        let header = w.while_token.span.byte_range().start..w.cond.span().byte_range().end;
+        cx.report(RawFinding {
+            rule: ID,
+            range: header,
+            message: format!("every item of this `.{source}().await` loop is gathered in `{buffer}` and sent only after the loop ends: memory grows with the whole stream, and nothing reaches the consumer until it is over"),
+            help: format!("forward each item inside the loop, or batch with a bound: flush `{buffer}` and clear it when it reaches N items or bytes (or `StreamExt::chunks(n)` / `ready_chunks(n)`)"),
+            labels: vec![
+                (push_range, format!("each item is added to `{buffer}` here")),
+                (send_range, "and sent in one piece here".to_owned()),
+            ],
+        });
+    }
+
+    /// The sink use of `buffer` after the statement holding `expr` in the enclosing function body.
+    fn after_loop(&self, cx: &Context<'_>, expr: &Expr, buffer: &str) -> Option<Range<usize>> {
+        let body = cx.current_fn()?.body;
+        let target = expr.span().byte_range();
+        let stmts = statements_after(body, &target)?;
+        self.sent_whole(stmts, buffer)
+    }
+
+    /// `let all = s.collect::<Vec<_>>().await;` then `tx.send(all)`: a whole stream gathered.
+    fn check_collect<'ast>(&self, cx: &mut Context<'ast>, m: &'ast syn::ExprMethodCall) {
+        if !m.args.is_empty() || !self.collectors.iter().any(|c| m.method == c) {
+            return;
+        }
+        // Awaited: a stream, not an iterator. Not a body's `collect().await?.to_bytes()` (whole-body-read).
+        let Some(first) = cx.ancestors().next() else {
+            return;
+        };
+        if !matches!(first, Expr::Await(_)) {
+            return;
+        }
+        let mut top: &Expr = first;
+        for a in cx.ancestors().skip(1) {
+            match a {
+                Expr::Try(_) | Expr::Paren(_) => top = a,
+                Expr::MethodCall(outer)
+                    if outer.method == "to_bytes" || outer.method == "aggregate" =>
+                {
+                    return
+                }
+                Expr::MethodCall(outer)
+                    if matches!(outer.method.to_string().as_str(), "unwrap" | "expect") =>
+                {
+                    top = a
+                }
+                _ => break,
+            }
+        }
+        if self.bounded_chain(&m.receiver) {
+            return;
+        }
+        let Some(body) = cx.current_fn().map(|f| f.body) else {
+            return;
+        };
+        let Some(local) = super::syntax::let_binding_of(body, top) else {
+            return;
+        };
+        let syn::Pat::Ident(name) = strip_type(&local.pat) else {
+            return;
+        };
+        let name = name.ident.to_string();
+        let Some(stmts) = statements_after(body, &local.span().byte_range()) else {
+            return;
+        };
+        let Some(send_range) = self.sent_whole(stmts, &name) else {
+            return;
+        };
+        let method = m.method.to_string();
+        cx.report(RawFinding {
+            rule: ID,
+            range: cx.method_call_range(m),
+            message: format!("`.{method}().await` gathers the whole stream into `{name}`, which is then sent in one piece: memory grows with the stream, and nothing reaches the consumer until it ends"),
+            help: "forward items as they arrive (`forward`, `send_all`, a loop that sends each), or batch with a bound (`chunks(n)`, `ready_chunks(n)`), or `take(n)` if the stream must be gathered".to_owned(),
+            labels: vec![(send_range, "sent in one piece here".to_owned())],
+        });
+    }
+
+    /// A chain with `take(n)` (bounded) or rooted at an in-memory source (`stream::iter(vec)`).
+    fn bounded_chain(&self, e: &Expr) -> bool {
+        let mut e = e;
+        loop {
+            e = match e {
+                Expr::MethodCall(m) if m.method == "take" => return true,
+                Expr::MethodCall(m) => &m.receiver,
+                Expr::Paren(p) => &p.expr,
+                Expr::Call(c) => {
+                    return matches!(&*c.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| self.in_memory_sources.iter().any(|i| s.ident == i)));
+                }
+                _ => return false,
+            };
+        }
+    }
+}
+
+fn strip_type(p: &syn::Pat) -> &syn::Pat {
+    match p {
+        syn::Pat::Type(t) => strip_type(&t.pat),
+        _ => p,
+    }
+}
+
+fn contains_await(e: &Expr) -> bool {
+    match e {
+        Expr::Await(_) => true,
+        Expr::Try(t) => contains_await(&t.expr),
+        Expr::Paren(p) => contains_await(&p.expr),
+        Expr::MethodCall(m) => contains_await(&m.receiver),
+        _ => false,
+    }
+}
+
+/// Whether `e` calls `.len()` (a size check: `buf.len() >= MAX`).
+fn calls_len(e: &Expr) -> bool {
+    struct Find {
+        found: bool,
+    }
+    impl<'ast> Visit<'ast> for Find {
+        fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+            self.found |= m.method == "len";
+            visit::visit_expr_method_call(self, m);
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut find = Find { found: false };
+    find.visit_expr(e);
+    find.found
+}
+
+/// Whether `e` mentions the local `name` (`buf`, `&buf`, `buf.freeze()`, `Bytes::from(buf)`).
+fn mentions(e: &Expr, name: &str) -> bool {
+    struct Find<'n> {
+        name: &'n str,
+        found: bool,
+    }
+    impl<'ast> Visit<'ast> for Find<'_> {
+        fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+            self.found |= p.path.is_ident(self.name);
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut find = Find { name, found: false };
+    find.visit_expr(e);
+    find.found
+}
+
+/// Walks a loop body's expressions (not into nested items), and reports its `let`s.
+fn walk_block<'ast>(
+    block: &'ast syn::Block,
+    on_expr: &mut dyn FnMut(&'ast Expr),
+    on_local: &mut dyn FnMut(&'ast syn::Local),
+) {
+    struct Walk<'f, 'ast> {
+        on_expr: &'f mut dyn FnMut(&'ast Expr),
+        on_local: &'f mut dyn FnMut(&'ast syn::Local),
+    }
+    impl<'ast> Visit<'ast> for Walk<'_, 'ast> {
+        fn visit_expr(&mut self, e: &'ast Expr) {
+            (self.on_expr)(e);
+            visit::visit_expr(self, e);
+        }
+        fn visit_local(&mut self, l: &'ast syn::Local) {
+            (self.on_local)(l);
+            visit::visit_local(self, l);
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    Walk { on_expr, on_local }.visit_block(block);
+}
+
+/// The statements that follow the statement containing `target` in the innermost block that holds
+/// it directly.
+fn statements_after<'b>(body: &'b syn::Block, target: &Range<usize>) -> Option<&'b [Stmt]> {
+    struct Find<'t, 'b> {
+        target: &'t Range<usize>,
+        found: Option<&'b [Stmt]>,
+    }
+    impl<'b> Visit<'b> for Find<'_, 'b> {
+        fn visit_block(&mut self, block: &'b syn::Block) {
+            // Spans cannot prune the search: blocks made by macro expansion have none.
+            for (i, stmt) in block.stmts.iter().enumerate() {
+                if self.found.is_some() {
+                    return;
+                }
+                if stmt_is(stmt, self.target) {
+                    self.found = Some(&block.stmts[i + 1..]);
+                    return;
+                }
+                visit::visit_stmt(self, stmt);
+            }
+        }
+        fn visit_item(&mut self, _: &'b syn::Item) {}
+    }
+    fn stmt_is(stmt: &Stmt, target: &Range<usize>) -> bool {
+        match stmt {
+            Stmt::Expr(e, _) => e.span().byte_range() == *target,
+            Stmt::Local(l) => l.span().byte_range() == *target,
+            _ => false,
+        }
+    }
+    let mut find = Find {
+        target,
+        found: None,
+    };
+    find.visit_block(body);
+    find.found
+}
+
+impl Rule for CollectThenSend {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn check_expr<'ast>(&self, cx: &mut Context<'ast>, expr: &'ast Expr) {
+        match expr {
+            Expr::While(w) => self.check_loop(cx, expr, w),
+            Expr::MethodCall(m) => self.check_collect(cx, m),
+            _ => {}
+        }
+    }
+}
