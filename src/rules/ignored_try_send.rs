@@ -15,6 +15,8 @@ pub struct IgnoredTrySend {
     discarding: Vec<String>,
     kanal_ctors: HashSet<String>,
     kanal_types: HashSet<String>,
+    no_slot_ctors: HashSet<String>,
+    no_slot_types: HashSet<String>,
     sockets: HashSet<String>,
 }
 
@@ -34,6 +36,8 @@ impl IgnoredTrySend {
             discarding: name_list(doc, "discarding-methods"),
             kanal_ctors: keys("kanal-constructors"),
             kanal_types: keys("kanal-types"),
+            no_slot_ctors: keys("no-slot-per-sender-constructors"),
+            no_slot_types: keys("no-slot-per-sender-types"),
             sockets: keys("datagram-sockets"),
         }
     }
@@ -138,6 +142,22 @@ impl Rule for IgnoredTrySend {
         // `self.try_send(..)` calls the type's own method, whose result may not be a channel's.
         if matches!(&*call.receiver, Expr::Path(p) if p.path.is_ident("self")) {
             return;
+        }
+        // `tx.clone().try_send(..)`: a fresh futures-mpsc sender owns a guaranteed slot, so the send
+        // cannot fail for a full channel (hyper's idiom for a last error); only a closed receiver
+        // refuses it. (Cloning per message grows the queue instead: unbounded-channel's concern.)
+        // Channels visibly without that slot (tokio, flume, ..) are still judged.
+        if let Expr::MethodCall(m) = &*call.receiver {
+            let no_slot = receiver_is(
+                cx,
+                &m.receiver,
+                &self.no_slot_ctors,
+                &self.no_slot_types,
+                Some(0),
+            );
+            if m.method == "clone" && m.args.is_empty() && !no_slot {
+                return;
+            }
         }
         if self.is_socket(cx, &call.receiver) {
             return; // a datagram socket's try_send: dropping is packet loss, not a queue's drop
