@@ -163,6 +163,13 @@ impl Rule for IgnoredTrySend {
             return; // a datagram socket's try_send: dropping is packet loss, not a queue's drop
         }
         let method = call.method.to_string();
+        // `try_send(())`: a unit signal carries nothing; a full channel already holds an identical
+        // pending signal, so nothing is lost (a wake-up or shutdown notification).
+        if method == "try_send"
+            && matches!(call.args.first(), Some(Expr::Tuple(t)) if t.elems.is_empty())
+        {
+            return;
+        }
         let how = match how {
             Discard::LetUnderscore => "`let _ =` throws its result away".to_owned(),
             Discard::Statement => "its result is not used".to_owned(),
