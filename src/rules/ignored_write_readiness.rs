@@ -13,6 +13,7 @@ pub const ID: &str = "ignored-write-readiness";
 
 pub struct IgnoredWriteReadiness {
     polls: Vec<String>,
+    flushes: Vec<String>,
     writes: Vec<String>,
     discarding: Vec<String>,
     sink: Vec<String>,
@@ -29,6 +30,7 @@ impl IgnoredWriteReadiness {
         let keys = |k: &str| api_map(doc, k).into_keys().collect::<HashSet<_>>();
         IgnoredWriteReadiness {
             polls: name_list(doc, "poll-methods"),
+            flushes: name_list(doc, "flush-methods"),
             writes: name_list(doc, "write-methods"),
             discarding: name_list(doc, "discarding-methods"),
             sink: name_list(doc, "sink-methods"),
@@ -51,10 +53,13 @@ impl IgnoredWriteReadiness {
     ) -> Option<&'e syn::ExprMethodCall> {
         let mut e = value;
         let mut visible_result = in_let;
+        let mut propagated = false;
         loop {
             e = match e {
                 Expr::Try(t) => {
                     visible_result = true;
+                    // `?` directly on a `poll_*` call propagates its error; only `Pending` is left.
+                    propagated |= matches!(&*t.expr, Expr::MethodCall(_));
                     &t.expr
                 }
                 Expr::Await(a) => {
@@ -71,7 +76,10 @@ impl IgnoredWriteReadiness {
         }
         let Expr::MethodCall(m) = e else { return None };
         if self.polls.iter().any(|p| m.method == p) {
-            return Some(m);
+            // A flush whose error is propagated and whose `Pending` is ignored is an opportunistic
+            // flush: the data stays queued for the next one, nothing is lost or added.
+            let opportunistic = propagated && self.flushes.iter().any(|f| m.method == f);
+            return (!opportunistic).then_some(m);
         }
         // A byte count thrown away: one argument, a visible Result, not a flag or an empty probe.
         let is_write =
@@ -83,8 +91,7 @@ impl IgnoredWriteReadiness {
                 lit: syn::Lit::Bool(_),
                 ..
             }))
-        ) || matches!(arg, Some(Expr::Array(a)) if a.elems.is_empty())
-            || matches!(arg, Some(Expr::Lit(syn::ExprLit { lit: syn::Lit::ByteStr(b), .. })) if b.value().is_empty());
+        ) || arg.is_some_and(|a| literal_len(a).is_some_and(|n| n <= 1));
         (is_write && !trivial && self.is_writer(cx, &m.receiver)).then_some(m)
     }
 
@@ -282,4 +289,24 @@ fn is_end_of_stream_only(m: &syn::ExprMethodCall) -> bool {
         _ => false,
     };
     empty && matches!(&m.args[1], Expr::Lit(syn::ExprLit { lit: syn::Lit::Bool(b), .. }) if b.value)
+}
+
+/// The length of a literal buffer: `[]`, `[1]`, `[0u8; 1]`, `b""`, `b"x"`. A write of at most one
+/// byte cannot come back short: it writes the byte or fails (an empty write is a probe).
+fn literal_len(e: &Expr) -> Option<usize> {
+    match e {
+        Expr::Array(a) => Some(a.elems.len()),
+        Expr::Repeat(r) => match &*r.len {
+            Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Int(n),
+                ..
+            }) => n.base10_parse().ok(),
+            _ => None,
+        },
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::ByteStr(b),
+            ..
+        }) => Some(b.value().len()),
+        _ => None,
+    }
 }
