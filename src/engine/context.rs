@@ -133,6 +133,24 @@ impl<'ast> Context<'ast> {
         self.fns.last()?.bindings.get(name)
     }
 
+    /// For a local name: whether its declared type satisfies `typed` or its initializer satisfies
+    /// `made` (rules recurse through `made` to follow `let a = ..; let b = f(a);`).
+    pub fn local_is(
+        &self,
+        expr: &Expr,
+        typed: impl FnOnce(&'ast Type) -> bool,
+        made: impl FnOnce(&'ast Expr) -> bool,
+    ) -> bool {
+        let name = match expr {
+            Expr::Path(p) if p.qself.is_none() => p.path.get_ident(),
+            _ => None,
+        };
+        let Some(b) = name.and_then(|n| self.binding(&n.to_string())).copied() else {
+            return false;
+        };
+        b.ty.is_some_and(typed) || b.init.is_some_and(made)
+    }
+
     /// The type of `self.<field>` in the current impl.
     pub fn self_field_type(&self, field: &str) -> Option<&'ast Type> {
         let self_type = self.fns.last()?.self_type.as_ref()?;
@@ -190,13 +208,7 @@ impl<'ast> Context<'ast> {
         help: impl Into<String>,
     ) {
         let range = self.range(node);
-        self.report(RawFinding {
-            rule,
-            range,
-            message,
-            help: help.into(),
-            labels: Vec::new(),
-        });
+        self.report_range(rule, range, message, help);
     }
 
     /// Reports a finding of `rule` at a method call's name and arguments.
@@ -208,6 +220,17 @@ impl<'ast> Context<'ast> {
         help: impl Into<String>,
     ) {
         let range = self.method_call_range(m);
+        self.report_range(rule, range, message, help);
+    }
+
+    /// Reports a finding of `rule` at a byte range with no secondary labels.
+    pub fn report_range(
+        &mut self,
+        rule: &'static str,
+        range: Range<usize>,
+        message: String,
+        help: impl Into<String>,
+    ) {
         self.report(RawFinding {
             rule,
             range,

@@ -403,24 +403,7 @@ pub fn fn_bodies(items: &[syn::Item]) -> Vec<(String, &syn::Block)> {
 
 /// The initializer of `let <name> = ..` anywhere in `block` (the last one wins).
 pub fn binding_init<'b>(block: &'b syn::Block, name: &str) -> Option<&'b Expr> {
-    struct Find<'n, 'b> {
-        name: &'n str,
-        found: Option<&'b Expr>,
-    }
-    impl<'b> Visit<'b> for Find<'_, 'b> {
-        fn visit_local(&mut self, l: &'b syn::Local) {
-            if let (syn::Pat::Ident(p), Some(init)) = (&l.pat, &l.init) {
-                if p.ident == self.name {
-                    self.found = Some(&init.expr);
-                }
-            }
-            visit::visit_local(self, l);
-        }
-        fn visit_item(&mut self, _: &'b syn::Item) {}
-    }
-    let mut find = Find { name, found: None };
-    find.visit_block(block);
-    find.found
+    binding_inits(block, name).pop()
 }
 
 /// The initializers of every `let <name> = ..` in `block`, in source order.

@@ -60,14 +60,14 @@ impl UnboundedFrame {
             Expr::Field(f) => {
                 matches!(&f.member, Member::Named(n) if n == "stdout" || n == "stderr" || n == "stdin")
             }
-            _ => ident_of(e)
-                .and_then(|n| cx.binding(&n).copied())
-                .is_some_and(|b| {
-                    b.ty.and_then(|t| cx.type_path(t))
+            _ => cx.local_is(
+                e,
+                |t| {
+                    cx.type_path(t)
                         .is_some_and(|p| self.local_input_types.contains(&p))
-                        || b.init
-                            .is_some_and(|i| self.is_local_input(cx, i, depth + 1))
-                }),
+                },
+                |i| self.is_local_input(cx, i, depth + 1),
+            ),
         }
     }
 
@@ -87,13 +87,14 @@ impl UnboundedFrame {
                     .is_some_and(|(ty, _)| self.ws_configs.contains(ty))
             }),
             Expr::MethodCall(m) => self.is_ws_config(cx, &m.receiver, depth + 1),
-            _ => ident_of(e)
-                .and_then(|n| cx.binding(&n).copied())
-                .is_some_and(|b| {
-                    b.ty.and_then(|t| cx.type_path(t))
+            _ => cx.local_is(
+                e,
+                |t| {
+                    cx.type_path(t)
                         .is_some_and(|p| self.ws_configs.contains(&p))
-                        || b.init.is_some_and(|i| self.is_ws_config(cx, i, depth + 1))
-                }),
+                },
+                |i| self.is_ws_config(cx, i, depth + 1),
+            ),
         }
     }
 

@@ -87,13 +87,7 @@ impl WholeBodyRead {
             Expr::Field(_) => super::syntax::self_field(e)
                 .and_then(|f| cx.self_field_type(&f))
                 .is_some_and(typed),
-            _ => ident_of(e)
-                .and_then(|n| cx.binding(&n).copied())
-                .is_some_and(|b| {
-                    b.ty.is_some_and(typed)
-                        || b.init
-                            .is_some_and(|i| self.made_by_client_crate(cx, i, depth + 1))
-                }),
+            _ => cx.local_is(e, typed, |i| self.made_by_client_crate(cx, i, depth + 1)),
         }
     }
 
@@ -301,10 +295,7 @@ impl WholeBodyRead {
             Expr::MethodCall(m) => {
                 m.method == "limited" || self.is_limited(cx, &m.receiver, depth + 1)
             }
-            _ => ident_of(e)
-                .and_then(|n| cx.binding(&n).copied())
-                .and_then(|b| b.init)
-                .is_some_and(|i| self.is_limited(cx, i, depth + 1)),
+            _ => cx.local_is(e, |_| false, |i| self.is_limited(cx, i, depth + 1)),
         }
     }
 
