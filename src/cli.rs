@@ -435,10 +435,9 @@ fn indent(code: &str) -> String {
 fn print_stats(report: &run::Report) {
     eprintln!(
         "read {} bytes in {} files",
-        report.bytes_read,
-        report.files.len()
+        report.bytes_read, report.counts.scanned
     );
-    let prefiltered = report.files.iter().filter(|f| f.prefiltered).count();
+    let prefiltered = report.counts.prefiltered;
     eprintln!(
         "  analysed: {} ({prefiltered} of them not parsed: no rule's trigger word appears)",
         report.analysed_count()

@@ -1,6 +1,7 @@
 //! One run: read every discovered file once, analyse files in parallel on worker threads with large
 //! stacks, and merge per-file results in path order. Each worker holds at most one file's text and
-//! tree at a time, and results are collected per file (no unbounded queue between threads).
+//! tree at a time. A clean file leaves only a few bytes behind (its status, counted); full results
+//! are kept only for files with findings or that could not be analysed.
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -52,10 +53,22 @@ pub struct FileResult {
     pub prefiltered: bool,
 }
 
+/// How every discovered file ended: each counts once.
+#[derive(Debug, Default, Clone)]
+pub struct FileCounts {
+    pub scanned: usize,
+    pub analysed: usize,
+    /// Of the analysed, those not parsed: no rule's anchor word appears in them.
+    pub prefiltered: usize,
+    pub exempt: BTreeMap<Exempt, usize>,
+}
+
 /// Everything a run produced, in deterministic order.
 #[derive(Debug, Default)]
 pub struct Report {
+    /// The files with findings or that could not be analysed, in path order.
     pub files: Vec<FileResult>,
+    pub counts: FileCounts,
     /// Paths the walk could not enter or read.
     pub walk_errors: Vec<(String, String)>,
     pub bytes_read: u64,
@@ -83,20 +96,11 @@ impl Report {
     }
 
     pub fn analysed_count(&self) -> usize {
-        self.files
-            .iter()
-            .filter(|f| matches!(f.outcome, Outcome::Analysed { .. }))
-            .count()
+        self.counts.analysed
     }
 
     pub fn exempt_counts(&self) -> BTreeMap<Exempt, usize> {
-        let mut counts = BTreeMap::new();
-        for f in &self.files {
-            if let Outcome::Exempt(e) = f.outcome {
-                *counts.entry(e).or_default() += 1;
-            }
-        }
-        counts
+        self.counts.exempt.clone()
     }
 
     /// The number of findings at each level.
@@ -123,6 +127,47 @@ struct Analysed {
     suppressed: usize,
 }
 
+/// What the run keeps of one file until the declared test modules are known: its status, and its
+/// full result only when it has findings or was not analysed.
+struct Kept {
+    status: Status,
+    notable: Option<Box<FileResult>>,
+    test_modules: Vec<TestModule>,
+    bytes: u64,
+    suppressed: usize,
+}
+
+#[derive(Clone, Copy)]
+enum Status {
+    Analysed { prefiltered: bool },
+    Exempt(Exempt),
+    NotAnalysed,
+}
+
+impl From<Analysed> for Kept {
+    fn from(a: Analysed) -> Kept {
+        let status = match &a.result.outcome {
+            Outcome::Analysed { .. } => Status::Analysed {
+                prefiltered: a.result.prefiltered,
+            },
+            Outcome::Exempt(e) => Status::Exempt(*e),
+            Outcome::NotAnalysed(_) => Status::NotAnalysed,
+        };
+        let notable = match &a.result.outcome {
+            Outcome::Analysed { findings } => !findings.is_empty(),
+            Outcome::Exempt(_) => false,
+            Outcome::NotAnalysed(_) => true,
+        };
+        Kept {
+            status,
+            notable: notable.then(|| Box::new(a.result)),
+            test_modules: a.test_modules,
+            bytes: a.bytes,
+            suppressed: a.suppressed,
+        }
+    }
+}
+
 /// Runs the engine over the discovered files.
 pub fn run(engine: &Engine, levels: &Levels, discovery: Discovery, options: &RunOptions) -> Report {
     let manifests = ManifestCache::default();
@@ -131,11 +176,11 @@ pub fn run(engine: &Engine, levels: &Levels, discovery: Discovery, options: &Run
         .stack_size(WORKER_STACK_BYTES)
         .thread_name(|i| format!("backpressure-worker-{i}"))
         .build();
-    let analyse_all = || -> Vec<Analysed> {
+    let analyse_all = || -> Vec<Kept> {
         discovery
             .files
             .par_iter()
-            .map(|file| analyse_file(engine, levels, &manifests, file, options))
+            .map(|file| Kept::from(analyse_file(engine, levels, &manifests, file, options)))
             .collect()
     };
     let analysed = match pool {
@@ -143,19 +188,30 @@ pub fn run(engine: &Engine, levels: &Levels, discovery: Discovery, options: &Run
         // No threads to be had: analyse on this thread (small inputs only reach here in practice).
         Err(_) => analyse_all(),
     };
-    let test_files = declared_test_files(&analysed);
+    let test_files = declared_test_files(&discovery.files, &analysed);
     let mut report = Report::default();
-    for a in analysed {
-        report.bytes_read += a.bytes;
-        report.suppressed += a.suppressed;
-        let mut result = a.result;
+    for (file, kept) in discovery.files.iter().zip(analysed) {
+        report.bytes_read += kept.bytes;
+        report.suppressed += kept.suppressed;
+        report.counts.scanned += 1;
+        let mut status = kept.status;
+        let mut notable = kept.notable;
         if !options.include_tests
-            && matches!(result.outcome, Outcome::Analysed { .. })
-            && is_declared_test(&result.path, &test_files)
+            && matches!(status, Status::Analysed { .. })
+            && is_declared_test(&file.path, &test_files)
         {
-            result.outcome = Outcome::Exempt(Exempt::TestCode);
+            status = Status::Exempt(Exempt::TestCode);
+            notable = None;
         }
-        report.files.push(result);
+        match status {
+            Status::Analysed { prefiltered } => {
+                report.counts.analysed += 1;
+                report.counts.prefiltered += usize::from(prefiltered);
+            }
+            Status::Exempt(e) => *report.counts.exempt.entry(e).or_default() += 1,
+            Status::NotAnalysed => {}
+        }
+        report.files.extend(notable.map(|b| *b));
     }
     report.config_errors = manifests.config_errors();
     report.walk_errors = discovery
@@ -346,18 +402,16 @@ pub fn fingerprint(rule: &str, normalised_line: &str, occurrence: usize) -> Stri
 }
 
 /// Files (and folders) that some parent declared `#[cfg(test)] mod x;`.
-fn declared_test_files(analysed: &[Analysed]) -> HashSet<PathBuf> {
+fn declared_test_files(files: &[SourceFile], kept: &[Kept]) -> HashSet<PathBuf> {
     let mut out = HashSet::new();
-    for a in analysed {
-        let Some(dir) = a.result.path.parent() else {
+    for (file, a) in files.iter().zip(kept) {
+        if a.test_modules.is_empty() {
+            continue;
+        }
+        let Some(dir) = file.path.parent() else {
             continue;
         };
-        let stem = a
-            .result
-            .path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("");
+        let stem = file.path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
         // `mod.rs`, `lib.rs` and `main.rs` own their folder; `foo.rs` owns `foo/`.
         let module_dir = if matches!(stem, "mod" | "lib" | "main") {
             dir.to_path_buf()

@@ -59,10 +59,10 @@ pub fn emit(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             version: env!("CARGO_PKG_VERSION"),
         },
         summary: Summary {
-            files_scanned: report.files.len(),
+            files_scanned: report.counts.scanned,
             files_analysed: report.analysed_count(),
             files_not_analysed: report.not_analysed().count(),
-            files_prefiltered: report.files.iter().filter(|f| f.prefiltered).count(),
+            files_prefiltered: report.counts.prefiltered,
             skipped_test_code: exempt
                 .get(&crate::diag::Exempt::TestCode)
                 .copied()

@@ -56,8 +56,8 @@ pub fn summary_line(report: &Report) -> String {
     let mut parts = vec![
         format!(
             "{} {} scanned",
-            report.files.len(),
-            plural(report.files.len(), "file")
+            report.counts.scanned,
+            plural(report.counts.scanned, "file")
         ),
         format!("{} analysed", report.analysed_count()),
     ];
