@@ -31,7 +31,7 @@ fn fixtures_produce_exactly_their_annotated_findings() {
         .iter()
         .map(|f| (f.display.as_str(), &f.outcome))
         .collect();
-    let on_disk = cargo_backpressure::walk::discover(&[root.clone()], 2)
+    let on_disk = cargo_backpressure::walk::discover(std::slice::from_ref(&root), 2)
         .expect("fixtures exist")
         .files;
     assert!(
