@@ -249,7 +249,7 @@ fn execute(cli: &Cli, matches: &clap::ArgMatches) -> Result<u8, String> {
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
-    let discovery = walk::discover(&roots, threads)
+    let sources = walk::Sources::new(&roots)
         .map_err(|missing| format!("no such file or directory: {}", missing.0.display()))?;
 
     let include_tests = cli.include_tests || config.include_tests.unwrap_or(false);
@@ -271,7 +271,7 @@ fn execute(cli: &Cli, matches: &clap::ArgMatches) -> Result<u8, String> {
         base_dir: cwd.clone(),
         config: std::sync::Arc::new(config),
     };
-    let mut report = run::run(&engine, &levels, discovery, &options);
+    let mut report = run::run(&engine, &levels, &sources, &options);
     if let Some(first) = report.config_errors.first() {
         return Err(first.trim_end().trim_start_matches("error: ").to_owned());
     }

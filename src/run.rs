@@ -17,7 +17,7 @@ use crate::engine::{Engine, FileAnalysis, RawFinding, TestModule};
 use crate::manifest::ManifestCache;
 use crate::source::LineIndex;
 use crate::suppress;
-use crate::walk::{Discovery, SourceFile};
+use crate::walk::{SourceFile, Sources};
 
 /// Stack for each worker: syn and the visitors recurse; the guard bounds how deep.
 pub const WORKER_STACK_BYTES: usize = 256 << 20;
@@ -127,95 +127,121 @@ struct Analysed {
     suppressed: usize,
 }
 
-/// What the run keeps of one file until the declared test modules are known: its status, and its
-/// full result only when it has findings or was not analysed.
-struct Kept {
-    status: Status,
-    notable: Option<Box<FileResult>>,
-    test_modules: Vec<TestModule>,
+/// Files in flight between the walk and the workers: the walk waits when they are this far ahead.
+const WALK_AHEAD: usize = 1024;
+
+/// What the workers fold their files into: counts, the files worth keeping (findings or not
+/// analysed), and the test modules files declare. Clean files leave nothing but a count.
+#[derive(Default)]
+struct Tally {
+    counts: FileCounts,
     bytes: u64,
     suppressed: usize,
+    kept: Vec<FileResult>,
+    /// (declaring file, its `#[cfg(test)] mod x;` items).
+    test_modules: Vec<(PathBuf, Vec<TestModule>)>,
 }
 
-#[derive(Clone, Copy)]
-enum Status {
-    Analysed { prefiltered: bool },
-    Exempt(Exempt),
-    NotAnalysed,
-}
-
-impl From<Analysed> for Kept {
-    fn from(a: Analysed) -> Kept {
-        let status = match &a.result.outcome {
-            Outcome::Analysed { .. } => Status::Analysed {
-                prefiltered: a.result.prefiltered,
-            },
-            Outcome::Exempt(e) => Status::Exempt(*e),
-            Outcome::NotAnalysed(_) => Status::NotAnalysed,
-        };
-        let notable = match &a.result.outcome {
-            Outcome::Analysed { findings } => !findings.is_empty(),
-            Outcome::Exempt(_) => false,
+impl Tally {
+    fn add(mut self, a: Analysed) -> Tally {
+        self.counts.scanned += 1;
+        self.bytes += a.bytes;
+        self.suppressed += a.suppressed;
+        if !a.test_modules.is_empty() {
+            self.test_modules
+                .push((a.result.path.clone(), a.test_modules));
+        }
+        let keep = match &a.result.outcome {
+            Outcome::Analysed { findings } => {
+                self.counts.analysed += 1;
+                self.counts.prefiltered += usize::from(a.result.prefiltered);
+                !findings.is_empty()
+            }
+            Outcome::Exempt(e) => {
+                *self.counts.exempt.entry(*e).or_default() += 1;
+                false
+            }
             Outcome::NotAnalysed(_) => true,
         };
-        Kept {
-            status,
-            notable: notable.then(|| Box::new(a.result)),
-            test_modules: a.test_modules,
-            bytes: a.bytes,
-            suppressed: a.suppressed,
+        if keep {
+            self.kept.push(a.result);
         }
+        self
+    }
+
+    fn merge(mut self, other: Tally) -> Tally {
+        self.counts.scanned += other.counts.scanned;
+        self.counts.analysed += other.counts.analysed;
+        self.counts.prefiltered += other.counts.prefiltered;
+        for (e, n) in other.counts.exempt {
+            *self.counts.exempt.entry(e).or_default() += n;
+        }
+        self.bytes += other.bytes;
+        self.suppressed += other.suppressed;
+        self.kept.extend(other.kept);
+        self.test_modules.extend(other.test_modules);
+        self
     }
 }
 
-/// Runs the engine over the discovered files.
-pub fn run(engine: &Engine, levels: &Levels, discovery: Discovery, options: &RunOptions) -> Report {
+/// Runs the engine over the files of `sources`: the walk feeds the workers through a bounded
+/// channel, so neither the file list nor the results grow with the tree (only files with findings
+/// or problems are kept).
+pub fn run(engine: &Engine, levels: &Levels, sources: &Sources, options: &RunOptions) -> Report {
     let manifests = ManifestCache::default();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.threads)
         .stack_size(WORKER_STACK_BYTES)
         .thread_name(|i| format!("backpressure-worker-{i}"))
         .build();
-    let analyse_all = || -> Vec<Kept> {
-        discovery
-            .files
-            .par_iter()
-            .map(|file| Kept::from(analyse_file(engine, levels, &manifests, file, options)))
-            .collect()
+    let (tx, rx) = std::sync::mpsc::sync_channel::<SourceFile>(WALK_AHEAD);
+    let analyse = |file: SourceFile| analyse_file(engine, levels, &manifests, &file, options);
+    let (tally, walk_errors) = std::thread::scope(|scope| {
+        let walker = scope.spawn(move || {
+            // One walking thread stays far ahead of the parsers (walking the corpus takes ~0.15 s)
+            // without taking a core from them. A send fails only when the workers are gone.
+            sources.walk(1, &|file| {
+                let _ = tx.send(file);
+            })
+        });
+        let analyse_all = || {
+            rx.into_iter()
+                .par_bridge()
+                .fold(Tally::default, |t, file| t.add(analyse(file)))
+                .reduce(Tally::default, Tally::merge)
+        };
+        let tally = match &pool {
+            Ok(pool) => pool.install(analyse_all),
+            // No threads to be had: analyse on this thread (small inputs only reach here in practice).
+            Err(_) => analyse_all(),
+        };
+        let errors = walker.join().unwrap_or_default();
+        (tally, errors)
+    });
+    let test_files = declared_test_files(&tally.test_modules);
+    let mut report = Report {
+        counts: tally.counts,
+        bytes_read: tally.bytes,
+        suppressed: tally.suppressed,
+        ..Report::default()
     };
-    let analysed = match pool {
-        Ok(pool) => pool.install(analyse_all),
-        // No threads to be had: analyse on this thread (small inputs only reach here in practice).
-        Err(_) => analyse_all(),
-    };
-    let test_files = declared_test_files(&discovery.files, &analysed);
-    let mut report = Report::default();
-    for (file, kept) in discovery.files.iter().zip(analysed) {
-        report.bytes_read += kept.bytes;
-        report.suppressed += kept.suppressed;
-        report.counts.scanned += 1;
-        let mut status = kept.status;
-        let mut notable = kept.notable;
+    for mut result in tally.kept {
+        // Findings in a file some parent declared `#[cfg(test)] mod x;` are test code after all.
         if !options.include_tests
-            && matches!(status, Status::Analysed { .. })
-            && is_declared_test(&file.path, &test_files)
+            && matches!(&result.outcome, Outcome::Analysed { .. })
+            && is_declared_test(&result.path, &test_files)
         {
-            status = Status::Exempt(Exempt::TestCode);
-            notable = None;
+            report.counts.analysed -= 1;
+            report.counts.prefiltered -= usize::from(result.prefiltered);
+            *report.counts.exempt.entry(Exempt::TestCode).or_default() += 1;
+            result.outcome = Outcome::Exempt(Exempt::TestCode);
+            continue;
         }
-        match status {
-            Status::Analysed { prefiltered } => {
-                report.counts.analysed += 1;
-                report.counts.prefiltered += usize::from(prefiltered);
-            }
-            Status::Exempt(e) => *report.counts.exempt.entry(e).or_default() += 1,
-            Status::NotAnalysed => {}
-        }
-        report.files.extend(notable.map(|b| *b));
+        report.files.push(result);
     }
+    report.files.sort_by(|a, b| a.path.cmp(&b.path));
     report.config_errors = manifests.config_errors();
-    report.walk_errors = discovery
-        .errors
+    report.walk_errors = walk_errors
         .into_iter()
         .map(|e| (display_path(&e.path, &options.base_dir), e.message))
         .collect();
@@ -402,23 +428,20 @@ pub fn fingerprint(rule: &str, normalised_line: &str, occurrence: usize) -> Stri
 }
 
 /// Files (and folders) that some parent declared `#[cfg(test)] mod x;`.
-fn declared_test_files(files: &[SourceFile], kept: &[Kept]) -> HashSet<PathBuf> {
+fn declared_test_files(declared: &[(PathBuf, Vec<TestModule>)]) -> HashSet<PathBuf> {
     let mut out = HashSet::new();
-    for (file, a) in files.iter().zip(kept) {
-        if a.test_modules.is_empty() {
-            continue;
-        }
-        let Some(dir) = file.path.parent() else {
+    for (path, modules) in declared {
+        let Some(dir) = path.parent() else {
             continue;
         };
-        let stem = file.path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
         // `mod.rs`, `lib.rs` and `main.rs` own their folder; `foo.rs` owns `foo/`.
         let module_dir = if matches!(stem, "mod" | "lib" | "main") {
             dir.to_path_buf()
         } else {
             dir.join(stem)
         };
-        for m in &a.test_modules {
+        for m in modules {
             match &m.path {
                 Some(p) => {
                     out.insert(dir.join(p));

@@ -1,6 +1,7 @@
 //! Discovery: which `.rs` files to read. The `ignore` crate's parallel walker honours .gitignore
 //! and .ignore, skips hidden folders and cargo `target/` folders, and never follows symlinks (so a
 //! symlink loop cannot trap it). A file named explicitly is always read.
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -31,59 +32,104 @@ pub struct Discovery {
 #[derive(Debug)]
 pub struct MissingPath(pub PathBuf);
 
-/// Walks `roots` and returns the `.rs` files in a deterministic (sorted) order.
-pub fn discover(roots: &[PathBuf], threads: usize) -> Result<Discovery, MissingPath> {
-    let mut discovery = Discovery::default();
-    for root in roots {
-        let meta = std::fs::metadata(root).map_err(|_| MissingPath(root.clone()))?;
-        if !meta.is_dir() {
-            discovery.files.push(SourceFile {
-                path: root.clone(),
+/// What to lint: folders to walk and files named explicitly, checked to exist.
+#[derive(Debug, Clone)]
+pub struct Sources {
+    dirs: Vec<PathBuf>,
+    files: Vec<PathBuf>,
+    /// `files` for lookup: a walked file that was also named is read once.
+    named: HashSet<PathBuf>,
+}
+
+impl Sources {
+    /// Splits `roots` into folders and files; a root that does not exist is a usage error. A
+    /// folder inside another root folder is walked once.
+    pub fn new(roots: &[PathBuf]) -> Result<Sources, MissingPath> {
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        let mut files: Vec<PathBuf> = Vec::new();
+        for root in roots {
+            let meta = std::fs::metadata(root).map_err(|_| MissingPath(root.clone()))?;
+            let list = if meta.is_dir() { &mut dirs } else { &mut files };
+            if !list.contains(root) {
+                list.push(root.clone());
+            }
+        }
+        let nested = |d: &PathBuf, all: &[PathBuf]| all.iter().any(|o| o != d && d.starts_with(o));
+        let outer: Vec<PathBuf> = dirs.iter().filter(|d| !nested(d, &dirs)).cloned().collect();
+        let named = files.iter().cloned().collect();
+        Ok(Sources {
+            dirs: outer,
+            files,
+            named,
+        })
+    }
+
+    /// Hands every `.rs` file to `sink` as the walk finds it (explicit files first; no order
+    /// otherwise), on the walker's threads. Returns what could not be read, sorted. The walk blocks
+    /// while `sink` blocks: a bounded channel behind it makes the walk go at the consumers' pace.
+    pub fn walk(&self, threads: usize, sink: &(dyn Fn(SourceFile) + Sync)) -> Vec<WalkError> {
+        for file in &self.files {
+            sink(SourceFile {
+                path: file.clone(),
                 explicit: true,
             });
-            continue;
         }
-        let found = Mutex::new(Discovery::default());
-        WalkBuilder::new(root)
-            .hidden(true)
-            .git_ignore(true)
-            .git_exclude(true)
-            .ignore(true)
-            .parents(true)
-            .require_git(false)
-            .follow_links(false)
-            .threads(threads)
-            .filter_entry(|e| {
-                !(e.file_type().is_some_and(|t| t.is_dir()) && is_cargo_target_dir(e.path()))
-            })
-            .build_parallel()
-            .run(|| {
-                Box::new(|entry| {
-                    let mut found = found.lock().unwrap_or_else(|e| e.into_inner());
-                    match entry {
-                        Ok(e)
-                            if e.file_type().is_some_and(|t| t.is_file())
-                                && e.path().extension().is_some_and(|x| x == "rs") =>
-                        {
-                            found.files.push(SourceFile {
-                                path: e.into_path(),
-                                explicit: false,
-                            });
-                        }
-                        Ok(_) => {}
-                        Err(err) => found.errors.push(walk_error(&err)),
-                    }
-                    WalkState::Continue
+        let errors = Mutex::new(Vec::new());
+        for root in &self.dirs {
+            WalkBuilder::new(root)
+                .hidden(true)
+                .git_ignore(true)
+                .git_exclude(true)
+                .ignore(true)
+                .parents(true)
+                .require_git(false)
+                .follow_links(false)
+                .threads(threads)
+                .filter_entry(|e| {
+                    !(e.file_type().is_some_and(|t| t.is_dir()) && is_cargo_target_dir(e.path()))
                 })
-            });
-        let found = found.into_inner().unwrap_or_else(|e| e.into_inner());
-        discovery.files.extend(found.files);
-        discovery.errors.extend(found.errors);
+                .build_parallel()
+                .run(|| {
+                    Box::new(|entry| {
+                        match entry {
+                            Ok(e)
+                                if e.file_type().is_some_and(|t| t.is_file())
+                                    && e.path().extension().is_some_and(|x| x == "rs")
+                                    && !self.named.contains(e.path()) =>
+                            {
+                                sink(SourceFile {
+                                    path: e.into_path(),
+                                    explicit: false,
+                                });
+                            }
+                            Ok(_) => {}
+                            Err(err) => errors
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .push(walk_error(&err)),
+                        }
+                        WalkState::Continue
+                    })
+                });
+        }
+        let mut errors = errors.into_inner().unwrap_or_else(|e| e.into_inner());
+        errors.sort();
+        errors
     }
-    discovery.files.sort();
-    discovery.files.dedup_by(|a, b| a.path == b.path);
-    discovery.errors.sort();
-    Ok(discovery)
+}
+
+/// Walks `roots` and returns all the `.rs` files in a deterministic (sorted) order. (The run
+/// streams from [`Sources::walk`] instead; this list is for tools and tests that want it whole.)
+pub fn discover(roots: &[PathBuf], threads: usize) -> Result<Discovery, MissingPath> {
+    let sources = Sources::new(roots)?;
+    let files = Mutex::new(Vec::new());
+    let errors = sources.walk(threads, &|f| {
+        files.lock().unwrap_or_else(|e| e.into_inner()).push(f);
+    });
+    let mut files = files.into_inner().unwrap_or_else(|e| e.into_inner());
+    files.sort();
+    files.dedup_by(|a, b| a.path == b.path);
+    Ok(Discovery { files, errors })
 }
 
 /// A cargo build directory: `target/` holding cargo's CACHEDIR.TAG or .rustc_info.json.

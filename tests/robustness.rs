@@ -200,7 +200,12 @@ fn a_file_that_vanishes_after_discovery_is_named_and_the_run_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("stays.rs"), FINDING).unwrap();
     std::fs::write(dir.path().join("vanishes.rs"), FINDING).unwrap();
-    let discovery = cargo_backpressure::walk::discover(&[dir.path().to_path_buf()], 2).unwrap();
+    // Named explicitly, so that they are known before one of them vanishes.
+    let sources = cargo_backpressure::walk::Sources::new(&[
+        dir.path().join("stays.rs"),
+        dir.path().join("vanishes.rs"),
+    ])
+    .unwrap();
     std::fs::remove_file(dir.path().join("vanishes.rs")).unwrap();
     let catalogue = Catalogue::global();
     let options = RunOptions {
@@ -214,7 +219,7 @@ fn a_file_that_vanishes_after_discovery_is_named_and_the_run_goes_on() {
     let report = run::run(
         &cargo_backpressure::cli::build_engine(catalogue, false, true),
         &Levels::from_catalogue(catalogue),
-        discovery,
+        &sources,
         &options,
     );
     assert_eq!(findings_in(&report, "stays.rs"), 1);

@@ -24,7 +24,7 @@ pub fn lint_with(root: &Path, include_tests: bool, prefilter: bool) -> Report {
     // Every rule at warn, so that rules off by default (unused-suppression) are tested too.
     let mut levels = Levels::from_catalogue(catalogue);
     levels.set_all(cargo_backpressure::diag::Level::Warn);
-    let discovery = walk::discover(&[root.to_path_buf()], 2).expect("root exists");
+    let sources = walk::Sources::new(&[root.to_path_buf()]).expect("root exists");
     let options = RunOptions {
         include_tests,
         include_generated: false,
@@ -33,7 +33,7 @@ pub fn lint_with(root: &Path, include_tests: bool, prefilter: bool) -> Report {
         base_dir: root.to_path_buf(),
         config: Default::default(),
     };
-    run::run(&engine, &levels, discovery, &options)
+    run::run(&engine, &levels, &sources, &options)
 }
 
 /// Lints one source text as a file in a temporary folder.
