@@ -41,7 +41,17 @@ measure() { # label, command...
 BYTES=$(bytes_of "$focus")
 echo "corpus: $focus, $(find "$focus" -name '*.rs' | wc -l) files, $(awk -v b="$BYTES" 'BEGIN {printf "%.1f", b/1e6}') MB, $threads threads"
 measure "parse-only baseline (syn)" "$parse_only" "$focus" "$threads"
-measure "linter, all rules, no prefilter" "$bin" "$focus" --threads "$threads" --no-prefilter --format json -o /dev/null
-measure "linter, all rules (default)" "$bin" "$focus" --threads "$threads" --format json -o /dev/null
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+measure "linter, all rules, no prefilter" "$bin" "$focus" --threads "$threads" --no-prefilter --format short -o "$work/all.txt"
+measure "linter, all rules (default)" "$bin" "$focus" --threads "$threads" --format short -o "$work/prefiltered.txt"
 BYTES=$(bytes_of "$doubled")
 measure "linter, corpus copied twice" "$bin" "$doubled" --threads "$threads" --format json -o /dev/null
+
+# The prefilter must not change a finding: compare both runs' findings (not the files-not-parsed notes).
+findings() { grep -v 'note\[not-analysed\]' "$1" | sort; }
+if diff <(findings "$work/all.txt") <(findings "$work/prefiltered.txt") >/dev/null; then
+  echo "prefilter soundness: $(findings "$work/all.txt" | wc -l) findings with and without the prefilter, identical"
+else
+  echo "prefilter soundness: FINDINGS DIFFER"; diff <(findings "$work/all.txt") <(findings "$work/prefiltered.txt") | head -20; exit 1
+fi
