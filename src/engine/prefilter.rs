@@ -14,13 +14,21 @@ use crate::catalogue::Catalogue;
 /// `http1`, `tokio`). A plain method name is its own single word.
 pub fn anchor_terms(entry: &str) -> Vec<Vec<String>> {
     let path = entry.split("->").next().unwrap_or(entry).trim();
-    crate::engine::resolve::spellings(path)
-        .iter()
-        .filter_map(|segs| spelling_terms(segs))
-        .collect()
+    let spellings = crate::engine::resolve::spellings(path);
+    // The prelude reaches `std::vec::Vec` with no crate name written: then no spelling needs one.
+    let prelude = spellings
+        .first()
+        .is_some_and(|canonical| crate::engine::resolve::via_prelude(canonical));
+    let mut out: Vec<Vec<String>> = Vec::new();
+    for terms in spellings.iter().filter_map(|segs| spelling_terms(segs, !prelude)) {
+        if !out.contains(&terms) {
+            out.push(terms);
+        }
+    }
+    out
 }
 
-fn spelling_terms(segs: &[String]) -> Option<Vec<String>> {
+fn spelling_terms(segs: &[String], with_crate: bool) -> Option<Vec<String>> {
     let item_at = match segs {
         [] => return None,
         [.., ty, method]
@@ -33,6 +41,12 @@ fn spelling_terms(segs: &[String]) -> Option<Vec<String>> {
     let mut terms = vec![segs[item_at].clone()];
     if item_at >= 1 {
         terms.push(segs[item_at - 1].clone());
+    }
+    // The crate's name too: a file's paths resolve to a crate only through a `use`, a path or an
+    // `extern crate` that names it (or a Cargo rename, which the matcher maps back). The prelude is
+    // the exception: `Vec` is `std::vec::Vec` with no `std` written.
+    if with_crate && item_at >= 2 {
+        terms.push(segs[0].clone());
     }
     Some(terms)
 }
@@ -193,21 +207,26 @@ mod tests {
         let terms = |e| anchor_terms(e);
         assert_eq!(
             terms("tokio::sync::mpsc::unbounded_channel -> tokio::sync::mpsc::channel(n)"),
-            [["unbounded_channel", "mpsc"]]
+            [["unbounded_channel", "mpsc", "tokio"]]
         );
         assert_eq!(
             terms("hyper::server::conn::http1::Builder::new"),
-            [["Builder", "http1"]]
+            [["Builder", "http1", "hyper"]]
         );
         // `tokio::spawn` is also spelled `tokio::task::spawn`.
         assert_eq!(
             terms("tokio::spawn"),
-            [["spawn", "tokio"], ["spawn", "task"]]
+            [vec!["spawn", "tokio"], vec!["spawn", "task", "tokio"]]
         );
+        // Reached through the prelude: no crate name need appear.
+        assert_eq!(terms("std::vec::Vec::new"), [["Vec", "vec"]]);
         // `crossbeam_channel` may be written `crossbeam::channel`: one set per spelling.
         assert_eq!(
             terms("crossbeam_channel::unbounded"),
-            [["unbounded", "crossbeam_channel"], ["unbounded", "channel"]]
+            [
+                vec!["unbounded", "crossbeam_channel"],
+                vec!["unbounded", "channel", "crossbeam"]
+            ]
         );
         assert_eq!(
             terms("tower_service::Service"),

@@ -63,6 +63,15 @@ pub fn canonicalize(mut segs: Vec<String>) -> Vec<String> {
     segs
 }
 
+/// Whether a canonical path can be reached through the prelude, with no crate name written
+/// (`Vec::new` is `std::vec::Vec::new`).
+pub fn via_prelude(segs: &[String]) -> bool {
+    reexports()
+        .prelude
+        .values()
+        .any(|target| segs.starts_with(target))
+}
+
 /// Every spelling of a canonical path that the re-export table rewrites onto it (the path itself
 /// included): `crossbeam_channel::unbounded` is also written `crossbeam::channel::unbounded`.
 pub fn spellings(path: &str) -> Vec<Vec<String>> {
