@@ -17,7 +17,10 @@ fn engines() -> &'static [Engine; 2] {
     ENGINES.get_or_init(|| {
         let catalogue = Catalogue::global();
         // With the prefilter (as shipped) and without it (every input reaches the parser).
-        [build_engine(catalogue, true, true), build_engine(catalogue, true, false)]
+        [
+            build_engine(catalogue, true, true),
+            build_engine(catalogue, true, false),
+        ]
     })
 }
 
