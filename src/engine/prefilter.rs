@@ -20,7 +20,10 @@ pub fn anchor_terms(entry: &str) -> Vec<Vec<String>> {
         .first()
         .is_some_and(|canonical| crate::engine::resolve::via_prelude(canonical));
     let mut out: Vec<Vec<String>> = Vec::new();
-    for terms in spellings.iter().filter_map(|segs| spelling_terms(segs, !prelude)) {
+    for terms in spellings
+        .iter()
+        .filter_map(|segs| spelling_terms(segs, !prelude))
+    {
         if !out.contains(&terms) {
             out.push(terms);
         }
