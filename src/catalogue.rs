@@ -63,7 +63,6 @@ pub struct RuleOption {
 }
 
 impl RuleDoc {
-    /// The API list `key`; an unknown key is a bug in the rule's code, caught by the catalogue test.
     /// The list names of every anchor (`"a & b"` names two).
     pub fn anchor_lists(&self) -> impl Iterator<Item = &str> {
         self.anchors
@@ -71,6 +70,7 @@ impl RuleDoc {
             .flat_map(|a| a.split('&').map(str::trim))
     }
 
+    /// The API list `key`; an unknown key is a bug in the rule's code, caught by the catalogue test.
     pub fn list(&self, key: &str) -> &[String] {
         self.matches.get(key).map(Vec::as_slice).unwrap_or(&[])
     }
