@@ -50,8 +50,9 @@ impl Sources {
         for root in roots {
             let meta = std::fs::metadata(root).map_err(|_| MissingPath(root.clone()))?;
             let list = if meta.is_dir() { &mut dirs } else { &mut files };
-            if !list.contains(root) {
-                list.push(root.clone());
+            let root = lexical(root);
+            if !list.contains(&root) {
+                list.push(root);
             }
         }
         let nested = |d: &PathBuf, all: &[PathBuf]| all.iter().any(|o| o != d && d.starts_with(o));
@@ -76,7 +77,12 @@ impl Sources {
         }
         let errors = Mutex::new(Vec::new());
         for root in &self.dirs {
-            WalkBuilder::new(root)
+            let start = if root.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                root.as_path()
+            };
+            WalkBuilder::new(start)
                 .hidden(true)
                 .git_ignore(true)
                 .git_exclude(true)
@@ -95,10 +101,10 @@ impl Sources {
                             Ok(e)
                                 if e.file_type().is_some_and(|t| t.is_file())
                                     && e.path().extension().is_some_and(|x| x == "rs")
-                                    && !self.named.contains(e.path()) =>
+                                    && !self.named.contains(&lexical(e.path())) =>
                             {
                                 sink(SourceFile {
-                                    path: e.into_path(),
+                                    path: lexical(e.path()),
                                     explicit: false,
                                 });
                             }
@@ -130,6 +136,14 @@ pub fn discover(roots: &[PathBuf], threads: usize) -> Result<Discovery, MissingP
     files.sort();
     files.dedup_by(|a, b| a.path == b.path);
     Ok(Discovery { files, errors })
+}
+
+/// `./src/../src/lib.rs` stays as is, but `./src/lib.rs` becomes `src/lib.rs` (and `.` the empty
+/// path): the same file named two ways is read once.
+fn lexical(path: &Path) -> PathBuf {
+    path.components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect()
 }
 
 /// A cargo build directory: `target/` holding cargo's CACHEDIR.TAG or .rustc_info.json.

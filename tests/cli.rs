@@ -187,3 +187,21 @@ fn output_is_deterministic_across_thread_counts() {
     assert_eq!(one.stdout, four.stdout);
     assert!(!one.stdout.is_empty());
 }
+
+#[test]
+fn overlapping_paths_are_read_once() {
+    let dir = crate_with_finding();
+    // A folder, a folder inside it, and a file inside both: each file is read and reported once.
+    let out = run_in(
+        dir.path(),
+        &["src", ".", "src/main.rs", "--format", "short"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert_eq!(text.matches("[unbounded-channel]").count(), 1, "{text}");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        err.contains("1 file scanned") || text.contains("1 file scanned"),
+        "{err}{text}"
+    );
+}
