@@ -16,6 +16,7 @@ pub struct IgnoredTrySend {
     kanal_ctors: HashSet<String>,
     kanal_types: HashSet<String>,
     no_slot_ctors: HashSet<String>,
+    unbounded_ctors: HashSet<String>,
     no_slot_types: HashSet<String>,
     sockets: HashSet<String>,
 }
@@ -37,6 +38,7 @@ impl IgnoredTrySend {
             kanal_ctors: keys("kanal-constructors"),
             kanal_types: keys("kanal-types"),
             no_slot_ctors: keys("no-slot-per-sender-constructors"),
+            unbounded_ctors: keys("unbounded-constructors"),
             no_slot_types: keys("no-slot-per-sender-types"),
             sockets: keys("datagram-sockets"),
         }
@@ -179,7 +181,14 @@ impl Rule for IgnoredTrySend {
                     .to_owned()
             }
         };
-        let consequence = if method == "unbounded_send" {
+        let unbounded = receiver_is(
+            cx,
+            &call.receiver,
+            &self.unbounded_ctors,
+            &HashSet::new(),
+            Some(0),
+        );
+        let consequence = if method == "unbounded_send" || unbounded {
             "when the receiver is gone the message is lost and nobody knows"
         } else {
             "when the channel is full the message is dropped silently"
