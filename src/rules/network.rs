@@ -6,6 +6,8 @@ use std::collections::HashSet;
 use syn::{Expr, Type};
 
 use super::syntax::{ident_of, peel, self_field};
+use super::{api_map, name_list};
+use crate::catalogue::RuleDoc;
 use crate::engine::Context;
 
 /// How deep to follow `let` initializers (`let s = ..; let r = BufReader::new(s);`).
@@ -20,6 +22,16 @@ pub struct Sockets {
 }
 
 impl Sockets {
+    /// The rule's `socket-types`, `socket-constructors` and `accept-methods` lists.
+    pub fn from_doc(doc: &RuleDoc) -> Sockets {
+        let keys = |k: &str| api_map(doc, k).into_keys().collect::<HashSet<_>>();
+        Sockets {
+            types: keys("socket-types"),
+            constructors: keys("socket-constructors"),
+            accepts: name_list(doc, "accept-methods"),
+        }
+    }
+
     /// Whether `expr` is visibly a network stream or a reader over one.
     pub fn is_network(&self, cx: &Context<'_>, expr: &Expr) -> bool {
         self.network_at(cx, expr, 0)

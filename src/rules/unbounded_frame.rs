@@ -37,11 +37,7 @@ impl UnboundedFrame {
             line_readers: name_list(doc, "line-readers"),
             local_inputs: keys("local-inputs"),
             local_input_types: keys("local-input-types"),
-            sockets: Sockets {
-                types: keys("socket-types"),
-                constructors: keys("socket-constructors"),
-                accepts: name_list(doc, "accept-methods"),
-            },
+            sockets: Sockets::from_doc(doc),
         }
     }
 

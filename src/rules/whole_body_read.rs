@@ -59,11 +59,7 @@ impl WholeBodyRead {
             config_limit_methods: name_list(doc, "config-limit-methods"),
             limit_config_types: keys("limit-config-types"),
             warp_filters: keys("warp-body-filters"),
-            sockets: Sockets {
-                types: keys("socket-types"),
-                constructors: keys("socket-constructors"),
-                accepts: name_list(doc, "accept-methods"),
-            },
+            sockets: Sockets::from_doc(doc),
         }
     }
 
