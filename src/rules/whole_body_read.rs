@@ -481,7 +481,11 @@ impl Rule for WholeBodyRead {
                 let arity_ok = m.args.len() == usize::from(method == "text_with_charset");
                 if arity_ok && self.response_reads.contains(&method) {
                     self.check_response_read(cx, m);
-                } else if m.args.len() == 1 && self.read_methods.contains(&method) {
+                } else if m.args.len() == 1
+                    && self.read_methods.contains(&method)
+                    // std, tokio and futures read into `&mut buf`; quinn's `read_to_end(limit)` is bounded.
+                    && matches!(&m.args[0], Expr::Reference(r) if r.mutability.is_some())
+                {
                     self.check_read_to_end(cx, m);
                 } else if m.args.is_empty() && (method == "to_bytes" || method == "aggregate") {
                     self.check_collected(cx, m);
