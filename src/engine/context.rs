@@ -72,6 +72,9 @@ pub struct Context<'ast> {
     pub(super) ancestors: Vec<&'ast Expr>,
     /// Per-file facts a rule computed once (keyed by rule id).
     pub(super) cache: HashMap<&'static str, Box<dyn std::any::Any>>,
+    /// The last call resolved by [`Context::callee`], by address: most rules ask for the callee of
+    /// the expression being checked, so one entry saves a resolution per rule.
+    pub(super) last_callee: std::cell::RefCell<Option<(usize, Option<String>)>>,
 }
 
 impl<'ast> Context<'ast> {
@@ -85,13 +88,22 @@ impl<'ast> Context<'ast> {
 
     /// The canonical path of a call's function: `a::b(..)` → `Some("a::b")`.
     pub fn callee(&self, expr: &Expr) -> Option<String> {
-        match expr {
-            Expr::Call(call) => match &*call.func {
-                Expr::Path(p) if p.qself.is_none() => self.resolve(&p.path),
-                _ => None,
-            },
-            _ => None,
+        let Expr::Call(call) = expr else { return None };
+        let Expr::Path(p) = &*call.func else {
+            return None;
+        };
+        if p.qself.is_some() {
+            return None;
         }
+        let key = expr as *const Expr as usize;
+        if let Some((k, path)) = &*self.last_callee.borrow() {
+            if *k == key {
+                return path.clone();
+            }
+        }
+        let path = self.resolve(&p.path);
+        *self.last_callee.borrow_mut() = Some((key, path.clone()));
+        path
     }
 
     /// The canonical path of a type's outer name: `Arc<Mutex<T>>` → `std::sync::Arc`.

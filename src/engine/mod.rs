@@ -132,6 +132,7 @@ impl Engine {
                 file: &file,
                 ancestors: Vec::new(),
                 cache: HashMap::new(),
+                last_callee: Default::default(),
             },
             rules: &self.rules,
             include_tests: self.include_tests,
