@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use syn::visit::{self, Visit};
 use syn::{Expr, GenericParam, Type, TypeParamBound, WherePredicate};
 
-use super::syntax::{for_each_expr_in_block, ident_of, peel, self_field};
+use super::syntax::{for_each_expr_in_block, ident_of, peel, self_field, type_args};
 use super::{api_map, name_list, ApiExtensions};
 use crate::catalogue::RuleDoc;
 use crate::engine::{Context, RawFinding, Rule};
@@ -86,12 +86,7 @@ impl CallWithoutPollReady {
                 }
                 // `Box<dyn Service<..>>`
                 path == "std::boxed::Box"
-                    && p.path.segments.last().is_some_and(|s| match &s.arguments {
-                        syn::PathArguments::AngleBracketed(a) => a.args.iter().any(|arg| {
-                            matches!(arg, syn::GenericArgument::Type(t) if self.is_service_type(cx, generics, t))
-                        }),
-                        _ => false,
-                    })
+                    && type_args(ty).any(|t| self.is_service_type(cx, generics, t))
             }
             _ => false,
         }

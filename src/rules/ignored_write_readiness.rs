@@ -131,12 +131,8 @@ impl IgnoredWriteReadiness {
                 let last = p.path.segments.last();
                 // `Pin<&mut W>`: the pinned type is what is written to.
                 if last.is_some_and(|s| s.ident == "Pin") {
-                    if let Some(syn::PathArguments::AngleBracketed(args)) =
-                        last.map(|s| &s.arguments)
-                    {
-                        if let Some(syn::GenericArgument::Type(inner)) = args.args.first() {
-                            return Self::type_names(cx, inner, set);
-                        }
+                    if let Some(inner) = super::syntax::type_args(ty).next() {
+                        return Self::type_names(cx, inner, set);
                     }
                 }
                 if cx.resolve(&p.path).is_some_and(|r| set.contains(&r)) {

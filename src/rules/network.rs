@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use syn::{Expr, Type};
 
-use super::syntax::{ident_of, peel, self_field};
+use super::syntax::{ident_of, peel, self_field, type_args};
 use super::{api_map, name_list};
 use crate::catalogue::RuleDoc;
 use crate::engine::Context;
@@ -103,18 +103,6 @@ impl Sockets {
             return true;
         }
         // A buffered reader over a socket: `BufReader<TcpStream>`.
-        if path.ends_with("::BufReader") {
-            if let Type::Path(p) = ty {
-                return p.path.segments.last().is_some_and(|s| {
-                    match &s.arguments {
-                    syn::PathArguments::AngleBracketed(a) => a.args.iter().any(|arg| {
-                        matches!(arg, syn::GenericArgument::Type(t) if self.is_socket_type(cx, t))
-                    }),
-                    _ => false,
-                }
-                });
-            }
-        }
-        false
+        path.ends_with("::BufReader") && type_args(ty).any(|t| self.is_socket_type(cx, t))
     }
 }

@@ -456,3 +456,18 @@ pub fn receiver_is(
     }
     typed(self_field(receiver).and_then(|f| cx.self_field_type(&f)))
 }
+
+/// The type arguments of a path type's last segment: `Arc<Mutex<T>>` → `[Mutex<T>]`.
+pub fn type_args(ty: &syn::Type) -> impl Iterator<Item = &syn::Type> {
+    let args = match ty {
+        syn::Type::Path(p) => match p.path.segments.last().map(|s| &s.arguments) {
+            Some(syn::PathArguments::AngleBracketed(a)) => Some(&a.args),
+            _ => None,
+        },
+        _ => None,
+    };
+    args.into_iter().flatten().filter_map(|a| match a {
+        syn::GenericArgument::Type(t) => Some(t),
+        _ => None,
+    })
+}

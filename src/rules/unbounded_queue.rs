@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use syn::visit::Visit;
-use syn::{Expr, GenericArgument, PathArguments, Type};
+use syn::{Expr, Type};
 
 use super::syntax::{for_each_expr_in_block, ident_of, peel, self_field, written};
 use super::{api_map, name_list, ApiExtensions};
@@ -219,14 +219,7 @@ fn peel_type(ty: &Type) -> &Type {
 }
 
 fn first_type_arg(ty: &Type) -> Option<&Type> {
-    let Type::Path(p) = ty else { return None };
-    let PathArguments::AngleBracketed(args) = &p.path.segments.last()?.arguments else {
-        return None;
-    };
-    args.args.iter().find_map(|a| match a {
-        GenericArgument::Type(t) => Some(t),
-        _ => None,
-    })
+    super::syntax::type_args(ty).next()
 }
 
 impl Rule for UnboundedQueue {

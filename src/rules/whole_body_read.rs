@@ -29,7 +29,7 @@ pub struct WholeBodyRead {
     limit_fns: std::collections::HashMap<String, Option<String>>,
     limit_disablers: HashSet<String>,
     limit_layers: HashSet<String>,
-    unlimited_limit_methods: Vec<String>,
+    message_limit_methods: Vec<String>,
     config_limit_methods: Vec<String>,
     limit_config_types: HashSet<String>,
     warp_filters: HashSet<String>,
@@ -51,11 +51,7 @@ impl WholeBodyRead {
             limit_fns: api_map(doc, "limit-functions"),
             limit_disablers: keys("limit-disablers"),
             limit_layers: keys("limit-layers"),
-            unlimited_limit_methods: [
-                name_list(doc, "message-limit-methods"),
-                name_list(doc, "config-limit-methods"),
-            ]
-            .concat(),
+            message_limit_methods: name_list(doc, "message-limit-methods"),
             config_limit_methods: name_list(doc, "config-limit-methods"),
             limit_config_types: keys("limit-config-types"),
             warp_filters: keys("warp-body-filters"),
@@ -423,20 +419,10 @@ fn type_in(cx: &Context<'_>, ty: &syn::Type, pred: &dyn Fn(&str) -> bool) -> boo
     if pred(&path) {
         return true;
     }
-    if matches!(
+    matches!(
         path.as_str(),
         "std::sync::Arc" | "std::rc::Rc" | "std::boxed::Box"
-    ) {
-        if let syn::Type::Path(p) = ty {
-            return p.path.segments.last().is_some_and(|s| match &s.arguments {
-                syn::PathArguments::AngleBracketed(a) => a.args.iter().any(
-                    |arg| matches!(arg, syn::GenericArgument::Type(t) if type_in(cx, t, pred)),
-                ),
-                _ => false,
-            });
-        }
-    }
-    false
+    ) && super::syntax::type_args(ty).any(|t| type_in(cx, t, pred))
 }
 
 fn awaited(e: &Expr) -> bool {
@@ -489,7 +475,10 @@ impl Rule for WholeBodyRead {
                     self.check_read_to_end(cx, m);
                 } else if m.args.is_empty() && (method == "to_bytes" || method == "aggregate") {
                     self.check_collected(cx, m);
-                } else if m.args.len() == 1 && self.unlimited_limit_methods.contains(&method) {
+                } else if m.args.len() == 1
+                    && (self.message_limit_methods.contains(&method)
+                        || self.config_limit_methods.contains(&method))
+                {
                     self.check_limit_method(cx, m);
                 }
             }
