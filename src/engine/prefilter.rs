@@ -136,7 +136,13 @@ impl Prefilter {
             .iter()
             .map(|c| c.iter().map(index).collect())
             .collect();
-        let matcher = AhoCorasick::new(&words)
+        // Leftmost-longest, not overlapping: every word is a whole identifier, so a match that is
+        // rejected (part of a longer identifier) ends inside that identifier, before the next one
+        // starts, and no whole-word match can be skipped. A DFA scans fastest.
+        let matcher = AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .build(&words)
             .unwrap_or_else(|e| panic!("anchor words form an invalid automaton: {e}"));
         Prefilter {
             matcher,
@@ -154,7 +160,7 @@ impl Prefilter {
     ) -> Vec<bool> {
         let bytes = text.as_bytes();
         let mut present = vec![false; self.words.len()];
-        for m in self.matcher.find_overlapping_iter(text) {
+        for m in self.matcher.find_iter(text) {
             let before = m.start().checked_sub(1).map(|i| bytes[i]);
             let after = bytes.get(m.end()).copied();
             if !before.is_some_and(is_ident_byte) && !after.is_some_and(is_ident_byte) {
