@@ -6,6 +6,10 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
+// The same allocator as the linter, so that the comparison is the rules' cost and nothing else.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let dir = args.next().expect("usage: parse_only DIR [THREADS]");
