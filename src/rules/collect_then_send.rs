@@ -225,7 +225,7 @@ impl CollectThenSend {
         let Some(local) = super::syntax::let_binding_of(body, top) else {
             return;
         };
-        let syn::Pat::Ident(name) = strip_type(&local.pat) else {
+        let syn::Pat::Ident(name) = super::syntax::strip_pat_type(&local.pat) else {
             return;
         };
         let name = name.ident.to_string();
@@ -259,13 +259,6 @@ impl CollectThenSend {
                 _ => return false,
             };
         }
-    }
-}
-
-fn strip_type(p: &syn::Pat) -> &syn::Pat {
-    match p {
-        syn::Pat::Type(t) => strip_type(&t.pat),
-        _ => p,
     }
 }
 

@@ -337,7 +337,8 @@ fn peel_chain_link(e: &Expr) -> &Expr {
     }
 }
 
-fn strip_pat_type(p: &syn::Pat) -> &syn::Pat {
+/// A pattern without its type ascription: `x: T` → `x`.
+pub fn strip_pat_type(p: &syn::Pat) -> &syn::Pat {
     match p {
         syn::Pat::Type(t) => strip_pat_type(&t.pat),
         _ => p,
