@@ -100,13 +100,15 @@ impl Sources {
                         match entry {
                             Ok(e)
                                 if e.file_type().is_some_and(|t| t.is_file())
-                                    && e.path().extension().is_some_and(|x| x == "rs")
-                                    && !self.named.contains(&lexical(e.path())) =>
+                                    && e.path().extension().is_some_and(|x| x == "rs") =>
                             {
-                                sink(SourceFile {
-                                    path: lexical(e.path()),
-                                    explicit: false,
-                                });
+                                let path = lexical(e.path());
+                                if !self.named.contains(&path) {
+                                    sink(SourceFile {
+                                        path,
+                                        explicit: false,
+                                    });
+                                }
                             }
                             Ok(_) => {}
                             Err(err) => errors
