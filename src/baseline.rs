@@ -2,10 +2,11 @@
 //! fingerprints; `--baseline FILE` hides those, so old findings stay hidden when lines shift and new
 //! ones still fail the build.
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::diag::{Suppressed, SuppressedBy};
 use crate::run::{Outcome, Report};
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -62,23 +63,65 @@ impl Baseline {
         Ok(baseline)
     }
 
-    /// Removes the findings the baseline knows; returns how many.
-    pub fn hide_known(&self, report: &mut Report) -> usize {
+    /// Moves the findings the baseline knows out of the report's findings and into each file's
+    /// suppressed ones (for `--report-suppressed`); returns how many, and the entries that matched
+    /// nothing.
+    pub fn hide_known(&self, report: &mut Report) -> Hidden<'_> {
         let known: BTreeSet<(&str, &str, &str)> = self
             .findings
             .iter()
             .map(|e| (e.path.as_str(), e.rule.as_str(), e.fingerprint.as_str()))
             .collect();
+        let mut matched: BTreeSet<(String, String, String)> = BTreeSet::new();
         let mut hidden = 0;
         for file in &mut report.files {
             if let Outcome::Analysed { findings } = &mut file.outcome {
-                let before = findings.len();
-                findings.retain(|f| {
-                    !known.contains(&(f.path.as_str(), f.rule.as_str(), f.fingerprint.as_str()))
-                });
-                hidden += before - findings.len();
+                let mut kept = Vec::with_capacity(findings.len());
+                for f in findings.drain(..) {
+                    let key = (f.path.as_str(), f.rule.as_str(), f.fingerprint.as_str());
+                    if known.contains(&key) {
+                        matched.insert((f.path.clone(), f.rule.clone(), f.fingerprint.clone()));
+                        hidden += 1;
+                        file.suppressed.push(Suppressed {
+                            finding: f,
+                            by: SuppressedBy::External,
+                        });
+                    } else {
+                        kept.push(f);
+                    }
+                }
+                *findings = kept;
             }
         }
-        hidden
+        let unmatched = self
+            .findings
+            .iter()
+            .filter(|e| !matched.contains(&(e.path.clone(), e.rule.clone(), e.fingerprint.clone())))
+            .collect();
+        Hidden { hidden, unmatched }
+    }
+}
+
+/// What applying a baseline did.
+#[derive(Debug)]
+pub struct Hidden<'b> {
+    /// Findings hidden.
+    pub hidden: usize,
+    /// Entries no finding of this run matched.
+    pub unmatched: Vec<&'b Entry>,
+}
+
+impl Hidden<'_> {
+    /// The unmatched entries this run could have seen: their file is gone, or lies under one of
+    /// `roots` (absolute) and was linted. Entries for files outside the run (a pre-commit run on
+    /// the staged files) are not judged.
+    pub fn stale(&self, base_dir: &Path, roots: &[PathBuf]) -> usize {
+        self.unmatched
+            .iter()
+            .filter(|e| {
+                let path = base_dir.join(&e.path);
+                !path.exists() || roots.iter().any(|r| path.starts_with(r))
+            })
+            .count()
     }
 }

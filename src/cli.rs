@@ -14,6 +14,8 @@ use crate::emit::{self, EmitContext, Format};
 use crate::engine::prefilter::{self, Prefilter};
 use crate::engine::resolve::KnownPaths;
 use crate::engine::Engine;
+use crate::groups::{self, Selection};
+use crate::listing;
 use crate::manifest;
 use crate::rules::{self, ApiExtensions, RuleOptions};
 use crate::run::{self, RunOptions};
@@ -33,6 +35,7 @@ Examples:
   cargo backpressure crates/server        lint one folder
   cargo backpressure --format sarif -o backpressure.sarif
   cargo backpressure -D unbounded-channel -A unbounded-queue
+  cargo backpressure -D timeouts -D warnings
   cargo backpressure --explain unbounded-channel
   cargo backpressure --list-rules";
 
@@ -56,15 +59,16 @@ pub struct Cli {
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Set RULE (or `all`) to allow: report nothing for it
+    /// Set RULE (a rule, a family such as `timeouts`, or `all`) to allow: report nothing for it
     #[arg(short = 'A', long = "allow", value_name = "RULE", action = ArgAction::Append)]
     pub allow: Vec<String>,
 
-    /// Set RULE (or `all`) to warn
+    /// Set RULE (a rule, a family, or `all`) to warn
     #[arg(short = 'W', long = "warn", value_name = "RULE", action = ArgAction::Append)]
     pub warn: Vec<String>,
 
-    /// Set RULE (or `all`) to deny: report it as an error
+    /// Set RULE (a rule, a family, or `all`) to deny: report it as an error; `-D warnings` denies
+    /// every finding that would warn
     #[arg(short = 'D', long = "deny", value_name = "RULE", action = ArgAction::Append)]
     pub deny: Vec<String>,
 
@@ -96,6 +100,15 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
 
+    /// Also put suppressed findings (by a comment or the baseline) in the SARIF report, marked
+    /// with SARIF `suppressions`, for audit tools (GitHub code scanning would open alerts for them)
+    #[arg(long)]
+    pub report_suppressed: bool,
+
+    /// Print the number of findings of each rule (count, rule, summary) instead of the findings
+    #[arg(long)]
+    pub statistics: bool,
+
     /// Report `backpressure:allow(..)` comments that silenced nothing
     #[arg(long)]
     pub report_unused_suppressions: bool,
@@ -112,11 +125,12 @@ pub struct Cli {
     #[arg(long)]
     pub stats: bool,
 
-    /// List every rule with its default level and summary, then exit
+    /// List every rule with its default level and summary, and the groups, then exit (with
+    /// `--format json`, as JSON)
     #[arg(long)]
     pub list_rules: bool,
 
-    /// Print the full documentation of RULE, then exit
+    /// Print the full documentation of RULE (or the rules of a family), then exit
     #[arg(long, value_name = "RULE")]
     pub explain: Option<String>,
 
@@ -202,14 +216,21 @@ fn level_flags(matches: &clap::ArgMatches) -> Vec<(usize, Level, String)> {
 fn execute(cli: &Cli, matches: &clap::ArgMatches) -> Result<u8, String> {
     let catalogue = Catalogue::global();
     if cli.list_rules {
-        print_rules(catalogue);
+        let listing = match cli.format {
+            Format::Json => listing::json(catalogue),
+            _ => listing::text(catalogue),
+        };
+        print!("{listing}");
         return Ok(EXIT_CLEAN);
     }
     if let Some(id) = &cli.explain {
-        let doc = catalogue
-            .get(id)
-            .ok_or_else(|| unknown_rule(catalogue, id))?;
-        print!("{}", explain(doc));
+        if let Some(doc) = catalogue.get(id) {
+            print!("{}", explain(doc));
+        } else if groups::is_family(catalogue, id) {
+            print!("{}", listing::explain_family(catalogue, id));
+        } else {
+            return Err(groups::unknown_message(catalogue, id, false));
+        }
         return Ok(EXIT_CLEAN);
     }
     let cwd =
@@ -229,11 +250,15 @@ fn execute(cli: &Cli, matches: &clap::ArgMatches) -> Result<u8, String> {
     if cli.report_unused_suppressions {
         levels.set_from_cli(suppress::UNUSED, Level::Warn);
     }
-    for (_, level, rule) in level_flags(matches) {
-        if rule != "all" && catalogue.get(&rule).is_none() {
-            return Err(unknown_rule(catalogue, &rule));
+    for (_, level, name) in level_flags(matches) {
+        match groups::resolve(catalogue, &name, true)? {
+            Selection::Rules(rules) => {
+                for rule in rules {
+                    levels.set_from_cli(&rule, level);
+                }
+            }
+            Selection::Warnings => levels.set_warnings(level),
         }
-        levels.set_from_cli(&rule, level);
     }
     let baseline = match &cli.baseline {
         Some(path) => Some(Baseline::read(path)?),
@@ -284,9 +309,21 @@ fn execute(cli: &Cli, matches: &clap::ArgMatches) -> Result<u8, String> {
             path.display()
         );
     }
-    if let Some(baseline) = &baseline {
-        report.hidden_by_baseline = baseline.hide_known(&mut report);
+    if let (Some(baseline), Some(path)) = (&baseline, &cli.baseline) {
+        let hidden = baseline.hide_known(&mut report);
+        report.hidden_by_baseline = hidden.hidden;
+        let absolute_roots: Vec<PathBuf> = roots.iter().map(|r| cwd.join(r)).collect();
+        let stale = hidden.stale(&cwd, &absolute_roots);
+        if stale > 0 {
+            eprintln!(
+                "note: the baseline {} lists {stale} {} that this run no longer reports (fixed, or the line changed)\n  = help: rewrite it with `cargo backpressure --write-baseline {}`, so that they cannot come back unnoticed",
+                path.display(),
+                if stale == 1 { "finding" } else { "findings" },
+                path.display()
+            );
+        }
     }
+    report.report_suppressed = cli.report_suppressed;
 
     let to_terminal = cli.output.is_none() && std::io::stdout().is_terminal();
     let color = match cli.color {
@@ -302,8 +339,12 @@ fn execute(cli: &Cli, matches: &clap::ArgMatches) -> Result<u8, String> {
         base_dir: &cwd,
     };
     let mut buffer = Vec::new();
-    emit::emit(cli.format, &report, &cx, &mut buffer)
-        .map_err(|e| format!("cannot format the report: {e}"))?;
+    let formatted = match (cli.statistics, cli.format) {
+        (true, Format::Json) => emit::statistics::emit_json(&report, catalogue, &mut buffer),
+        (true, _) => emit::statistics::emit_text(&report, catalogue, &mut buffer),
+        (false, format) => emit::emit(format, &report, &cx, &mut buffer),
+    };
+    formatted.map_err(|e| format!("cannot format the report: {e}"))?;
     match &cli.output {
         Some(path) => std::fs::write(path, &buffer)
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
@@ -311,7 +352,10 @@ fn execute(cli: &Cli, matches: &clap::ArgMatches) -> Result<u8, String> {
             .write_all(&buffer)
             .map_err(|e| format!("cannot write the report: {e}"))?,
     }
-    if cli.stats || (cli.format != Format::Text && (cli.output.is_some() || !to_terminal)) {
+    if cli.stats
+        || cli.statistics
+        || (cli.format != Format::Text && (cli.output.is_some() || !to_terminal))
+    {
         eprintln!("{}", emit::summary_line(&report));
     }
     if cli.stats {
@@ -370,20 +414,6 @@ pub fn build_engine_with(
         macro_words,
         prefilter: use_prefilter
             .then(|| Prefilter::new(prefilter::anchor_conjunctions(catalogue, extension_paths))),
-    }
-}
-
-fn unknown_rule(catalogue: &Catalogue, id: &str) -> String {
-    format!(
-        "unknown rule `{id}`; the rules are: {}",
-        catalogue.ids().collect::<Vec<_>>().join(", ")
-    )
-}
-
-fn print_rules(catalogue: &Catalogue) {
-    let width = catalogue.ids().map(str::len).max().unwrap_or(0);
-    for r in &catalogue.rules {
-        println!("{:width$}  {:5}  {}", r.id, r.level.as_str(), r.summary);
     }
 }
 

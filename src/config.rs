@@ -15,6 +15,7 @@ use toml::Spanned;
 
 use crate::catalogue::Catalogue;
 use crate::diag::Level;
+use crate::groups::{self, Selection};
 use crate::rules::{ApiExtensions, RuleOptions};
 
 /// The configuration file name looked for at the workspace root.
@@ -27,6 +28,8 @@ pub struct Levels {
     base: BTreeMap<String, Level>,
     /// `-A/-W/-D` flags: they override everything.
     cli: BTreeMap<String, Level>,
+    /// `-D warnings` (or `-A warnings`): the level every finding still at warn ends at.
+    warnings: Option<Level>,
 }
 
 impl Levels {
@@ -38,7 +41,13 @@ impl Levels {
                 .map(|r| (r.id.clone(), r.level))
                 .collect(),
             cli: BTreeMap::new(),
+            warnings: None,
         }
+    }
+
+    /// `-D warnings`: every finding that ends at warn is reported at `level` instead.
+    pub fn set_warnings(&mut self, level: Level) {
+        self.warnings = Some(level);
     }
 
     /// Sets a level from configuration.
@@ -65,13 +74,17 @@ impl Levels {
 
     /// The level of `rule` for a file whose package refines levels with `package`.
     pub fn get_for(&self, rule: &str, package: Option<&BTreeMap<String, Level>>) -> Level {
-        if let Some(l) = self.cli.get(rule) {
-            return *l;
+        let level = self
+            .cli
+            .get(rule)
+            .or_else(|| package.and_then(|p| p.get(rule)))
+            .or_else(|| self.base.get(rule))
+            .copied()
+            .unwrap_or(Level::Warn);
+        match self.warnings {
+            Some(promoted) if level == Level::Warn => promoted,
+            _ => level,
         }
-        if let Some(l) = package.and_then(|p| p.get(rule)) {
-            return *l;
-        }
-        self.base.get(rule).copied().unwrap_or(Level::Warn)
     }
 
     pub fn get(&self, rule: &str) -> Level {
@@ -122,18 +135,53 @@ pub struct Config {
     pub levels: BTreeMap<String, Level>,
     pub options: RuleOptions,
     pub api: ApiExtensions,
+    /// `[[overrides]]`, in file order (a later one wins where several match).
+    pub overrides: Vec<Override>,
+}
+
+/// One `[[overrides]]` entry: levels for the files its globs match.
+#[derive(Debug)]
+pub struct Override {
+    /// Matched like `exclude`, against paths relative to the configuration's folder.
+    pub paths: GlobSet,
+    pub levels: BTreeMap<String, Level>,
+    /// The entry in the file, for errors about it.
+    pub span: Range<usize>,
 }
 
 impl Config {
     /// Whether `path` is excluded by the configuration's globs.
     pub fn is_excluded(&self, path: &Path) -> bool {
-        let Some(set) = &self.exclude else {
-            return false;
-        };
+        self.exclude
+            .as_ref()
+            .is_some_and(|set| self.matches(set, path))
+    }
+
+    /// Whether `set` matches `path` or a folder it is in, relative to the configuration's folder.
+    fn matches(&self, set: &GlobSet, path: &Path) -> bool {
         let relative = path.strip_prefix(&self.exclude_base).unwrap_or(path);
+        let relative = relative.strip_prefix("./").unwrap_or(relative);
         relative
             .ancestors()
             .any(|p| !p.as_os_str().is_empty() && set.is_match(p))
+    }
+
+    /// The levels that refine the configuration for `path`: its package's table, then every
+    /// `[[overrides]]` entry matching it, in file order.
+    pub fn file_levels<'a>(
+        &self,
+        path: &Path,
+        package: &'a BTreeMap<String, Level>,
+    ) -> std::borrow::Cow<'a, BTreeMap<String, Level>> {
+        let mut levels = std::borrow::Cow::Borrowed(package);
+        for o in &self.overrides {
+            if self.matches(&o.paths, path) {
+                levels
+                    .to_mut()
+                    .extend(o.levels.iter().map(|(r, l)| (r.clone(), *l)));
+            }
+        }
+        levels
     }
 }
 
@@ -332,6 +380,7 @@ const ROOT_KEYS: &[&str] = &[
     "exclude",
     "max-file-size",
     "rules",
+    "overrides",
     "api",
 ];
 const API_KEYS: &[&str] = &["unbounded-constructors", "spawners", "timeout-wrappers"];
@@ -378,19 +427,9 @@ pub fn parse(
                 })?);
             }
             "exclude" => {
-                let mut builder = GlobSetBuilder::new();
-                for pattern in v.strings(value, "exclude")? {
-                    let glob = Glob::new(pattern.get_ref()).map_err(|e| {
-                        v.error(pattern.span(), format!("invalid glob: {}", e.kind()), None)
-                    })?;
-                    builder.add(glob);
-                }
-                config.exclude = Some(
-                    builder
-                        .build()
-                        .map_err(|e| v.error(value.span(), format!("invalid globs: {e}"), None))?,
-                );
+                config.exclude = Some(glob_set(&v, value, &v.strings(value, "exclude")?)?);
             }
+            "overrides" => config.overrides = parse_overrides(&v, value, catalogue)?,
             "rules" => parse_rules(&v, v.table(value, "rules")?, catalogue, &mut config)?,
             "api" => {
                 for (api_key, list) in v.table(value, "api")?.iter() {
@@ -419,28 +458,75 @@ fn parse_rules(
     catalogue: &Catalogue,
     config: &mut Config,
 ) -> Result<(), Box<ConfigError>> {
+    let levels = rule_levels(v, rules, catalogue, Some(&mut config.options))?;
+    config.levels.extend(levels);
+    Ok(())
+}
+
+/// The levels a `rules` table sets. A group (a family or `all`) sets each of its rules; a rule named
+/// by its id wins over its groups wherever it is written. `options` is `None` where only levels may
+/// be set (in `[[overrides]]`).
+fn rule_levels(
+    v: &Validator<'_>,
+    rules: &DeTable<'_>,
+    catalogue: &Catalogue,
+    mut options: Option<&mut RuleOptions>,
+) -> Result<BTreeMap<String, Level>, Box<ConfigError>> {
+    let mut from_groups = BTreeMap::new();
+    let mut from_ids = BTreeMap::new();
     for (id, setting) in rules.iter() {
         let Some(doc) = catalogue.get(id.get_ref()) else {
-            return Err(v.error(
-                id.span(),
-                format!("unknown rule `{}`", id.get_ref()),
-                Some(format!(
-                    "the rules are: {}",
-                    catalogue.ids().collect::<Vec<_>>().join(", ")
-                )),
-            ));
+            let name: &str = id.get_ref();
+            if name == groups::WARNINGS {
+                return Err(v.error(
+                    id.span(),
+                    "`warnings` is a command-line selector",
+                    Some("pass `-D warnings`, or set `all` or a family to a level".to_owned()),
+                ));
+            }
+            let Ok(Selection::Rules(members)) = groups::resolve(catalogue, name, false) else {
+                return Err(v.error(
+                    id.span(),
+                    format!("unknown rule `{name}`"),
+                    Some(groups::unknown_help(catalogue, name, false)),
+                ));
+            };
+            if !matches!(setting.get_ref(), DeValue::String(_)) {
+                return Err(v.error(
+                    setting.span(),
+                    format!("the group `{name}` takes a level only"),
+                    Some(format!(
+                        "write `{name} = \"deny\"`; options belong to a rule's own table"
+                    )),
+                ));
+            }
+            let level = v.level(setting)?;
+            for rule in members {
+                from_groups.insert(rule, level);
+            }
+            continue;
         };
         match setting.get_ref() {
             DeValue::String(_) => {
-                config.levels.insert(doc.id.clone(), v.level(setting)?);
+                from_ids.insert(doc.id.clone(), v.level(setting)?);
             }
             DeValue::Table(table) => {
                 for (key, value) in table.iter() {
                     let key_str: &str = key.get_ref();
                     if key_str == "level" {
-                        config.levels.insert(doc.id.clone(), v.level(value)?);
+                        from_ids.insert(doc.id.clone(), v.level(value)?);
                         continue;
                     }
+                    let Some(options) = options.as_deref_mut() else {
+                        return Err(v.error(
+                            key.span(),
+                            format!("`{key_str}`: overrides set levels only"),
+                            Some(format!(
+                                "write `{} = \"deny\"`; options belong in `[rules.{}]`",
+                                doc.id, doc.id
+                            )),
+                        ));
+                    };
                     let Some(option) = doc.options.get(key_str) else {
                         let mut valid: Vec<&str> = vec!["level"];
                         valid.extend(doc.options.keys().map(String::as_str));
@@ -464,8 +550,7 @@ fn parse_rules(
                             ))
                         }
                     };
-                    config
-                        .options
+                    options
                         .values
                         .insert((doc.id.clone(), key_str.to_owned()), parsed);
                 }
@@ -486,7 +571,86 @@ fn parse_rules(
             }
         }
     }
-    Ok(())
+    from_groups.extend(from_ids);
+    Ok(from_groups)
+}
+
+const OVERRIDE_KEYS: &[&str] = &["paths", "rules"];
+
+/// `[[overrides]]`: levels for the files some globs match, as ruff's per-file-ignores.
+fn parse_overrides(
+    v: &Validator<'_>,
+    value: &Spanned<DeValue<'_>>,
+    catalogue: &Catalogue,
+) -> Result<Vec<Override>, Box<ConfigError>> {
+    let shape_error = || {
+        v.error(
+            value.span(),
+            format!(
+                "`overrides` must be an array of tables, found {}",
+                value.get_ref().type_str()
+            ),
+            Some("write `[[overrides]]` with `paths = [..]` and a `rules` table".to_owned()),
+        )
+    };
+    let array = value.get_ref().as_array().ok_or_else(shape_error)?;
+    let mut out = Vec::new();
+    for entry in array.iter() {
+        let table = v.table(entry, "overrides")?;
+        let mut paths = None;
+        let mut levels = None;
+        for (key, value) in table.iter() {
+            match key.get_ref().as_ref() {
+                "paths" => {
+                    let patterns = v.strings(value, "paths")?;
+                    if patterns.is_empty() {
+                        return Err(v.error(
+                            value.span(),
+                            "`paths` is empty, so this override applies nowhere",
+                            Some(
+                                "name at least one glob, e.g. `paths = [\"src/legacy/**\"]`"
+                                    .to_owned(),
+                            ),
+                        ));
+                    }
+                    paths = Some(glob_set(v, value, &patterns)?);
+                }
+                "rules" => {
+                    levels = Some(rule_levels(v, v.table(value, "rules")?, catalogue, None)?);
+                }
+                _ => return Err(v.unknown_key(key, OVERRIDE_KEYS)),
+            }
+        }
+        let missing = |what: &str| {
+            v.error(
+                entry.span(),
+                format!("this override has no `{what}`"),
+                Some("an override needs `paths = [..]` and a `rules` table".to_owned()),
+            )
+        };
+        out.push(Override {
+            paths: paths.ok_or_else(|| missing("paths"))?,
+            levels: levels.ok_or_else(|| missing("rules"))?,
+            span: entry.span(),
+        });
+    }
+    Ok(out)
+}
+
+fn glob_set(
+    v: &Validator<'_>,
+    value: &Spanned<DeValue<'_>>,
+    patterns: &[Spanned<String>],
+) -> Result<GlobSet, Box<ConfigError>> {
+    let mut builder = GlobSetBuilder::new();
+    for pattern in patterns {
+        let glob = Glob::new(pattern.get_ref())
+            .map_err(|e| v.error(pattern.span(), format!("invalid glob: {}", e.kind()), None))?;
+        builder.add(glob);
+    }
+    builder
+        .build()
+        .map_err(|e| v.error(value.span(), format!("invalid globs: {e}"), None))
 }
 
 /// The `[package.metadata.backpressure]` table of one member package, validated like the workspace
@@ -499,11 +663,23 @@ pub fn package_levels(
     if !has_table(text, &["package", "metadata", "backpressure"]) {
         return Ok(BTreeMap::new());
     }
-    Ok(parse(
+    let config = parse(
         manifest,
         text,
         &["package", "metadata", "backpressure"],
         catalogue,
-    )?
-    .levels)
+    )?;
+    if let Some(o) = config.overrides.first() {
+        // Overrides' globs are relative to the configuration; keep them in one place.
+        return Err(Box::new(ConfigError {
+            file: manifest.to_path_buf(),
+            text: text.to_owned(),
+            span: o.span.clone(),
+            message: "`overrides` belong in the workspace's configuration".to_owned(),
+            help: Some(
+                "move them to backpressure.toml or the workspace's Cargo.toml metadata".to_owned(),
+            ),
+        }));
+    }
+    Ok(config.levels)
 }

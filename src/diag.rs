@@ -82,6 +82,23 @@ pub struct Finding {
     pub fingerprint: String,
 }
 
+/// What silenced a finding (SARIF's suppression kinds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SuppressedBy {
+    /// A `backpressure:allow(..)` comment in the source (SARIF `inSource`).
+    InSource,
+    /// The baseline file (SARIF `external`).
+    External,
+}
+
+/// A finding that a suppression comment or the baseline silenced, kept for `--report-suppressed`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Suppressed {
+    pub finding: Finding,
+    pub by: SuppressedBy,
+}
+
 /// Why a file was read but not analysed, or not read at all.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::catalogue::Catalogue;
 use crate::config::Levels;
-use crate::diag::{Exempt, Finding, Label, Level, NotAnalysed};
+use crate::diag::{Exempt, Finding, Label, Level, NotAnalysed, Suppressed, SuppressedBy};
 use crate::engine::test_code;
 use crate::engine::{Engine, FileAnalysis, RawFinding, TestModule};
 use crate::manifest::ManifestCache;
@@ -51,6 +51,8 @@ pub struct FileResult {
     pub outcome: Outcome,
     /// Read, but not parsed: no rule's anchor word appears in it.
     pub prefiltered: bool,
+    /// Findings a suppression comment (or, after `Baseline::hide_known`, the baseline) silenced.
+    pub suppressed: Vec<Suppressed>,
 }
 
 /// How every discovered file ended: each counts once.
@@ -76,6 +78,8 @@ pub struct Report {
     pub suppressed: usize,
     /// Findings hidden because the baseline knows them.
     pub hidden_by_baseline: usize,
+    /// `--report-suppressed`: emitters that can (SARIF) include the suppressed findings, marked.
+    pub report_suppressed: bool,
     /// Errors in member packages' `[package.metadata.backpressure]` tables, rendered: they stop the run.
     pub config_errors: Vec<String>,
 }
@@ -86,6 +90,11 @@ impl Report {
             Outcome::Analysed { findings } => findings.as_slice(),
             _ => &[],
         })
+    }
+
+    /// The findings a suppression comment or the baseline silenced, in path order.
+    pub fn suppressed(&self) -> impl Iterator<Item = &Suppressed> {
+        self.files.iter().flat_map(|f| f.suppressed.iter())
     }
 
     pub fn not_analysed(&self) -> impl Iterator<Item = (&FileResult, &NotAnalysed)> {
@@ -124,7 +133,6 @@ struct Analysed {
     result: FileResult,
     test_modules: Vec<TestModule>,
     bytes: u64,
-    suppressed: usize,
 }
 
 /// Files in flight between the walk and the workers: the walk waits when they are this far ahead.
@@ -146,7 +154,7 @@ impl Tally {
     fn add(mut self, a: Analysed) -> Tally {
         self.counts.scanned += 1;
         self.bytes += a.bytes;
-        self.suppressed += a.suppressed;
+        self.suppressed += a.result.suppressed.len();
         if !a.test_modules.is_empty() {
             self.test_modules
                 .push((a.result.path.clone(), a.test_modules));
@@ -155,7 +163,7 @@ impl Tally {
             Outcome::Analysed { findings } => {
                 self.counts.analysed += 1;
                 self.counts.prefiltered += usize::from(a.result.prefiltered);
-                !findings.is_empty()
+                !findings.is_empty() || !a.result.suppressed.is_empty()
             }
             Outcome::Exempt(e) => {
                 *self.counts.exempt.entry(*e).or_default() += 1;
@@ -233,6 +241,8 @@ pub fn run(engine: &Engine, levels: &Levels, sources: &Sources, options: &RunOpt
         {
             report.counts.analysed -= 1;
             report.counts.prefiltered -= usize::from(result.prefiltered);
+            report.suppressed -= result.suppressed.len();
+            result.suppressed.clear();
             *report.counts.exempt.entry(Exempt::TestCode).or_default() += 1;
             result.outcome = Outcome::Exempt(Exempt::TestCode);
             continue;
@@ -262,10 +272,10 @@ fn analyse_file(
             display: display.clone(),
             outcome,
             prefiltered: false,
+            suppressed: Vec::new(),
         },
         test_modules,
         bytes,
-        suppressed: 0,
     };
     if options.config.is_excluded(&file.path) {
         return done(Outcome::Exempt(Exempt::Excluded), Vec::new(), 0);
@@ -326,13 +336,20 @@ fn analyse_file(
             prefiltered,
             item_ranges,
         })) => {
-            let level_of = |rule: &str| levels.get_for(rule, Some(&crate_info.levels));
+            let file_levels = options.config.file_levels(&file.path, &crate_info.levels);
+            let level_of = |rule: &str| levels.get_for(rule, Some(&file_levels));
             let mut findings = resolve_findings(findings, &text, &display, level_of);
-            let mut suppressed = 0;
+            let mut suppressed = Vec::new();
             if text.contains(suppress::MARKER) {
                 let items = suppress::item_lines(&LineIndex::new(&text), &item_ranges);
                 let mut suppressions = suppress::parse(&text, &items);
-                suppressed = suppress::apply(&mut findings, &mut suppressions);
+                suppressed = suppress::apply(&mut findings, &mut suppressions)
+                    .into_iter()
+                    .map(|finding| Suppressed {
+                        finding,
+                        by: SuppressedBy::InSource,
+                    })
+                    .collect();
                 let meta = suppress::meta_findings(&suppressions, Catalogue::global(), |rule| {
                     level_of(rule) != Level::Allow
                 });
@@ -341,7 +358,7 @@ fn analyse_file(
             }
             let mut analysed = done(Outcome::Analysed { findings }, test_modules, len);
             analysed.result.prefiltered = prefiltered;
-            analysed.suppressed = suppressed;
+            analysed.result.suppressed = suppressed;
             analysed
         }
         Ok(Err(reason)) => done(Outcome::NotAnalysed(reason), Vec::new(), len),

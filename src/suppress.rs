@@ -8,6 +8,7 @@ use std::ops::Range;
 use crate::catalogue::Catalogue;
 use crate::diag::Finding;
 use crate::engine::RawFinding;
+use crate::groups;
 use crate::source::LineIndex;
 
 pub const MARKER: &str = "backpressure:allow(";
@@ -92,9 +93,11 @@ pub fn parse(text: &str, items: &[(u32, u32)]) -> Vec<Suppression> {
     out
 }
 
-/// Drops the findings a suppression covers, marking those suppressions used; returns how many were dropped.
-pub fn apply(findings: &mut Vec<Finding>, suppressions: &mut [Suppression]) -> usize {
-    let before = findings.len();
+/// Takes out the findings a suppression covers (by rule id, family or `all`), marking those
+/// suppressions used; returns the findings taken out, for `--report-suppressed`.
+pub fn apply(findings: &mut Vec<Finding>, suppressions: &mut [Suppression]) -> Vec<Finding> {
+    let catalogue = Catalogue::global();
+    let mut hidden = Vec::new();
     findings.retain(|f| {
         let line = f.region.start.line;
         let mut suppressed = false;
@@ -107,15 +110,18 @@ pub fn apply(findings: &mut Vec<Finding>, suppressions: &mut [Suppression]) -> u
                 continue;
             }
             for (id, _, used) in &mut s.rules {
-                if *id == f.rule || id == "all" {
+                if groups::covers(catalogue, id, &f.rule) {
                     *used = true;
                     suppressed = true;
                 }
             }
         }
+        if suppressed {
+            hidden.push(f.clone());
+        }
         !suppressed
     });
-    before - findings.len()
+    hidden
 }
 
 /// Findings about the suppressions themselves: unknown ids, and (when asked) unused ones.
@@ -128,20 +134,38 @@ pub fn meta_findings(
     let mut out = Vec::new();
     for s in suppressions {
         for (id, range, used) in &s.rules {
-            if id != "all" && catalogue.get(id).is_none() {
+            let family = groups::is_family(catalogue, id);
+            if id != groups::ALL && !family && catalogue.get(id).is_none() {
+                let help = match groups::suggest(catalogue, id, false) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!(
+                        "name one of: {}, or a family: {}",
+                        catalogue.ids().collect::<Vec<_>>().join(", "),
+                        groups::families(catalogue)
+                            .into_iter()
+                            .map(|(f, _)| f)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                };
                 out.push(RawFinding {
                     rule: INVALID,
                     range: range.clone(),
                     message: format!(
                         "`{id}` in this suppression is not a rule, so it silences nothing"
                     ),
-                    help: format!(
-                        "name one of: {}",
-                        catalogue.ids().collect::<Vec<_>>().join(", ")
-                    ),
+                    help,
                     labels: Vec::new(),
                 });
-            } else if !used && (id == "all" || enabled(id)) {
+            } else if !used
+                && (id == groups::ALL
+                    || enabled(id)
+                    || (family
+                        && catalogue
+                            .rules
+                            .iter()
+                            .any(|r| r.family == *id && enabled(&r.id))))
+            {
                 out.push(RawFinding {
                     rule: UNUSED,
                     range: range.clone(),

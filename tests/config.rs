@@ -180,7 +180,7 @@ fn configuration_errors_point_into_the_file() {
             "[rules]\nunbounded-chanel = \"deny\"\n",
             "unknown rule `unbounded-chanel`",
             "backpressure.toml:2:1",
-            "the rules are:",
+            "did you mean `unbounded-channel`?",
         ),
         (
             "[rules]\nunbounded-channel = \"denied\"\n",

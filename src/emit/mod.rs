@@ -3,6 +3,7 @@ pub mod github;
 pub mod json;
 pub mod sarif;
 pub mod short;
+pub mod statistics;
 pub mod text;
 
 use std::io::{self, Write};
