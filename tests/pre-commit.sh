@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real `pre-commit` from PyPI into a virtualenv and runs `pre-commit try-repo` against
-# this repository: the hook must block a staged file with an unbounded channel and pass a clean one.
+# this repository: both hooks (`language: rust` and `language: system`) must block a staged file with
+# an unbounded channel and pass a clean one.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 work=$(mktemp -d)
@@ -24,4 +25,12 @@ grep -q 'unbounded-channel' out.txt || { cat out.txt; echo "FAIL: the hook did n
 echo "hook blocked bad.rs (first run, including the hook's cargo install: $(( $(date +%s) - hook_start )) s)"
 "$work/venv/bin/pre-commit" try-repo "$repo" cargo-backpressure --files clean.rs > out.txt 2>&1 || { cat out.txt; echo "FAIL: the hook blocked a clean file"; exit 1; }
 echo "hook passed clean.rs"
-echo "pre-commit check: 2 passed, 0 failed"
+# The `language: system` hook runs the binary on PATH (installed once, no build in pre-commit's cache).
+cargo build --quiet --manifest-path "$repo/Cargo.toml"
+if PATH="$repo/target/debug:$PATH" "$work/venv/bin/pre-commit" try-repo "$repo" cargo-backpressure-system --files bad.rs > out.txt 2>&1; then
+  cat out.txt; echo "FAIL: the system hook passed a file with an unbounded channel"; exit 1
+fi
+grep -q 'unbounded-channel' out.txt || { cat out.txt; echo "FAIL: the system hook did not name the rule"; exit 1; }
+PATH="$repo/target/debug:$PATH" "$work/venv/bin/pre-commit" try-repo "$repo" cargo-backpressure-system --files clean.rs > out.txt 2>&1 || { cat out.txt; echo "FAIL: the system hook blocked a clean file"; exit 1; }
+echo "system hook blocked bad.rs and passed clean.rs"
+echo "pre-commit check: 4 passed, 0 failed"

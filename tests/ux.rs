@@ -367,3 +367,425 @@ fn statistics_count_findings_per_rule() {
     assert_eq!(json[1]["rule"], "connect-without-timeout");
     assert_eq!(json.as_array().unwrap().len(), 2);
 }
+
+// ---- 8. What GitHub code scanning shows ----
+
+/// Validates with Microsoft's SARIF Multitool (GitHub's upload rules included) when the project's
+/// validator is at hand: `SARIF_VALIDATOR`, or `shared/tools/validate-sarif` beside the checkout.
+/// Without npm it cannot install, and only the structural checks of the callers run.
+fn validate(files: &[&Path]) {
+    let root = common::repo_root();
+    let candidates = [
+        std::env::var_os("SARIF_VALIDATOR").map(std::path::PathBuf::from),
+        Some(root.join("../shared/tools/validate-sarif")),
+        Some(root.join("../../shared/tools/validate-sarif")),
+    ];
+    let Some(validator) = candidates.into_iter().flatten().find(|p| p.is_file()) else {
+        eprintln!("validate-sarif not found: SARIF checked structurally only");
+        return;
+    };
+    let out = std::process::Command::new("bash")
+        .arg(&validator)
+        .args(files)
+        .output()
+        .expect("bash runs");
+    match out.status.code() {
+        Some(0) => {}
+        Some(2) => eprintln!("validate-sarif could not run: {}", stderr(&out)),
+        _ => panic!("SARIF does not validate:\n{}{}", stdout(&out), stderr(&out)),
+    }
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn results(sarif: &serde_json::Value) -> &Vec<serde_json::Value> {
+    sarif["runs"][0]["results"].as_array().unwrap()
+}
+
+#[test]
+fn sarif_links_related_locations_tags_security_rules_and_points_at_rule_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("fixtures.sarif");
+    let root = common::repo_root();
+    let out = run_in(
+        &root,
+        &[
+            "fixtures",
+            "--format",
+            "sarif",
+            "-o",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let sarif = read_json(&file);
+    let mut linked = 0;
+    for r in results(&sarif) {
+        let text = r["message"]["text"].as_str().unwrap();
+        for related in r["relatedLocations"].as_array().into_iter().flatten() {
+            let id = related["id"].as_u64().unwrap();
+            assert!(
+                text.contains(&format!("]({id})")),
+                "{id} not linked: {text}"
+            );
+            linked += 1;
+        }
+        // Brackets of the text itself are escaped, so only our links are links.
+        let unlinked = text.replace("\\[", "").replace("\\]", "");
+        let links = unlinked.matches("](").count();
+        assert_eq!(unlinked.matches('[').count(), links, "{text}");
+        assert!(
+            r.get("suppressions").is_none(),
+            "no suppressions unless asked"
+        );
+    }
+    assert!(linked > 10, "the fixtures have related locations");
+    let rules = sarif["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
+    for rule in rules {
+        let id = rule["id"].as_str().unwrap();
+        let tags = rule["properties"]["tags"].as_array().unwrap();
+        if rule["properties"].get("security-severity").is_some() {
+            assert!(tags.contains(&serde_json::json!("security")), "{id}");
+        }
+        let uri = rule["helpUri"].as_str().unwrap();
+        assert_eq!(uri, cargo_backpressure::docs::page_url(id));
+        assert!(root.join(format!("docs/rules/{id}.md")).is_file(), "{uri}");
+    }
+    // The text footer links the page too.
+    let text = stdout(&run_in(
+        &root,
+        &["fixtures/unbounded-channel/constructors.rs"],
+    ));
+    assert!(text.contains("= rule page: https://github.com/"), "{text}");
+    assert!(text.contains("/docs/rules/unbounded-channel.md"));
+    validate(&[&file]);
+}
+
+#[test]
+fn suppressed_findings_stay_out_of_sarif_unless_asked_and_are_marked_then() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = common::repo_root();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    // The baseline knows every finding but the unbounded-frame ones.
+    let out = run_in(
+        &root,
+        &[
+            "fixtures",
+            "-A",
+            "unbounded-frame",
+            "--write-baseline",
+            &path("baseline.json"),
+        ],
+    );
+    assert!(out.status.code().unwrap() <= 1, "{}", stderr(&out));
+    let variants: [(&str, &[&str]); 4] = [
+        ("plain.sarif", &[]),
+        ("baseline.sarif", &["--baseline", &path("baseline.json")]),
+        ("audit.sarif", &["--report-suppressed"]),
+        (
+            "audit-baseline.sarif",
+            &[
+                "--report-suppressed",
+                "--baseline",
+                &path("baseline.json"),
+                "-D",
+                "all",
+            ],
+        ),
+    ];
+    let mut sarifs = Vec::new();
+    for (name, extra) in variants {
+        let mut args = vec!["fixtures", "--format", "sarif", "-o"];
+        let file = path(name);
+        args.push(&file);
+        args.extend_from_slice(extra);
+        let out = run_in(&root, &args);
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", stderr(&out));
+        sarifs.push(read_json(Path::new(&file)));
+    }
+    let kinds = |sarif: &serde_json::Value| -> Vec<Option<String>> {
+        results(sarif)
+            .iter()
+            .map(|r| {
+                r.get("suppressions").map(|s| {
+                    s.as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|k| k["kind"].as_str().unwrap())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+            })
+            .collect()
+    };
+    let count = |sarif: &serde_json::Value, kind: &str| {
+        kinds(sarif)
+            .iter()
+            .filter(|k| k.as_deref() == Some(kind))
+            .count()
+    };
+    let plain = results(&sarifs[0]).len();
+    // Without the flag: no suppressions anywhere, and neither comment- nor baseline-suppressed results.
+    assert!(kinds(&sarifs[0]).iter().all(Option::is_none));
+    assert!(kinds(&sarifs[1]).iter().all(Option::is_none));
+    let frame = results(&sarifs[0])
+        .iter()
+        .filter(|r| r["ruleId"] == "unbounded-frame")
+        .count();
+    assert_eq!(results(&sarifs[1]).len(), frame);
+    // With it: every result has the property; the comment-suppressed ones are inSource.
+    let in_source = count(&sarifs[2], "inSource");
+    assert!(in_source >= 3, "the fixtures have suppression comments");
+    assert_eq!(count(&sarifs[2], ""), plain);
+    assert_eq!(results(&sarifs[2]).len(), plain + in_source);
+    // Baseline-hidden ones are external; new ones still have an empty array.
+    assert_eq!(count(&sarifs[3], "external"), plain - frame);
+    assert!(count(&sarifs[3], "") >= frame);
+    assert_eq!(count(&sarifs[3], "inSource"), in_source);
+    assert!(results(&sarifs[3]).iter().all(|r| r["level"] == "error"));
+    let files: Vec<std::path::PathBuf> = ["plain", "baseline", "audit", "audit-baseline"]
+        .iter()
+        .map(|n| dir.path().join(format!("{n}.sarif")))
+        .collect();
+    validate(&files.iter().map(|p| p.as_path()).collect::<Vec<_>>());
+}
+
+// ---- 9. Rule pages ----
+
+#[test]
+fn rule_pages_are_up_to_date() {
+    let root = common::repo_root();
+    let catalogue = cargo_backpressure::catalogue::Catalogue::global();
+    let docs = root.join(cargo_backpressure::docs::RULES_DIR);
+    let update = std::env::var_os("UPDATE_DOCS").is_some();
+    let mut expected = vec![(
+        docs.join("README.md"),
+        cargo_backpressure::docs::index_page(&catalogue.rules),
+    )];
+    for doc in &catalogue.rules {
+        let toml = std::fs::read_to_string(root.join(format!("rules/{}.toml", doc.id))).unwrap();
+        expected.push((
+            docs.join(format!("{}.md", doc.id)),
+            cargo_backpressure::docs::rule_page(doc, &toml),
+        ));
+    }
+    let mut stale = Vec::new();
+    for (path, text) in &expected {
+        if std::fs::read_to_string(path).ok().as_deref() != Some(text.as_str()) {
+            if update {
+                std::fs::create_dir_all(&docs).unwrap();
+                std::fs::write(path, text).unwrap();
+            } else {
+                stale.push(path.strip_prefix(&root).unwrap().display().to_string());
+            }
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "rule pages out of date: {}\nregenerate them with `{}`",
+        stale.join(", "),
+        cargo_backpressure::docs::REGENERATE
+    );
+    // No page for a rule that is gone.
+    for entry in std::fs::read_dir(&docs).unwrap() {
+        let path = entry.unwrap().path();
+        assert!(
+            expected.iter().any(|(p, _)| *p == path),
+            "{} is not generated from the catalogue: remove it",
+            path.display()
+        );
+    }
+    // Each page has every section, and the README's rule table links each page.
+    let page = &expected[1].1;
+    for heading in [
+        "## What it does",
+        "## Why is this bad?",
+        "## Example",
+        "## Use instead",
+        "## Fix",
+        "## Configuration",
+        "## Limits of the heuristic",
+        "## APIs it knows",
+    ] {
+        assert!(page.contains(heading), "{heading}");
+    }
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    for id in catalogue.ids() {
+        assert!(
+            readme.contains(&format!("](docs/rules/{id}.md)")),
+            "README does not link docs/rules/{id}.md"
+        );
+    }
+}
+
+#[test]
+fn the_readmes_complete_configuration_is_accepted() {
+    let readme = std::fs::read_to_string(common::repo_root().join("README.md")).unwrap();
+    let start = readme
+        .find("```toml\n# backpressure.toml\n")
+        .expect("the complete file")
+        + 8;
+    let end = start + readme[start..].find("```").unwrap();
+    let config = &readme[start..end];
+    assert!(config.contains("[[overrides]]"));
+    let dir = workspace(Some(config));
+    let out = short(dir.path(), &[]);
+    assert!(out.status.code().unwrap() <= 1, "{}", stderr(&out));
+    // `timeouts = "deny"` reaches the connect; the channel's table sets deny too.
+    assert_eq!(
+        pairs(&out),
+        [
+            pair("error", "unbounded-channel"),
+            pair("error", "connect-without-timeout")
+        ]
+    );
+}
+
+// ---- 10. Install cost ----
+
+#[test]
+fn binstall_metadata_and_locked_installs() {
+    let root = common::repo_root();
+    let manifest: toml::Table =
+        toml::from_str(&std::fs::read_to_string(root.join("Cargo.toml")).unwrap()).unwrap();
+    let binstall = &manifest["package"]["metadata"]["binstall"];
+    let pkg_url = binstall["pkg-url"].as_str().unwrap();
+    for placeholder in ["{ repo }", "{ version }", "{ target }"] {
+        assert!(pkg_url.contains(placeholder), "{pkg_url}");
+    }
+    assert!(binstall["bin-dir"].as_str().unwrap().contains("{ bin }"));
+    assert!(manifest["package"]["repository"].as_str().is_some());
+
+    for file in ["README.md", "action.yml"] {
+        let text = std::fs::read_to_string(root.join(file)).unwrap();
+        let installs: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("cargo install "))
+            .collect();
+        assert!(!installs.is_empty(), "{file}");
+        for line in installs {
+            assert!(line.contains("--locked"), "{file}: {line}");
+        }
+    }
+    let hooks = std::fs::read_to_string(root.join(".pre-commit-hooks.yaml")).unwrap();
+    assert!(hooks.contains("- id: cargo-backpressure\n"));
+    assert!(hooks.contains("- id: cargo-backpressure-system\n"));
+    assert!(hooks.contains("language: system"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(readme.contains("id: cargo-backpressure-system"));
+}
+
+/// The `run:` block of the action step named `name`, unindented.
+fn action_step_script(action: &str, name: &str) -> String {
+    let at = action.find(&format!("- name: {name}\n")).expect("the step");
+    let step = &action[at..];
+    let run = step.find("run: |\n").expect("a run block") + "run: |\n".len();
+    let mut script = String::new();
+    for line in step[run..].lines() {
+        if !line.starts_with("        ") && !line.trim().is_empty() {
+            break;
+        }
+        script.push_str(line.trim_start_matches("        "));
+        script.push('\n');
+    }
+    script
+}
+
+#[test]
+fn the_action_caches_the_binary_by_version() {
+    let root = common::repo_root();
+    let action = std::fs::read_to_string(root.join("action.yml")).unwrap();
+    assert!(action.contains("uses: actions/cache@v4"));
+    assert!(action.contains("key: ${{ steps.tool.outputs.key }}"));
+    assert!(action.contains("path: ${{ steps.tool.outputs.root }}"));
+    assert!(action.contains("if: steps.cache.outputs.cache-hit != 'true'"));
+    assert!(action.contains("--root \"$BP_ROOT\""));
+    // The step that computes the key, run as the runner would.
+    let script = action_step_script(&action, "Find the linter's version");
+    let dir = tempfile::tempdir().unwrap();
+    let (output, path) = (dir.path().join("output"), dir.path().join("path"));
+    let out = std::process::Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .env("GITHUB_ACTION_PATH", &root)
+        .env("GITHUB_OUTPUT", &output)
+        .env("GITHUB_PATH", &path)
+        .env("RUNNER_TOOL_CACHE", dir.path())
+        .env("RUNNER_OS", "Linux")
+        .env("RUNNER_ARCH", "X64")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let outputs = std::fs::read_to_string(&output).unwrap();
+    let version = env!("CARGO_PKG_VERSION");
+    assert!(
+        outputs.contains(&format!("version={version}\n")),
+        "{outputs}"
+    );
+    let key = outputs
+        .lines()
+        .find_map(|l| l.strip_prefix("key="))
+        .unwrap();
+    assert!(
+        key.starts_with(&format!("cargo-backpressure-Linux-X64-{version}-")),
+        "{key}"
+    );
+    let bin = std::fs::read_to_string(&path).unwrap();
+    assert!(bin.trim_end().ends_with("/bin"), "{bin}");
+    // The lint step runs the binary itself, so a cache hit needs no cargo.
+    assert!(action.contains("cargo-backpressure $BP_PATHS $BP_ARGS --format sarif"));
+}
+
+#[test]
+fn a_baseline_that_lists_fixed_findings_says_so() {
+    let dir = workspace(None);
+    std::fs::write(
+        dir.path().join("src/other.rs"),
+        "fn f() { let q = crossbeam_channel::unbounded::<u8>(); }\n",
+    )
+    .unwrap();
+    let out = run_in(dir.path(), &["--write-baseline", "baseline.json"]);
+    assert!(
+        stderr(&out).contains("wrote 3 findings"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run_in(dir.path(), &["--baseline", "baseline.json"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        !stderr(&out).contains("no longer reports"),
+        "{}",
+        stderr(&out)
+    );
+    // Fix the channel in main.rs.
+    std::fs::write(
+        dir.path().join("src/main.rs"),
+        MAIN_RS.replace("flume::unbounded::<u32>()", "flume::bounded::<u32>(64)"),
+    )
+    .unwrap();
+    let out = run_in(dir.path(), &["--baseline", "baseline.json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let err = stderr(&out);
+    assert!(
+        err.contains("the baseline baseline.json lists 1 finding that this run no longer reports"),
+        "{err}"
+    );
+    assert!(
+        err.contains("rewrite it with `cargo backpressure --write-baseline baseline.json`"),
+        "{err}"
+    );
+    // A run on other files does not judge the entries it did not lint.
+    let out = run_in(dir.path(), &["--baseline", "baseline.json", "src/other.rs"]);
+    assert!(
+        !stderr(&out).contains("no longer reports"),
+        "{}",
+        stderr(&out)
+    );
+    // A file that is gone: its entries are stale wherever the run looked (and main.rs's fixed one).
+    std::fs::remove_file(dir.path().join("src/other.rs")).unwrap();
+    let out = run_in(dir.path(), &["--baseline", "baseline.json", "src/main.rs"]);
+    assert!(stderr(&out).contains("lists 2 findings"), "{}", stderr(&out));
+}

@@ -1,6 +1,9 @@
 //! `--format sarif`: SARIF 2.1.0 as GitHub code scanning accepts it: the full rule catalogue in
 //! `tool.driver.rules`, relative URIs under `%SRCROOT%`, code-point columns, related locations,
 //! line-independent `partialFingerprints`, and every file not analysed as a notification.
+//! GitHub shows only the related locations a result's message links (`[text](id)`), so each is
+//! linked. Suppressed findings stay out unless `--report-suppressed` asks for them: code scanning's
+//! upload ignores `suppressions` and opens an alert for every result it receives.
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
@@ -8,10 +11,10 @@ use serde::Serialize;
 
 use super::EmitContext;
 use crate::catalogue::{Catalogue, RuleDoc};
-use crate::diag::{Finding, Level, Region};
+use crate::diag::{Finding, Level, Region, SuppressedBy};
 use crate::run::Report;
 
-pub const INFORMATION_URI: &str = "https://github.com/cargo-backpressure/cargo-backpressure";
+pub const INFORMATION_URI: &str = crate::docs::REPOSITORY;
 const SRCROOT: &str = "%SRCROOT%";
 /// The key of our fingerprint in `partialFingerprints`.
 pub const FINGERPRINT_KEY: &str = "cargoBackpressure/v1";
@@ -69,7 +72,7 @@ struct Configuration {
 
 #[derive(Serialize)]
 struct RuleProperties<'a> {
-    tags: &'a [String],
+    tags: Vec<&'a str>,
     precision: &'a str,
     #[serde(rename = "security-severity", skip_serializing_if = "Option::is_none")]
     security_severity: Option<String>,
@@ -118,6 +121,14 @@ struct SarifResult {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     related_locations: Vec<Location>,
     partial_fingerprints: BTreeMap<&'static str, String>,
+    /// With `--report-suppressed` only: on every result, empty where nothing suppressed it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suppressions: Option<Vec<SarifSuppression>>,
+}
+
+#[derive(Serialize)]
+struct SarifSuppression {
+    kind: &'static str,
 }
 
 #[derive(Serialize)]
@@ -246,19 +257,55 @@ fn rule_descriptor(doc: &RuleDoc) -> ReportingDescriptor<'_> {
             text: sentence(doc.rationale.trim()),
         },
         help: MultiformatMessage { text, markdown },
-        help_uri: format!("{INFORMATION_URI}/blob/main/rules/{}.toml", doc.id),
+        help_uri: crate::docs::page_url(&doc.id),
         default_configuration: Configuration {
             level: sarif_level(doc.level),
         },
         properties: RuleProperties {
-            tags: &doc.tags,
+            tags: tags(doc),
             precision: &doc.precision,
             security_severity: doc.security_severity.map(|s| format!("{s:.1}")),
         },
     }
 }
 
-fn result(f: &Finding, catalogue: &Catalogue) -> SarifResult {
+/// The rule's tags; a rule with a `security-severity` also gets `security`, without which GitHub
+/// ignores the severity.
+fn tags(doc: &RuleDoc) -> Vec<&str> {
+    let mut tags: Vec<&str> = doc.tags.iter().map(String::as_str).collect();
+    if doc.security_severity.is_some() && !tags.contains(&"security") {
+        tags.push("security");
+    }
+    tags
+}
+
+/// Escapes the brackets of plain message text, so that only our links are links (SARIF 3.11.6).
+fn escape_brackets(s: &str) -> String {
+    s.replace('[', "\\[").replace(']', "\\]")
+}
+
+/// The result's message: what is wrong, a link to each related location (GitHub shows only linked
+/// ones), and the fix.
+fn result_message(f: &Finding) -> String {
+    let mut text = escape_brackets(&sentence(&f.message));
+    if !f.labels.is_empty() {
+        let links: Vec<String> = f
+            .labels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| format!("[{}]({})", escape_brackets(l.message.trim()), i + 1))
+            .collect();
+        text.push_str(&format!(" Related: {}.", links.join("; ")));
+    }
+    text.push_str(&format!(" Help: {}", escape_brackets(&sentence(&f.help))));
+    text
+}
+
+fn result(
+    f: &Finding,
+    catalogue: &Catalogue,
+    suppressions: Option<Vec<SarifSuppression>>,
+) -> SarifResult {
     let related_locations = f
         .labels
         .iter()
@@ -279,7 +326,7 @@ fn result(f: &Finding, catalogue: &Catalogue) -> SarifResult {
         rule_index: catalogue.index_of(&f.rule).unwrap_or(0),
         level: sarif_level(f.level),
         message: Message {
-            text: format!("{} Help: {}", sentence(&f.message), sentence(&f.help)),
+            text: result_message(f),
         },
         locations: vec![Location {
             id: None,
@@ -291,7 +338,28 @@ fn result(f: &Finding, catalogue: &Catalogue) -> SarifResult {
         }],
         related_locations,
         partial_fingerprints: BTreeMap::from([(FINGERPRINT_KEY, f.fingerprint.clone())]),
+        suppressions,
     }
+}
+
+/// The findings; with `--report-suppressed` also the suppressed ones, each result saying whether
+/// and how it was suppressed.
+fn results(report: &Report, catalogue: &Catalogue) -> Vec<SarifResult> {
+    let audit = report.report_suppressed;
+    let mut results: Vec<SarifResult> = report
+        .findings()
+        .map(|f| result(f, catalogue, audit.then(Vec::new)))
+        .collect();
+    if audit {
+        results.extend(report.suppressed().map(|s| {
+            let kind = match s.by {
+                SuppressedBy::InSource => "inSource",
+                SuppressedBy::External => "external",
+            };
+            result(&s.finding, catalogue, Some(vec![SarifSuppression { kind }]))
+        }));
+    }
+    results
 }
 
 pub fn emit(report: &Report, cx: &EmitContext<'_>, out: &mut dyn Write) -> io::Result<()> {
@@ -362,7 +430,7 @@ pub fn emit(report: &Report, cx: &EmitContext<'_>, out: &mut dyn Write) -> io::R
                 },
             )]),
             column_kind: "unicodeCodePoints",
-            results: report.findings().map(|f| result(f, cx.catalogue)).collect(),
+            results: results(report, cx.catalogue),
         }],
     };
     serde_json::to_writer_pretty(&mut *out, &log)?;

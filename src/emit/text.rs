@@ -89,5 +89,6 @@ fn diagnostic(f: &Finding, len: usize) -> Diagnostic<()> {
         .with_notes(vec![
             format!("help: {}", f.help),
             format!("for more, run `cargo backpressure --explain {}`", f.rule),
+            format!("rule page: {}", crate::docs::page_url(&f.rule)),
         ])
 }
