@@ -787,5 +787,9 @@ fn a_baseline_that_lists_fixed_findings_says_so() {
     // A file that is gone: its entries are stale wherever the run looked (and main.rs's fixed one).
     std::fs::remove_file(dir.path().join("src/other.rs")).unwrap();
     let out = run_in(dir.path(), &["--baseline", "baseline.json", "src/main.rs"]);
-    assert!(stderr(&out).contains("lists 2 findings"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("lists 2 findings"),
+        "{}",
+        stderr(&out)
+    );
 }
