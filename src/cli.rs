@@ -300,6 +300,7 @@ fn execute(cli: &Cli, matches: &clap::ArgMatches) -> Result<u8, String> {
         catalogue,
         color,
         base_dir: &cwd,
+        max_file_bytes: options.max_file_bytes,
     };
     let mut buffer = Vec::new();
     emit::emit(cli.format, &report, &cx, &mut buffer)

@@ -11,6 +11,7 @@ pub mod diag;
 pub mod emit;
 pub mod engine;
 pub mod guard;
+pub mod input;
 pub mod manifest;
 pub mod rules;
 pub mod run;

@@ -31,6 +31,8 @@ pub struct EmitContext<'a> {
     pub color: bool,
     /// Absolute directory that relative paths in the report are relative to.
     pub base_dir: &'a std::path::Path,
+    /// The size limit the run read files with (the text format reads them again, for snippets).
+    pub max_file_bytes: u64,
 }
 
 pub fn emit(

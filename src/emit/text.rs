@@ -9,22 +9,24 @@ use codespan_reporting::term::{self, Config};
 
 use super::EmitContext;
 use crate::diag::{Finding, Level};
+use crate::input;
 use crate::run::{Outcome, Report};
 
 pub fn emit(report: &Report, cx: &EmitContext<'_>, out: &mut dyn Write) -> io::Result<()> {
     if cx.color {
-        render(report, &mut Ansi::new(out))
+        render(report, cx, &mut Ansi::new(out))
     } else {
-        render(report, &mut NoColor::new(out))
+        render(report, cx, &mut NoColor::new(out))
     }
 }
 
-fn render(report: &Report, w: &mut dyn WriteColor) -> io::Result<()> {
+fn render(report: &Report, cx: &EmitContext<'_>, w: &mut dyn WriteColor) -> io::Result<()> {
     let config = Config::default();
     for file in &report.files {
         match &file.outcome {
             Outcome::Analysed { findings } if !findings.is_empty() => {
-                let source = std::fs::read_to_string(&file.path).unwrap_or_default();
+                let source =
+                    input::read_regular_text(&file.path, cx.max_file_bytes).unwrap_or_default();
                 let files = SimpleFile::new(file.display.as_str(), source.as_str());
                 for f in findings {
                     let diagnostic = diagnostic(f, source.len());

@@ -1,0 +1,128 @@
+//! Hostile input and output around the analysis, through the binary.
+mod common;
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{stderr, stdout};
+
+const FINDING: &str = "fn f() { let (tx, rx) = flume::unbounded::<u32>(); }\n";
+
+const BIN: &str = env!("CARGO_BIN_EXE_cargo-backpressure");
+
+/// Runs the binary in `dir` under a 2 GiB data limit (so an unbounded read fails instead of
+/// exhausting the machine) and kills it after `deadline` (so a hang fails the test instead of
+/// stalling the suite).
+#[cfg(unix)]
+fn run_bounded(dir: &Path, args: &[&str], deadline: Duration) -> Output {
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -d 2097152 && exec \"$0\" \"$@\"")
+        .arg(BIN)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let err = drain(Box::new(child.stderr.take().unwrap()));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("`{}` still running after {deadline:?}", args.join(" "));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
+#[cfg(unix)]
+fn mkfifo(path: &Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    // SAFETY: `c` is a valid NUL-terminated path for the duration of the call.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+}
+
+#[cfg(unix)]
+#[test]
+fn fifos_and_devices_named_on_the_command_line_are_refused_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::write(p.join("good.rs"), FINDING).unwrap();
+    mkfifo(&p.join("fifo.rs"));
+    // Its metadata says 0 bytes, and a read never ends.
+    std::os::unix::fs::symlink("/dev/zero", p.join("zero.rs")).unwrap();
+    let out = run_bounded(
+        p,
+        &["--format", "short", "fifo.rs", "zero.rs", "good.rs"],
+        Duration::from_secs(60),
+    );
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
+    assert!(
+        text.contains("good.rs:1:25: warning[unbounded-channel]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("fifo.rs:1:1: note[not-analysed]: not a regular file (a FIFO)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("zero.rs:1:1: note[not-analysed]: not a regular file (a character device)"),
+        "{text}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_baseline_or_configuration_that_is_not_a_regular_file_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::write(p.join("good.rs"), FINDING).unwrap();
+    mkfifo(&p.join("fifo"));
+    std::os::unix::fs::symlink("/dev/zero", p.join("zero")).unwrap();
+    for (flag, file, what) in [
+        ("--baseline", "zero", "a character device"),
+        ("--baseline", "fifo", "a FIFO"),
+        ("--config", "zero", "a character device"),
+        ("--config", "fifo", "a FIFO"),
+    ] {
+        let out = run_bounded(p, &[flag, file, "good.rs"], Duration::from_secs(60));
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{flag} {file}: {err}");
+        assert!(
+            err.contains(&format!("{file}: not a regular file ({what})")),
+            "{flag} {file}: {err}"
+        );
+    }
+    // A discovered backpressure.toml is read the same way: an error, not a hang or silence.
+    mkfifo(&p.join("backpressure.toml"));
+    let out = run_bounded(p, &["good.rs"], Duration::from_secs(60));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("backpressure.toml: not a regular file (a FIFO)"),
+        "{}",
+        stderr(&out)
+    );
+}
