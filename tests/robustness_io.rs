@@ -155,3 +155,36 @@ fn a_suppression_with_thousands_of_names_is_capped_and_reported_quickly() {
     assert!(invalid[64].starts_with("lib.rs:1:161:"), "{}", invalid[64]);
     assert!(elapsed < Duration::from_secs(20), "took {elapsed:?}");
 }
+
+#[test]
+fn the_same_file_named_two_ways_is_read_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::write(dir.path().join("src/a.rs"), FINDING).unwrap();
+    // The paths given, and the name the finding is shown under: a file named explicitly keeps the
+    // spelling it was given, a walked one its folder's.
+    let mut cases = vec![
+        (vec!["src/a.rs", "./src/../src/a.rs"], "src/a.rs"),
+        (vec!["./src/../src/a.rs", "src/a.rs"], "src/../src/a.rs"),
+        (vec!["src", "./src/../src/a.rs"], "src/../src/a.rs"),
+        (vec!["./src/../src", "src"], "src/../src/a.rs"),
+        (vec!["src", "./src/../src"], "src/a.rs"),
+    ];
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink("src/a.rs", dir.path().join("link.rs")).unwrap();
+        cases.push((vec!["src", "link.rs"], "link.rs"));
+        cases.push((vec!["link.rs", "src/a.rs"], "link.rs"));
+    }
+    for (paths, expected) in cases {
+        let mut args = vec!["--format", "json"];
+        args.extend(&paths);
+        let out = run_in(dir.path(), &args);
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{paths:?}: {e}: {}", stderr(&out)));
+        assert_eq!(json["summary"]["files_scanned"], 1, "{paths:?}: {json}");
+        let findings = json["findings"].as_array().unwrap();
+        assert_eq!(findings.len(), 1, "{paths:?}: {json}");
+        assert_eq!(findings[0]["path"], expected, "{paths:?}");
+    }
+}
