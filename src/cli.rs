@@ -175,7 +175,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     match execute(&cli, &matches) {
         Ok(code) => code,
         Err(message) => {
-            eprintln!("error: {message}");
+            note(format_args!("error: {message}"));
             EXIT_ERROR
         }
     }
@@ -202,14 +202,14 @@ fn level_flags(matches: &clap::ArgMatches) -> Vec<(usize, Level, String)> {
 fn execute(cli: &Cli, matches: &clap::ArgMatches) -> Result<u8, String> {
     let catalogue = Catalogue::global();
     if cli.list_rules {
-        print_rules(catalogue);
+        write_stdout(rule_list(catalogue).as_bytes())?;
         return Ok(EXIT_CLEAN);
     }
     if let Some(id) = &cli.explain {
         let doc = catalogue
             .get(id)
             .ok_or_else(|| unknown_rule(catalogue, id))?;
-        print!("{}", explain(doc));
+        write_stdout(explain(doc).as_bytes())?;
         return Ok(EXIT_CLEAN);
     }
     let cwd =
@@ -278,11 +278,11 @@ fn execute(cli: &Cli, matches: &clap::ArgMatches) -> Result<u8, String> {
 
     if let Some(path) = &cli.write_baseline {
         Baseline::from_report(&report).write(path)?;
-        eprintln!(
+        note(format_args!(
             "wrote {} findings to the baseline {}",
             report.findings().count(),
             path.display()
-        );
+        ));
     }
     if let Some(baseline) = &baseline {
         report.hidden_by_baseline = baseline.hide_known(&mut report);
@@ -308,12 +308,10 @@ fn execute(cli: &Cli, matches: &clap::ArgMatches) -> Result<u8, String> {
     match &cli.output {
         Some(path) => std::fs::write(path, &buffer)
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
-        None => std::io::stdout()
-            .write_all(&buffer)
-            .map_err(|e| format!("cannot write the report: {e}"))?,
+        None => write_stdout(&buffer)?,
     }
     if cli.stats || (cli.format != Format::Text && (cli.output.is_some() || !to_terminal)) {
-        eprintln!("{}", emit::summary_line(&report));
+        note(format_args!("{}", emit::summary_line(&report)));
     }
     if cli.stats {
         print_stats(&report);
@@ -381,11 +379,36 @@ fn unknown_rule(catalogue: &Catalogue, id: &str) -> String {
     )
 }
 
-fn print_rules(catalogue: &Catalogue) {
+fn rule_list(catalogue: &Catalogue) -> String {
     let width = catalogue.ids().map(str::len).max().unwrap_or(0);
+    let mut out = String::new();
     for r in &catalogue.rules {
-        println!("{:width$}  {:5}  {}", r.id, r.level.as_str(), r.summary);
+        out.push_str(&format!(
+            "{:width$}  {:5}  {}\n",
+            r.id,
+            r.level.as_str(),
+            r.summary
+        ));
     }
+    out
+}
+
+/// Writes `bytes` to standard output. A reader that went away (`| head -1`) is not an error: the
+/// output stops there, quietly, and the exit status stays the one the findings decide.
+fn write_stdout(bytes: &[u8]) -> Result<(), String> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("cannot write to standard output: {e}"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// One line to standard error; if that fails there is nowhere left to say so (`eprintln!` would
+/// panic instead).
+fn note(line: std::fmt::Arguments<'_>) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 /// The rule's documentation as `--explain` prints it.
@@ -434,22 +457,22 @@ fn indent(code: &str) -> String {
 }
 
 fn print_stats(report: &run::Report) {
-    eprintln!(
+    note(format_args!(
         "read {} bytes in {} files",
         report.bytes_read, report.counts.scanned
-    );
+    ));
     let prefiltered = report.counts.prefiltered;
-    eprintln!(
+    note(format_args!(
         "  analysed: {} ({prefiltered} of them not parsed: no rule's trigger word appears)",
         report.analysed_count()
-    );
+    ));
     for (kind, n) in report.exempt_counts() {
-        eprintln!("  skipped as {kind}: {n}");
+        note(format_args!("  skipped as {kind}: {n}"));
     }
     for (file, reason) in report.not_analysed() {
-        eprintln!("  not analysed: {}: {reason}", file.display);
+        note(format_args!("  not analysed: {}: {reason}", file.display));
     }
     for (path, message) in &report.walk_errors {
-        eprintln!("  not read: {path}: {message}");
+        note(format_args!("  not read: {path}: {message}"));
     }
 }

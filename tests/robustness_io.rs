@@ -156,6 +156,56 @@ fn a_suppression_with_thousands_of_names_is_capped_and_reported_quickly() {
     assert!(elapsed < Duration::from_secs(20), "took {elapsed:?}");
 }
 
+/// A pipe whose reading end is already closed: the first write to it fails with EPIPE, as when
+/// `head -1` has exited. Close-on-exec, so that no other test's child keeps the reading end open.
+#[cfg(target_os = "linux")]
+fn closed_pipe() -> Stdio {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe2 writes.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    // SAFETY: both descriptors were just created and are owned by nothing else.
+    let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    drop(read);
+    Stdio::from(write)
+}
+
+#[cfg(target_os = "linux")]
+fn run_into_closed_pipe(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .current_dir(dir)
+        .args(args)
+        .stdout(closed_pipe())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("binary runs")
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_reader_that_goes_away_leaves_the_exit_status_to_the_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("one.rs"), FINDING).unwrap();
+    // About 400 KB of short output: more than a pipe holds.
+    std::fs::write(dir.path().join("many.rs"), FINDING.repeat(2000)).unwrap();
+    for (args, code) in [
+        (&["--format", "short", "one.rs"][..], 1),
+        (&["--format", "short", "many.rs"][..], 1),
+        (&["--color", "never", "many.rs"][..], 1),
+        (&["--format", "json", "many.rs"][..], 1),
+        (&["--list-rules"][..], 0),
+        (&["--explain", "unbounded-channel"][..], 0),
+    ] {
+        let out = run_into_closed_pipe(dir.path(), args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
+        assert!(
+            !err.contains("error:") && !err.contains("panicked"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
 #[test]
 fn the_same_file_named_two_ways_is_read_once() {
     let dir = tempfile::tempdir().unwrap();
