@@ -10,7 +10,7 @@ use crate::baseline::Baseline;
 use crate::catalogue::Catalogue;
 use crate::config::{self, Levels};
 use crate::diag::Level;
-use crate::emit::{self, EmitContext, Format};
+use crate::emit::{self, printable, EmitContext, Format};
 use crate::engine::prefilter::{self, Prefilter};
 use crate::engine::resolve::KnownPaths;
 use crate::engine::Engine;
@@ -175,7 +175,9 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     match execute(&cli, &matches) {
         Ok(code) => code,
         Err(message) => {
-            note(format_args!("error: {message}"));
+            // It may quote a configuration file: its control characters are shown as symbols.
+            let shown = printable::Source::new(&message);
+            note(format_args!("error: {}", shown.text));
             EXIT_ERROR
         }
     }
@@ -470,9 +472,11 @@ fn print_stats(report: &run::Report) {
         note(format_args!("  skipped as {kind}: {n}"));
     }
     for (file, reason) in report.not_analysed() {
-        note(format_args!("  not analysed: {}: {reason}", file.display));
+        let line = format!("  not analysed: {}: {reason}", file.display);
+        note(format_args!("{}", printable::line(&line)));
     }
     for (path, message) in &report.walk_errors {
-        note(format_args!("  not read: {path}: {message}"));
+        let line = format!("  not read: {path}: {message}");
+        note(format_args!("{}", printable::line(&line)));
     }
 }

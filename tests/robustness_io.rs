@@ -1,4 +1,6 @@
-//! Hostile input and output around the analysis, through the binary.
+//! Hostile input and output around the analysis, through the binary: special files, huge
+//! suppression comments, control characters in files and file names, a reader that goes away, the
+//! same file named twice.
 mod common;
 
 use std::io::Read;
@@ -154,6 +156,99 @@ fn a_suppression_with_thousands_of_names_is_capped_and_reported_quickly() {
     );
     assert!(invalid[64].starts_with("lib.rs:1:161:"), "{}", invalid[64]);
     assert!(elapsed < Duration::from_secs(20), "took {elapsed:?}");
+}
+
+/// A file on line 1 with an unbounded channel, and on the same line a comment holding an OSC title
+/// sequence, an SGR colour, a carriage return and a C1 CSI.
+const ESCAPES: &str = "fn f() { let (tx, rx) = flume::unbounded::<u32>(); } // \u{1b}]0;pwned\u{7}\u{1b}[31mred\rover\u{9b}2J\n";
+
+fn assert_no_controls(what: &str, text: &str) {
+    let bad: Vec<char> = text
+        .chars()
+        .filter(|&c| c.is_control() && c != '\n')
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{what}: control characters {bad:?} in {text:?}"
+    );
+}
+
+#[test]
+fn control_characters_in_source_lines_are_shown_as_symbols() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("lib.rs"), ESCAPES).unwrap();
+    let out = run_in(dir.path(), &["--color", "never", "lib.rs"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert_no_controls("text", &text);
+    assert!(
+        text.contains("// ␛]0;pwned␇␛[31mred␍over\u{fffd}2J"),
+        "{text}"
+    );
+    // The caret still sits under the call (column 25), as the header says.
+    assert!(text.contains("lib.rs:1:25"), "{text}");
+    let source_line = text.lines().find(|l| l.contains("fn f()")).unwrap();
+    let caret_line = text.lines().find(|l| l.contains('^')).unwrap();
+    assert_eq!(
+        source_line
+            .find("flume")
+            .map(|i| source_line[..i].chars().count()),
+        caret_line
+            .find('^')
+            .map(|i| caret_line[..i].chars().count()),
+        "{text}"
+    );
+}
+
+#[test]
+fn quoted_source_text_in_messages_is_made_printable() {
+    let dir = tempfile::tempdir().unwrap();
+    // The unknown id is quoted back in the invalid-suppression message.
+    std::fs::write(
+        dir.path().join("lib.rs"),
+        "fn f() {} // backpressure:allow(x\u{1b}[2Jy\u{7})\n",
+    )
+    .unwrap();
+    for format in ["text", "short"] {
+        let out = run_in(
+            dir.path(),
+            &["--color", "never", "--format", format, "lib.rs"],
+        );
+        let text = stdout(&out);
+        assert_eq!(out.status.code(), Some(1), "{format}: {text}");
+        assert!(
+            text.contains("`x␛[2Jy␇` in this suppression"),
+            "{format}: {text}"
+        );
+        assert_no_controls(format, &text);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_file_name_with_a_newline_cannot_forge_a_diagnostic() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = "x.rs\nforged.rs:9:9: error[unbounded-queue]: forged\u{1b}[0m\t.rs";
+    std::fs::write(dir.path().join(name), FINDING).unwrap();
+    let out = run_in(dir.path(), &["--format", "short", "."]);
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(
+        text.starts_with("x.rs␊forged.rs:9:9: error[unbounded-queue]: forged␛[0m    .rs:1:25: warning[unbounded-channel]"),
+        "{text}"
+    );
+    let out = run_in(dir.path(), &["--color", "never", "."]);
+    let text = stdout(&out);
+    assert_no_controls("text", &text);
+    assert!(!text.lines().any(|l| l.starts_with("forged")), "{text}");
+    // Workflow commands escape the newline (%0A) instead, so the runner sees one command.
+    let out = run_in(dir.path(), &["--format", "github", "."]);
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(
+        text.starts_with("::warning file=x.rs%0Aforged.rs%3A9%3A9%3A error"),
+        "{text}"
+    );
 }
 
 /// A pipe whose reading end is already closed: the first write to it fails with EPIPE, as when

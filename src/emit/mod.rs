@@ -1,6 +1,7 @@
 //! Emitters: one module per output format, all reading the same [`Report`]. Nothing else prints.
 pub mod github;
 pub mod json;
+pub mod printable;
 pub mod sarif;
 pub mod short;
 pub mod text;
