@@ -7,7 +7,11 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::diag::{Suppressed, SuppressedBy};
+use crate::input;
 use crate::run::{Outcome, Report};
+
+/// Baselines above this size are refused (about a million findings).
+pub const MAX_BASELINE_BYTES: u64 = 256 << 20;
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Baseline {
@@ -49,7 +53,7 @@ impl Baseline {
     }
 
     pub fn read(path: &Path) -> Result<Baseline, String> {
-        let text = std::fs::read_to_string(path)
+        let text = input::read_regular_text(path, MAX_BASELINE_BYTES)
             .map_err(|e| format!("cannot read the baseline {}: {e}", path.display()))?;
         let baseline: Baseline = serde_json::from_str(&text)
             .map_err(|e| format!("{}: not a baseline file: {e}", path.display()))?;

@@ -10,7 +10,7 @@ use crate::baseline::Baseline;
 use crate::catalogue::Catalogue;
 use crate::config::{self, Levels};
 use crate::diag::Level;
-use crate::emit::{self, EmitContext, Format};
+use crate::emit::{self, printable, EmitContext, Format};
 use crate::engine::prefilter::{self, Prefilter};
 use crate::engine::resolve::KnownPaths;
 use crate::engine::Engine;
@@ -189,7 +189,9 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     match execute(&cli, &matches) {
         Ok(code) => code,
         Err(message) => {
-            eprintln!("error: {message}");
+            // It may quote a configuration file: its control characters are shown as symbols.
+            let shown = printable::Source::new(&message);
+            note(format_args!("error: {}", shown.text));
             EXIT_ERROR
         }
     }
@@ -220,14 +222,14 @@ fn execute(cli: &Cli, matches: &clap::ArgMatches) -> Result<u8, String> {
             Format::Json => listing::json(catalogue),
             _ => listing::text(catalogue),
         };
-        print!("{listing}");
+        write_stdout(listing.as_bytes())?;
         return Ok(EXIT_CLEAN);
     }
     if let Some(id) = &cli.explain {
         if let Some(doc) = catalogue.get(id) {
-            print!("{}", explain(doc));
+            write_stdout(explain(doc).as_bytes())?;
         } else if groups::is_family(catalogue, id) {
-            print!("{}", listing::explain_family(catalogue, id));
+            write_stdout(listing::explain_family(catalogue, id).as_bytes())?;
         } else {
             return Err(groups::unknown_message(catalogue, id, false));
         }
@@ -303,11 +305,11 @@ fn execute(cli: &Cli, matches: &clap::ArgMatches) -> Result<u8, String> {
 
     if let Some(path) = &cli.write_baseline {
         Baseline::from_report(&report).write(path)?;
-        eprintln!(
+        note(format_args!(
             "wrote {} findings to the baseline {}",
             report.findings().count(),
             path.display()
-        );
+        ));
     }
     if let (Some(baseline), Some(path)) = (&baseline, &cli.baseline) {
         let hidden = baseline.hide_known(&mut report);
@@ -315,12 +317,12 @@ fn execute(cli: &Cli, matches: &clap::ArgMatches) -> Result<u8, String> {
         let absolute_roots: Vec<PathBuf> = roots.iter().map(|r| cwd.join(r)).collect();
         let stale = hidden.stale(&cwd, &absolute_roots);
         if stale > 0 {
-            eprintln!(
+            note(format_args!(
                 "note: the baseline {} lists {stale} {} that this run no longer reports (fixed, or the line changed)\n  = help: rewrite it with `cargo backpressure --write-baseline {}`, so that they cannot come back unnoticed",
                 path.display(),
                 if stale == 1 { "finding" } else { "findings" },
                 path.display()
-            );
+            ));
         }
     }
     report.report_suppressed = cli.report_suppressed;
@@ -337,6 +339,7 @@ fn execute(cli: &Cli, matches: &clap::ArgMatches) -> Result<u8, String> {
         catalogue,
         color,
         base_dir: &cwd,
+        max_file_bytes: options.max_file_bytes,
     };
     let mut buffer = Vec::new();
     let formatted = match (cli.statistics, cli.format) {
@@ -348,15 +351,13 @@ fn execute(cli: &Cli, matches: &clap::ArgMatches) -> Result<u8, String> {
     match &cli.output {
         Some(path) => std::fs::write(path, &buffer)
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
-        None => std::io::stdout()
-            .write_all(&buffer)
-            .map_err(|e| format!("cannot write the report: {e}"))?,
+        None => write_stdout(&buffer)?,
     }
     if cli.stats
         || cli.statistics
         || (cli.format != Format::Text && (cli.output.is_some() || !to_terminal))
     {
-        eprintln!("{}", emit::summary_line(&report));
+        note(format_args!("{}", emit::summary_line(&report)));
     }
     if cli.stats {
         print_stats(&report);
@@ -417,6 +418,24 @@ pub fn build_engine_with(
     }
 }
 
+/// Writes `bytes` to standard output. A reader that went away (`| head -1`) is not an error: the
+/// output stops there, quietly, and the exit status stays the one the findings decide.
+fn write_stdout(bytes: &[u8]) -> Result<(), String> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("cannot write to standard output: {e}"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// One line to standard error; if that fails there is nowhere left to say so (`eprintln!` would
+/// panic instead).
+fn note(line: std::fmt::Arguments<'_>) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
 /// The rule's documentation as `--explain` prints it.
 pub fn explain(doc: &crate::catalogue::RuleDoc) -> String {
     let mut out = format!(
@@ -463,22 +482,24 @@ fn indent(code: &str) -> String {
 }
 
 fn print_stats(report: &run::Report) {
-    eprintln!(
+    note(format_args!(
         "read {} bytes in {} files",
         report.bytes_read, report.counts.scanned
-    );
+    ));
     let prefiltered = report.counts.prefiltered;
-    eprintln!(
+    note(format_args!(
         "  analysed: {} ({prefiltered} of them not parsed: no rule's trigger word appears)",
         report.analysed_count()
-    );
+    ));
     for (kind, n) in report.exempt_counts() {
-        eprintln!("  skipped as {kind}: {n}");
+        note(format_args!("  skipped as {kind}: {n}"));
     }
     for (file, reason) in report.not_analysed() {
-        eprintln!("  not analysed: {}: {reason}", file.display);
+        let line = format!("  not analysed: {}: {reason}", file.display);
+        note(format_args!("{}", printable::line(&line)));
     }
     for (path, message) in &report.walk_errors {
-        eprintln!("  not read: {path}: {message}");
+        let line = format!("  not read: {path}: {message}");
+        note(format_args!("{}", printable::line(&line)));
     }
 }

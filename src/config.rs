@@ -16,6 +16,7 @@ use toml::Spanned;
 use crate::catalogue::Catalogue;
 use crate::diag::Level;
 use crate::groups::{self, Selection};
+use crate::input::{self, ReadError};
 use crate::rules::{ApiExtensions, RuleOptions};
 
 /// The configuration file name looked for at the workspace root.
@@ -193,16 +194,17 @@ pub fn discover(
     catalogue: &Catalogue,
 ) -> Result<Config, Box<ConfigError>> {
     if let Some(path) = explicit {
-        let text = std::fs::read_to_string(path).map_err(|e| io_error(path, e))?;
+        let text = read_config(path).map_err(|e| io_error(path, e))?;
         return parse(path, &text, &[], catalogue);
     }
     let file = root.join(FILE_NAME);
-    if file.is_file() {
-        let text = std::fs::read_to_string(&file).map_err(|e| io_error(&file, e))?;
+    // Any file by that name, not only a regular one: a FIFO or device there is an error, not ignored.
+    if file.exists() {
+        let text = read_config(&file).map_err(|e| io_error(&file, e))?;
         return parse(&file, &text, &[], catalogue);
     }
     let manifest = root.join("Cargo.toml");
-    if let Ok(text) = std::fs::read_to_string(&manifest) {
+    if let Ok(text) = read_config(&manifest) {
         for table in [
             &["workspace", "metadata", "backpressure"][..],
             &["package", "metadata", "backpressure"][..],
@@ -218,7 +220,14 @@ pub fn discover(
     })
 }
 
-fn io_error(path: &Path, e: std::io::Error) -> Box<ConfigError> {
+/// Configuration files above this size are refused (a real one is a few kilobytes).
+pub const MAX_CONFIG_BYTES: u64 = 10 << 20;
+
+fn read_config(path: &Path) -> Result<String, ReadError> {
+    input::read_regular_text(path, MAX_CONFIG_BYTES)
+}
+
+fn io_error(path: &Path, e: ReadError) -> Box<ConfigError> {
     Box::new(ConfigError {
         file: path.to_path_buf(),
         text: String::new(),

@@ -115,6 +115,8 @@ pub enum NotAnalysed {
     TooDeep { depth: usize, limit: usize },
     /// The file exceeds the size limit.
     TooLarge { bytes: u64, limit: u64 },
+    /// A FIFO, device or socket named on the command line: reading it could block or never end.
+    NotRegularFile { file_type: &'static str },
     /// The file could not be read.
     Io { message: String },
     /// The analysis hit an internal error; the run went on.
@@ -140,6 +142,9 @@ impl fmt::Display for NotAnalysed {
                     f,
                     "file is {bytes} bytes, above the size limit of {limit} bytes"
                 )
+            }
+            NotAnalysed::NotRegularFile { file_type } => {
+                write!(f, "not a regular file ({file_type})")
             }
             NotAnalysed::Io { message } => write!(f, "could not read: {message}"),
             NotAnalysed::Internal { message } => write!(f, "internal error: {message}"),

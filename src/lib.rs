@@ -13,6 +13,7 @@ pub mod emit;
 pub mod engine;
 pub mod groups;
 pub mod guard;
+pub mod input;
 pub mod listing;
 pub mod manifest;
 pub mod rules;

@@ -14,6 +14,7 @@ use crate::config::Levels;
 use crate::diag::{Exempt, Finding, Label, Level, NotAnalysed, Suppressed, SuppressedBy};
 use crate::engine::test_code;
 use crate::engine::{Engine, FileAnalysis, RawFinding, TestModule};
+use crate::input::{self, ReadError};
 use crate::manifest::ManifestCache;
 use crate::source::LineIndex;
 use crate::suppress;
@@ -280,38 +281,17 @@ fn analyse_file(
     if options.config.is_excluded(&file.path) {
         return done(Outcome::Exempt(Exempt::Excluded), Vec::new(), 0);
     }
-    let size = match std::fs::metadata(&file.path) {
-        Ok(m) => m.len(),
-        Err(e) => {
-            return done(
-                Outcome::NotAnalysed(NotAnalysed::Io {
-                    message: e.to_string(),
-                }),
-                Vec::new(),
-                0,
-            )
-        }
-    };
-    if size > options.max_file_bytes {
-        return done(
-            Outcome::NotAnalysed(NotAnalysed::TooLarge {
-                bytes: size,
-                limit: options.max_file_bytes,
-            }),
-            Vec::new(),
-            0,
-        );
-    }
-    let bytes = match std::fs::read(&file.path) {
+    let bytes = match input::read_regular_file(&file.path, options.max_file_bytes) {
         Ok(b) => b,
         Err(e) => {
-            return done(
-                Outcome::NotAnalysed(NotAnalysed::Io {
-                    message: e.to_string(),
-                }),
-                Vec::new(),
-                0,
-            )
+            let reason = match e {
+                ReadError::NotRegular { file_type } => NotAnalysed::NotRegularFile { file_type },
+                ReadError::TooLarge { bytes, limit } => NotAnalysed::TooLarge { bytes, limit },
+                other => NotAnalysed::Io {
+                    message: other.to_string(),
+                },
+            };
+            return done(Outcome::NotAnalysed(reason), Vec::new(), 0);
         }
     };
     let len = bytes.len() as u64;

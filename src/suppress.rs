@@ -3,6 +3,7 @@
 //! line above it; directly above an item it covers the whole item; `//! backpressure:allow(..)` among
 //! the first lines of a file covers the file. Unknown ids and unused suppressions are findings of
 //! their own (`invalid-suppression`, `unused-suppression`).
+use std::collections::HashMap;
 use std::ops::Range;
 
 use crate::catalogue::Catalogue;
@@ -22,15 +23,28 @@ pub enum Scope {
     File,
 }
 
+/// Names one comment may list; more is surely not a real suppression (the catalogue has far fewer
+/// rules), and the names beyond it are reported instead of parsed.
+pub const MAX_NAMES: usize = 64;
+
 #[derive(Debug, Clone)]
 pub struct Suppression {
     pub scope: Scope,
     /// Each named rule, with its byte range in the file and whether it silenced something.
     pub rules: Vec<(String, Range<usize>, bool)>,
+    /// The names after the first [`MAX_NAMES`], left unparsed.
+    pub excess: Option<Range<usize>>,
 }
 
 /// Finds the suppressions of a file; `items` are the line ranges of its items (with attributes).
+/// Linear in the size of the text.
 pub fn parse(text: &str, items: &[(u32, u32)]) -> Vec<Suppression> {
+    // The widest item starting on each line (a comment alone on its line covers it).
+    let mut item_at: HashMap<u32, u32> = HashMap::new();
+    for &(start, end) in items {
+        let widest = item_at.entry(start).or_insert(end);
+        *widest = (*widest).max(end);
+    }
     let mut out = Vec::new();
     let mut offset = 0;
     let mut in_header = true;
@@ -59,30 +73,17 @@ pub fn parse(text: &str, items: &[(u32, u32)]) -> Vec<Suppression> {
                     } else {
                         // Alone on its line: the next line, or the whole item that starts there.
                         let next = number + 1;
-                        items
-                            .iter()
-                            .filter(|(start, _)| *start == next)
-                            .map(|(s, e)| Scope::Lines(*s, *e))
-                            .max_by_key(|s| match s {
-                                Scope::Lines(a, b) => b - a,
-                                Scope::File => 0,
-                            })
-                            .unwrap_or(Scope::Lines(next, next))
+                        Scope::Lines(next, item_at.get(&next).copied().unwrap_or(next))
                     };
                     let list_start = at + MARKER.len();
                     if let Some(close) = line[list_start..].find(')') {
-                        let mut rules = Vec::new();
-                        let mut pos = list_start;
-                        for part in line[list_start..list_start + close].split(',') {
-                            let lead = part.len() - part.trim_start().len();
-                            let id = part.trim();
-                            if !id.is_empty() {
-                                let start = offset + pos + lead;
-                                rules.push((id.to_owned(), start..start + id.len(), false));
-                            }
-                            pos += part.len() + 1;
-                        }
-                        out.push(Suppression { scope, rules });
+                        let list = &line[list_start..list_start + close];
+                        let (rules, excess) = parse_names(list, offset + list_start);
+                        out.push(Suppression {
+                            scope,
+                            rules,
+                            excess,
+                        });
                     }
                 }
             }
@@ -93,33 +94,92 @@ pub fn parse(text: &str, items: &[(u32, u32)]) -> Vec<Suppression> {
     out
 }
 
+type Names = Vec<(String, Range<usize>, bool)>;
+
+/// The comma-separated names of `list` (which starts at byte `at` of the file), at most
+/// [`MAX_NAMES`]; the byte range of the rest, if any.
+fn parse_names(list: &str, at: usize) -> (Names, Option<Range<usize>>) {
+    let mut rules = Vec::new();
+    let mut pos = 0;
+    for part in list.split(',') {
+        let lead = part.len() - part.trim_start().len();
+        let id = part.trim();
+        if !id.is_empty() {
+            if rules.len() == MAX_NAMES {
+                let rest = list[pos + lead..].trim_end();
+                let start = at + pos + lead;
+                return (rules, Some(start..start + rest.len()));
+            }
+            let start = at + pos + lead;
+            rules.push((id.to_owned(), start..start + id.len(), false));
+        }
+        pos += part.len() + 1;
+    }
+    (rules, None)
+}
+
 /// Takes out the findings a suppression covers (by rule id, family or `all`), marking those
-/// suppressions used; returns the findings taken out, for `--report-suppressed`.
+/// suppressions used; returns the findings taken out, for `--report-suppressed`. One sweep in line order: each finding looks only at the suppressions covering its
+/// line (as many as there are nested items), and file-wide ones are looked up by rule.
 pub fn apply(findings: &mut Vec<Finding>, suppressions: &mut [Suppression]) -> Vec<Finding> {
     let catalogue = Catalogue::global();
-    let mut hidden = Vec::new();
-    findings.retain(|f| {
-        let line = f.region.start.line;
-        let mut suppressed = false;
-        for s in suppressions.iter_mut() {
-            let covers = match s.scope {
-                Scope::File => true,
-                Scope::Lines(a, b) => (a..=b).contains(&line),
-            };
-            if !covers {
-                continue;
+    // Rule id → the (suppression, name) pairs naming it file-wide; emptied once marked used, the
+    // key staying to say the rule is silenced.
+    let mut file_wide: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
+    let mut by_start: Vec<(u32, u32, usize)> = Vec::new();
+    for (s, sup) in suppressions.iter().enumerate() {
+        match sup.scope {
+            Scope::File => {
+                // A family or `all` stands for every rule it covers.
+                for (n, (name, _, _)) in sup.rules.iter().enumerate() {
+                    let covered = catalogue
+                        .ids()
+                        .filter(|id| *id != name && groups::covers(catalogue, name, id));
+                    for id in std::iter::once(name.as_str()).chain(covered) {
+                        file_wide.entry(id.to_owned()).or_default().push((s, n));
+                    }
+                }
             }
-            for (id, _, used) in &mut s.rules {
-                if groups::covers(catalogue, id, &f.rule) {
+            Scope::Lines(a, b) => by_start.push((a, b, s)),
+        }
+    }
+    by_start.sort_unstable();
+    let mut order: Vec<usize> = (0..findings.len()).collect();
+    order.sort_by_key(|&i| findings[i].region.start.line);
+    let mut silenced = vec![false; findings.len()];
+    let mut active: Vec<(u32, usize)> = Vec::new();
+    let mut next = 0;
+    for i in order {
+        let line = findings[i].region.start.line;
+        let rule = findings[i].rule.as_str();
+        while next < by_start.len() && by_start[next].0 <= line {
+            active.push((by_start[next].1, by_start[next].2));
+            next += 1;
+        }
+        active.retain(|&(end, _)| end >= line);
+        for &(_, s) in &active {
+            for (id, _, used) in &mut suppressions[s].rules {
+                if groups::covers(catalogue, id, rule) {
                     *used = true;
-                    suppressed = true;
+                    silenced[i] = true;
                 }
             }
         }
-        if suppressed {
+        if let Some(names) = file_wide.get_mut(rule) {
+            for (s, n) in std::mem::take(names) {
+                suppressions[s].rules[n].2 = true;
+            }
+            silenced[i] = true;
+        }
+    }
+    let mut hidden = Vec::new();
+    let mut flags = silenced.into_iter();
+    findings.retain(|f| {
+        let silenced = flags.next().unwrap_or(false);
+        if silenced {
             hidden.push(f.clone());
         }
-        !suppressed
+        !silenced
     });
     hidden
 }
@@ -133,6 +193,17 @@ pub fn meta_findings(
 ) -> Vec<RawFinding> {
     let mut out = Vec::new();
     for s in suppressions {
+        if let Some(range) = &s.excess {
+            out.push(RawFinding {
+                rule: INVALID,
+                range: range.clone(),
+                message: format!(
+                    "this suppression names more than {MAX_NAMES} rules; the rest are ignored"
+                ),
+                help: "name each rule once (there are far fewer), or `all`".to_owned(),
+                labels: Vec::new(),
+            });
+        }
         for (id, range, used) in &s.rules {
             let family = groups::is_family(catalogue, id);
             if id != groups::ALL && !family && catalogue.get(id).is_none() {
@@ -211,5 +282,59 @@ mod tests {
             &[]
         )
         .is_empty());
+    }
+
+    #[test]
+    fn names_beyond_the_cap_are_one_range_left_unparsed() {
+        let names = vec!["x"; MAX_NAMES + 3].join(", ");
+        let src = format!("fn a() {{}} // backpressure:allow({names} ) reason\n");
+        let s = parse(&src, &[]);
+        assert_eq!(s[0].rules.len(), MAX_NAMES);
+        let excess = s[0].excess.clone().expect("excess");
+        assert_eq!(&src[excess], "x, x, x");
+    }
+
+    fn finding(rule: &str, line: u32) -> Finding {
+        let at = crate::diag::Position {
+            line,
+            column: 1,
+            byte: 0,
+        };
+        Finding {
+            rule: rule.to_owned(),
+            level: crate::diag::Level::Warn,
+            path: String::new(),
+            region: crate::diag::Region { start: at, end: at },
+            message: String::new(),
+            help: String::new(),
+            labels: Vec::new(),
+            fingerprint: String::new(),
+        }
+    }
+
+    #[test]
+    fn apply_honours_nested_items_lines_and_the_file_scope() {
+        // 1-2: file-wide b (twice), 3: above the item on lines 4-9, 6: above the item on lines 7-8.
+        let src = "//! backpressure:allow(b)\n//! backpressure:allow(b)\n// backpressure:allow(a)\nfn outer() {\n\n    // backpressure:allow(c)\n    fn inner() {\n    }\n}\nfn x() {} // backpressure:allow(c)\n";
+        let mut s = parse(src, &[(4, 9), (7, 8), (10, 10)]);
+        assert_eq!(s[2].scope, Scope::Lines(4, 9));
+        assert_eq!(s[3].scope, Scope::Lines(7, 8));
+        let mut findings = vec![
+            finding("c", 8),
+            finding("a", 5),
+            finding("c", 5),
+            finding("b", 20),
+            finding("c", 10),
+        ];
+        let dropped = apply(&mut findings, &mut s);
+        assert_eq!(dropped.len(), 4);
+        // Only `c` on line 5 survives: line 5 is in `outer` (a) but not in `inner` (c).
+        assert_eq!(findings.len(), 1);
+        assert_eq!(
+            (findings[0].rule.as_str(), findings[0].region.start.line),
+            ("c", 5)
+        );
+        let used: Vec<bool> = s.iter().flat_map(|s| s.rules.iter().map(|r| r.2)).collect();
+        assert_eq!(used, [true, true, true, true, true]);
     }
 }

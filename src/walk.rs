@@ -35,32 +35,46 @@ pub struct MissingPath(pub PathBuf);
 /// What to lint: folders to walk and files named explicitly, checked to exist.
 #[derive(Debug, Clone)]
 pub struct Sources {
-    dirs: Vec<PathBuf>,
+    dirs: Vec<Root>,
     files: Vec<PathBuf>,
-    /// `files` for lookup: a walked file that was also named is read once.
+    /// The canonical paths of `files`: a walked file that was also named is read once.
     named: HashSet<PathBuf>,
 }
 
+/// A path as given (walked, and shown) and its canonical form (compared).
+#[derive(Debug, Clone)]
+struct Root {
+    path: PathBuf,
+    canonical: PathBuf,
+}
+
 impl Sources {
-    /// Splits `roots` into folders and files; a root that does not exist is a usage error. A
-    /// folder inside another root folder is walked once.
+    /// Splits `roots` into folders and files; a root that does not exist is a usage error. Roots
+    /// are compared by their canonical paths, so `src/a.rs` and `./src/../src/a.rs` (or a symlink
+    /// to it) are read once, and a folder inside another root folder is walked once; each keeps
+    /// the spelling it was first given, for display.
     pub fn new(roots: &[PathBuf]) -> Result<Sources, MissingPath> {
-        let mut dirs: Vec<PathBuf> = Vec::new();
-        let mut files: Vec<PathBuf> = Vec::new();
+        let mut dirs: Vec<Root> = Vec::new();
+        let mut files: Vec<Root> = Vec::new();
         for root in roots {
             let meta = std::fs::metadata(root).map_err(|_| MissingPath(root.clone()))?;
             let list = if meta.is_dir() { &mut dirs } else { &mut files };
-            let root = lexical(root);
-            if !list.contains(&root) {
-                list.push(root);
+            let path = lexical(root);
+            // Canonicalising fails only if the root vanished since the check; compare it as given.
+            let canonical = std::fs::canonicalize(root).unwrap_or_else(|_| path.clone());
+            if !list.iter().any(|r| r.canonical == canonical) {
+                list.push(Root { path, canonical });
             }
         }
-        let nested = |d: &PathBuf, all: &[PathBuf]| all.iter().any(|o| o != d && d.starts_with(o));
-        let outer: Vec<PathBuf> = dirs.iter().filter(|d| !nested(d, &dirs)).cloned().collect();
-        let named = files.iter().cloned().collect();
+        let nested = |d: &Root| {
+            dirs.iter()
+                .any(|o| o.canonical != d.canonical && d.canonical.starts_with(&o.canonical))
+        };
+        let outer: Vec<Root> = dirs.iter().filter(|d| !nested(d)).cloned().collect();
+        let named = files.iter().map(|f| f.canonical.clone()).collect();
         Ok(Sources {
             dirs: outer,
-            files,
+            files: files.into_iter().map(|f| f.path).collect(),
             named,
         })
     }
@@ -77,10 +91,18 @@ impl Sources {
         }
         let errors = Mutex::new(Vec::new());
         for root in &self.dirs {
-            let start = if root.as_os_str().is_empty() {
+            let start = if root.path.as_os_str().is_empty() {
                 Path::new(".")
             } else {
-                root.as_path()
+                root.path.as_path()
+            };
+            // The walk does not follow symlinks, so below the root every path is already canonical
+            // once the root's canonical form is put in front of it.
+            let is_named = |walked: &Path| {
+                !self.named.is_empty()
+                    && walked
+                        .strip_prefix(start)
+                        .is_ok_and(|rel| self.named.contains(&root.canonical.join(rel)))
             };
             WalkBuilder::new(start)
                 .hidden(true)
@@ -102,10 +124,9 @@ impl Sources {
                                 if e.file_type().is_some_and(|t| t.is_file())
                                     && e.path().extension().is_some_and(|x| x == "rs") =>
                             {
-                                let path = lexical(e.path());
-                                if !self.named.contains(&path) {
+                                if !is_named(e.path()) {
                                     sink(SourceFile {
-                                        path,
+                                        path: lexical(e.path()),
                                         explicit: false,
                                     });
                                 }
@@ -140,8 +161,8 @@ pub fn discover(roots: &[PathBuf], threads: usize) -> Result<Discovery, MissingP
     Ok(Discovery { files, errors })
 }
 
-/// `./src/../src/lib.rs` stays as is, but `./src/lib.rs` becomes `src/lib.rs` (and `.` the empty
-/// path): the same file named two ways is read once.
+/// The display form of a path given or walked: `./src/lib.rs` becomes `src/lib.rs` (and `.` the
+/// empty path); `..` stays, as the user wrote it.
 fn lexical(path: &Path) -> PathBuf {
     path.components()
         .filter(|c| !matches!(c, std::path::Component::CurDir))

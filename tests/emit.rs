@@ -14,6 +14,7 @@ fn render(report: &Report, format: Format, base: &Path) -> String {
         catalogue: Catalogue::global(),
         color: false,
         base_dir: base,
+        max_file_bytes: cargo_backpressure::run::DEFAULT_MAX_FILE_BYTES,
     };
     let mut out = Vec::new();
     emit::emit(format, report, &cx, &mut out).unwrap();

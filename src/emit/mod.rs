@@ -1,6 +1,7 @@
 //! Emitters: one module per output format, all reading the same [`Report`]. Nothing else prints.
 pub mod github;
 pub mod json;
+pub mod printable;
 pub mod sarif;
 pub mod short;
 pub mod statistics;
@@ -32,6 +33,8 @@ pub struct EmitContext<'a> {
     pub color: bool,
     /// Absolute directory that relative paths in the report are relative to.
     pub base_dir: &'a std::path::Path,
+    /// The size limit the run read files with (the text format reads them again, for snippets).
+    pub max_file_bytes: u64,
 }
 
 pub fn emit(

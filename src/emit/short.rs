@@ -1,6 +1,8 @@
 //! `--format short`: `path:line:col: level[rule]: message`, one a line, for editors, grep and hooks.
+//! Paths and messages are made printable, so a file's name or code cannot add or colour a line.
 use std::io::{self, Write};
 
+use super::printable;
 use crate::diag::Level;
 use crate::run::Report;
 
@@ -14,11 +16,20 @@ pub fn emit(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         writeln!(
             out,
             "{}:{}:{}: {level}[{}]: {}",
-            f.path, f.region.start.line, f.region.start.column, f.rule, f.message
+            printable::line(&f.path),
+            f.region.start.line,
+            f.region.start.column,
+            f.rule,
+            printable::line(&f.message)
         )?;
     }
     for (file, reason) in report.not_analysed() {
-        writeln!(out, "{}:1:1: note[not-analysed]: {reason}", file.display)?;
+        writeln!(
+            out,
+            "{}:1:1: note[not-analysed]: {}",
+            printable::line(&file.display),
+            printable::line(&reason.to_string())
+        )?;
     }
     Ok(())
 }

@@ -7,45 +7,50 @@ use codespan_reporting::files::SimpleFile;
 use codespan_reporting::term::termcolor::{Ansi, NoColor, WriteColor};
 use codespan_reporting::term::{self, Config};
 
-use super::EmitContext;
+use super::{printable, EmitContext};
 use crate::diag::{Finding, Level};
+use crate::input;
 use crate::run::{Outcome, Report};
 
 pub fn emit(report: &Report, cx: &EmitContext<'_>, out: &mut dyn Write) -> io::Result<()> {
     if cx.color {
-        render(report, &mut Ansi::new(out))
+        render(report, cx, &mut Ansi::new(out))
     } else {
-        render(report, &mut NoColor::new(out))
+        render(report, cx, &mut NoColor::new(out))
     }
 }
 
-fn render(report: &Report, w: &mut dyn WriteColor) -> io::Result<()> {
+fn render(report: &Report, cx: &EmitContext<'_>, w: &mut dyn WriteColor) -> io::Result<()> {
     let config = Config::default();
     for file in &report.files {
         match &file.outcome {
             Outcome::Analysed { findings } if !findings.is_empty() => {
-                let source = std::fs::read_to_string(&file.path).unwrap_or_default();
-                let files = SimpleFile::new(file.display.as_str(), source.as_str());
+                // Unreadable now (changed since it was analysed): each finding falls back to a line.
+                let source =
+                    input::read_regular_text(&file.path, cx.max_file_bytes).unwrap_or_default();
+                let shown = printable::Source::new(&source);
+                let display = printable::line(&file.display);
+                let files = SimpleFile::new(display.as_ref(), shown.text.as_ref());
                 for f in findings {
-                    let diagnostic = diagnostic(f, source.len());
+                    let diagnostic = diagnostic(f, |byte| shown.offset(&source, byte));
                     if term::emit_to_write_style(w, &config, &files, &diagnostic).is_err() {
-                        // The file changed since it was analysed: fall back to one plain line.
                         writeln!(
                             w,
                             "{}:{}:{}: {}[{}]: {}",
-                            f.path,
+                            printable::line(&f.path),
                             f.region.start.line,
                             f.region.start.column,
                             level_word(f.level),
                             f.rule,
-                            f.message
+                            printable::line(&f.message)
                         )?;
                     }
                 }
             }
             Outcome::NotAnalysed(reason) => {
-                let d = Diagnostic::<()>::new(Severity::Note)
-                    .with_message(format!("{}: not analysed: {reason}", file.display));
+                let d = Diagnostic::<()>::new(Severity::Note).with_message(printable::line(
+                    &format!("{}: not analysed: {reason}", file.display),
+                ));
                 let files = SimpleFile::new("", "");
                 let _ = term::emit_to_write_style(w, &config, &files, &d);
             }
@@ -53,7 +58,8 @@ fn render(report: &Report, w: &mut dyn WriteColor) -> io::Result<()> {
         }
     }
     for (path, message) in &report.walk_errors {
-        writeln!(w, "note: {path}: not read: {message}")?;
+        let note = format!("note: {path}: not read: {message}");
+        writeln!(w, "{}", printable::line(&note))?;
     }
     w.set_color(codespan_reporting::term::termcolor::ColorSpec::new().set_bold(true))?;
     writeln!(w, "{}", super::summary_line(report))?;
@@ -68,26 +74,27 @@ fn level_word(level: Level) -> &'static str {
     }
 }
 
-fn diagnostic(f: &Finding, len: usize) -> Diagnostic<()> {
+/// The finding as a diagnostic over the shown source: `shown` maps a byte offset of the file to one
+/// of the shown text (clamped to it); quoted text in the messages is made printable too.
+fn diagnostic(f: &Finding, shown: impl Fn(usize) -> usize) -> Diagnostic<()> {
     let severity = if f.level == Level::Deny {
         Severity::Error
     } else {
         Severity::Warning
     };
-    let clamp = |r: std::ops::Range<usize>| r.start.min(len)..r.end.min(len);
-    let mut labels = vec![Label::primary(
-        (),
-        clamp(f.region.start.byte..f.region.end.byte),
-    )];
-    labels.extend(f.labels.iter().map(|l| {
-        Label::secondary((), clamp(l.region.start.byte..l.region.end.byte)).with_message(&l.message)
-    }));
+    let range = |r: &crate::diag::Region| shown(r.start.byte)..shown(r.end.byte);
+    let mut labels = vec![Label::primary((), range(&f.region))];
+    labels.extend(
+        f.labels.iter().map(|l| {
+            Label::secondary((), range(&l.region)).with_message(printable::line(&l.message))
+        }),
+    );
     Diagnostic::new(severity)
         .with_code(&f.rule)
-        .with_message(&f.message)
+        .with_message(printable::line(&f.message))
         .with_labels(labels)
         .with_notes(vec![
-            format!("help: {}", f.help),
+            printable::line(&format!("help: {}", f.help)).into_owned(),
             format!("for more, run `cargo backpressure --explain {}`", f.rule),
             format!("rule page: {}", crate::docs::page_url(&f.rule)),
         ])
