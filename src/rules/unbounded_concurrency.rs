@@ -251,7 +251,8 @@ impl UnboundedConcurrency {
     /// Whether a counter compared with a maximum caps the spawns of the loop: an `if` whose
     /// condition compares an atomic's `load()` (or a local made by one) or an integer the loop
     /// counts with `+=`/`-=`/`fetch_add`, and whose branch always leaves: before the spawn, with
-    /// `continue`, `break` or `return`; after it, with `break` or `return` only.
+    /// `continue`, `break` or `return`; after it, with `break` or `return` only; or that has the
+    /// spawn in one of its branches.
     fn counter_caps(&self, loop_expr: &Expr, spawn: &Range<usize>) -> bool {
         let body = match loop_expr {
             Expr::ForLoop(f) => &f.body,
@@ -290,20 +291,16 @@ impl UnboundedConcurrency {
                 return;
             }
             let r = range_of(e);
-            let then = Expr::Block(syn::ExprBlock {
-                attrs: Vec::new(),
-                label: None,
-                block: i.then_branch.clone(),
-            });
             caps = if r.end <= spawn.start {
-                always_leaves(&then)
+                block_leaves(&i.then_branch)
             } else if r.start >= spawn.end {
                 i.then_branch
                     .stmts
                     .iter()
                     .any(|s| matches!(s, syn::Stmt::Expr(Expr::Break(_) | Expr::Return(_), _)))
             } else {
-                false
+                // The spawn is in a branch: the comparison decides whether it runs.
+                range_of(&i.cond).end <= spawn.start
             };
         });
         caps
