@@ -3,7 +3,7 @@ use std::collections::HashSet;
 
 use syn::{Expr, Stmt};
 
-use super::syntax::{discarded_value, ident_of, receiver_is, self_field};
+use super::syntax::{discarded_value, ident_of, peel, receiver_is, self_field};
 use super::{api_map, name_list, ApiExtensions};
 use crate::catalogue::RuleDoc;
 use crate::engine::{Context, RawFinding, Rule};
@@ -132,6 +132,98 @@ impl IgnoredTrySend {
     }
 }
 
+/// The name of the type a receiver visibly has: a declared type (`f: &mut Forwarder`), a
+/// constructor call (`Forwarder::new(..)`), a struct literal, or the type of `self.<field>`.
+fn receiver_type(cx: &Context<'_>, receiver: &Expr) -> Option<String> {
+    let named = |ty: &syn::Type| -> Option<String> {
+        match ty {
+            syn::Type::Reference(r) => type_name(&r.elem),
+            other => type_name(other),
+        }
+    };
+    if let Some(field) = self_field(receiver) {
+        return cx.self_field_type(&field).and_then(named);
+    }
+    let binding = cx.binding(&ident_of(receiver)?)?;
+    if let Some(ty) = binding.ty {
+        return named(ty);
+    }
+    match peel(binding.init?) {
+        Expr::Call(c) => match &*c.func {
+            Expr::Path(p) if p.path.segments.len() >= 2 => {
+                let segments: Vec<String> = p
+                    .path
+                    .segments
+                    .iter()
+                    .map(|s| s.ident.to_string())
+                    .collect();
+                let ty = segments[segments.len() - 2].clone();
+                if ty == "Self" {
+                    cx.current_fn().and_then(|f| f.self_type.clone())
+                } else {
+                    Some(ty)
+                }
+            }
+            _ => None,
+        },
+        Expr::Struct(s) => s.path.segments.last().map(|s| s.ident.to_string()),
+        _ => None,
+    }
+}
+
+fn type_name(ty: &syn::Type) -> Option<String> {
+    match ty {
+        syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+        _ => None,
+    }
+}
+
+/// `(type, method)` for every method of the file's impls that returns `()`.
+fn unit_methods(file: &syn::File) -> HashSet<(String, String)> {
+    fn collect(items: &[syn::Item], out: &mut HashSet<(String, String)>) {
+        for item in items {
+            match item {
+                syn::Item::Impl(i) => {
+                    let Some(ty) = type_name(&i.self_ty) else {
+                        continue;
+                    };
+                    for ii in &i.items {
+                        let syn::ImplItem::Fn(f) = ii else { continue };
+                        let unit = match &f.sig.output {
+                            syn::ReturnType::Default => true,
+                            syn::ReturnType::Type(_, t) => {
+                                matches!(&**t, syn::Type::Tuple(t) if t.elems.is_empty())
+                            }
+                        };
+                        if unit && f.sig.asyncness.is_none() {
+                            out.insert((ty.clone(), f.sig.ident.to_string()));
+                        }
+                    }
+                }
+                syn::Item::Mod(m) => {
+                    if let Some((_, inner)) = &m.content {
+                        collect(inner, out);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut out = HashSet::new();
+    collect(&file.items, &mut out);
+    out
+}
+
+/// Whether the current function is `Drop::drop`.
+fn in_drop(cx: &Context<'_>) -> bool {
+    cx.current_fn().is_some_and(|f| {
+        f.sig.ident == "drop"
+            && f.owner
+                .and_then(|i| i.trait_.as_ref())
+                .is_some_and(|(path, _)| path.segments.last().is_some_and(|s| s.ident == "Drop"))
+    })
+}
+
 impl Rule for IgnoredTrySend {
     fn id(&self) -> &'static str {
         ID
@@ -165,6 +257,22 @@ impl Rule for IgnoredTrySend {
             return; // a datagram socket's try_send: dropping is packet loss, not a queue's drop
         }
         let method = call.method.to_string();
+        // The receiver's own method of this file, returning `()`: it handles the channel's result
+        // itself (a wrapper that logs or counts the drop), so there is nothing to discard.
+        if receiver_type(cx, &call.receiver).is_some_and(|ty| {
+            cx.cached(ID, |cx| unit_methods(cx.file))
+                .contains(&(ty, method.clone()))
+        }) {
+            return;
+        }
+        // A stop signal sent from a destructor on the sender being dropped: `drop` cannot wait, and
+        // when the channel is full the receiver still sees it close once the sender is gone.
+        if in_drop(cx)
+            && self_field(&call.receiver).is_some()
+            && matches!(call.args.first(), Some(Expr::Path(_)))
+        {
+            return;
+        }
         // `try_send(())`: a unit signal carries nothing; a full channel already holds an identical
         // pending signal, so nothing is lost (a wake-up or shutdown notification).
         if method == "try_send"

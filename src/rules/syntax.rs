@@ -472,3 +472,16 @@ pub fn type_args(ty: &syn::Type) -> impl Iterator<Item = &syn::Type> {
         _ => None,
     })
 }
+
+/// The initializer of the last `let <name> = ..` in `block` that starts before byte `before`: the
+/// binding a use at `before` most likely sees, when a name is shadowed later in the function.
+pub fn binding_init_before<'b>(
+    block: &'b syn::Block,
+    name: &str,
+    before: usize,
+) -> Option<&'b Expr> {
+    binding_inits(block, name)
+        .into_iter()
+        .filter(|init| syn::spanned::Spanned::span(*init).byte_range().start < before)
+        .max_by_key(|init| syn::spanned::Spanned::span(*init).byte_range().start)
+}

@@ -4,14 +4,15 @@
 use std::collections::HashSet;
 use std::ops::Range;
 
-use syn::{Expr, ExprMethodCall};
+use syn::{BinOp, Expr, ExprMethodCall};
 
 use super::syntax::{
-    const_value, describe_capacity, for_each_expr, ident_of, let_binding_of, receiver_is, written,
-    MAX_PERMITS, USIZE_MAX,
+    binding_init_before, const_value, describe_capacity, for_each_expr, ident_of, let_binding_of,
+    peel, receiver_is, self_field, written, MAX_PERMITS, USIZE_MAX,
 };
 use super::{api_map, name_list, ApiExtensions};
 use crate::catalogue::RuleDoc;
+use crate::engine::macros::origin;
 use crate::engine::resolve::canonical_str;
 use crate::engine::{Context, RawFinding, Rule};
 
@@ -30,6 +31,10 @@ pub struct UnboundedConcurrency {
     buffer_methods: Vec<String>,
     optional_limit_methods: Vec<String>,
     semaphores: HashSet<String>,
+    local_listeners: HashSet<String>,
+    local_listener_ctors: HashSet<String>,
+    clock_streams: HashSet<String>,
+    counter_updates: Vec<String>,
 }
 
 /// What is spawned per item.
@@ -57,6 +62,10 @@ impl UnboundedConcurrency {
             buffer_methods: name_list(doc, "buffer-methods"),
             optional_limit_methods: name_list(doc, "optional-limit-methods"),
             semaphores: keys("semaphores"),
+            local_listeners: keys("local-listeners"),
+            local_listener_ctors: keys("local-listener-constructors"),
+            clock_streams: keys("clock-streams"),
+            counter_updates: name_list(doc, "counter-updates"),
         }
     }
 
@@ -105,39 +114,196 @@ impl UnboundedConcurrency {
             || (awaited && self.awaited_sources.iter().any(|s| m.method == s))
     }
 
-    /// The call that brings external items into `loop_expr`, if it is such a loop.
-    fn external_source(&self, loop_expr: &Expr) -> Option<Range<usize>> {
-        let (head, body): (Option<&Expr>, &syn::Block) = match loop_expr {
+    /// The call that brings external items into `loop_expr` and feeds `spawn`, if any. A spawn in a
+    /// `select!` arm is fed by that arm's future alone; otherwise the first source counts, skipping
+    /// the futures of arms that only leave the loop (a shutdown signal feeds nothing).
+    fn feeding_source<'ast>(
+        &self,
+        loop_expr: &'ast Expr,
+        spawn: &Range<usize>,
+    ) -> Option<&'ast Expr> {
+        let (head, body): (Option<&'ast Expr>, &'ast syn::Block) = match loop_expr {
             Expr::ForLoop(f) => (Some(&f.expr), &f.body),
             Expr::While(w) => (Some(&w.cond), &w.body),
             Expr::Loop(l) => (None, &l.body),
             _ => return None,
         };
-        let mut found = None;
-        {
-            let mut look = |e: &Expr| {
-                if found.is_some() {
-                    return;
-                }
-                match e {
-                    Expr::Await(a) if self.is_source_call(peel_parens(&a.base), true) => {
-                        found = Some(range_of(e))
-                    }
-                    _ if self.is_source_call(e, false) => found = Some(range_of(e)),
-                    _ => {}
-                }
-            };
-            if let Some(head) = head {
-                for_each_expr(head, true, &mut look);
+        let arms = select_arms(body);
+        let feeding_arm = arms
+            .iter()
+            .filter(|a| a.handler.start <= spawn.start && spawn.end <= a.handler.end)
+            .min_by_key(|a| a.handler.len());
+        if let Some(arm) = feeding_arm {
+            return self.sources_in(arm.future).into_iter().next();
+        }
+        let mut sources = Vec::new();
+        if let Some(head) = head {
+            sources.extend(self.sources_in(head));
+        }
+        // A `loop` (or a loop whose header is a plain condition) is fed by what its body awaits.
+        if !matches!(loop_expr, Expr::ForLoop(_)) {
+            for stmt in &body.stmts {
+                visit_stmt_exprs(stmt, &mut |e| sources.extend(self.source_at(e)));
             }
-            // A `loop` (or a loop whose header is a plain condition) is fed by what its body awaits.
-            if !matches!(loop_expr, Expr::ForLoop(_)) {
-                for stmt in &body.stmts {
-                    visit_stmt_exprs(stmt, &mut look);
+        }
+        let in_leaving_arm = |e: &Expr| {
+            let r = range_of(e);
+            arms.iter().any(|a| {
+                a.leaves && {
+                    let f = range_of(a.future);
+                    f.start <= r.start && r.end <= f.end
+                }
+            })
+        };
+        sources.into_iter().find(|e| !in_leaving_arm(e))
+    }
+
+    /// The source calls under `e` (not inside closures), in source order.
+    fn sources_in<'ast>(&self, e: &'ast Expr) -> Vec<&'ast Expr> {
+        let mut found = Vec::new();
+        for_each_expr(e, true, &mut |e| found.extend(self.source_at(e)));
+        found
+    }
+
+    /// `e` itself, when it is a source call (`accept()`, `next().await`).
+    fn source_at<'ast>(&self, e: &'ast Expr) -> Option<&'ast Expr> {
+        match e {
+            Expr::Await(a) if self.is_source_call(peel_parens(&a.base), true) => Some(e),
+            _ if self.is_source_call(e, false) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Whether the items of a source come from local peers or a clock rather than remote peers:
+    /// its receiver is a Unix-domain listener, or a stream a timer drives.
+    fn source_is_local(&self, cx: &Context<'_>, source: &Expr) -> bool {
+        let Expr::MethodCall(m) = peel(source) else {
+            return false;
+        };
+        self.made_by(
+            cx,
+            &m.receiver,
+            range_of(source).start,
+            0,
+            &|this, cx, e| this.is_local_listener_value(cx, e),
+        )
+    }
+
+    /// Whether `e`, followed through method-call receivers, `match` scrutinees and the `let`s of
+    /// local names before `before`, is made by something `made` accepts. (Other calls' arguments
+    /// are not followed: `select(unix, tcp)` merges a remote source in.)
+    fn made_by(
+        &self,
+        cx: &Context<'_>,
+        e: &Expr,
+        before: usize,
+        depth: usize,
+        made: &dyn Fn(&Self, &Context<'_>, &Expr) -> bool,
+    ) -> bool {
+        if depth > 8 {
+            return false;
+        }
+        let e = peel(e);
+        if made(self, cx, e) {
+            return true;
+        }
+        match e {
+            Expr::MethodCall(m) => self.made_by(cx, &m.receiver, before, depth + 1, made),
+            Expr::Match(m) => self.made_by(cx, &m.expr, before, depth + 1, made),
+            _ => {
+                let Some(name) = ident_of(e) else {
+                    return false;
+                };
+                let init = cx
+                    .current_fn()
+                    .and_then(|f| binding_init_before(f.body, &name, before));
+                match init {
+                    Some(init) => self.made_by(cx, init, range_of(init).start, depth + 1, made),
+                    None => false,
                 }
             }
         }
-        found
+    }
+
+    /// A Unix-domain listener (or a clock stream) by its constructor or declared type.
+    fn is_local_listener_value(&self, cx: &Context<'_>, e: &Expr) -> bool {
+        if let Some(path) = cx.callee(e) {
+            return self.local_listener_ctors.contains(&path) || self.clock_streams.contains(&path);
+        }
+        let declared = if let Some(name) = ident_of(e) {
+            cx.binding(&name).and_then(|b| b.ty)
+        } else {
+            self_field(e).and_then(|f| cx.self_field_type(&f))
+        };
+        declared
+            .and_then(|t| cx.type_path(t))
+            .is_some_and(|p| self.local_listeners.contains(&p))
+    }
+
+    /// Whether a stream adaptor's chain starts at a clock (`IntervalStream::new(interval(..))`).
+    fn driven_by_clock(&self, cx: &Context<'_>, m: &ExprMethodCall) -> bool {
+        self.made_by(cx, &m.receiver, range_of_method(m), 0, &|this, cx, e| {
+            cx.callee(e)
+                .is_some_and(|p| this.clock_streams.contains(&p))
+        })
+    }
+
+    /// Whether a counter compared with a maximum caps the spawns of the loop: an `if` whose
+    /// condition compares an atomic's `load()` (or a local made by one) or an integer the loop
+    /// counts with `+=`/`-=`/`fetch_add`, and whose branch always leaves: before the spawn, with
+    /// `continue`, `break` or `return`; after it, with `break` or `return` only; or that has the
+    /// spawn in one of its branches.
+    fn counter_caps(&self, loop_expr: &Expr, spawn: &Range<usize>) -> bool {
+        let body = match loop_expr {
+            Expr::ForLoop(f) => &f.body,
+            Expr::While(w) => &w.body,
+            Expr::Loop(l) => &l.body,
+            _ => return false,
+        };
+        let mut counted = HashSet::new();
+        for_each_expr(loop_expr, true, &mut |e| match e {
+            Expr::Binary(b) if matches!(b.op, BinOp::AddAssign(_) | BinOp::SubAssign(_)) => {
+                counted.extend(place_name(&b.left));
+            }
+            Expr::MethodCall(m) if self.counter_updates.iter().any(|u| m.method == u) => {
+                counted.extend(place_name(&m.receiver));
+            }
+            _ => {}
+        });
+        // An atomic's value counts only against a maximum (`>=`, `<`..): `state.load(..) == STOPPED`
+        // is a state check. A number the loop itself counts may also be run down to `== 0`.
+        let is_counter = |e: &Expr, equality: bool| {
+            let e = peel_operand(e);
+            let loaded = |e: &Expr| matches!(peel(e), Expr::MethodCall(m) if m.method == "load");
+            if loaded(e) {
+                return !equality;
+            }
+            let Some(name) = place_name(e) else {
+                return false;
+            };
+            counted.contains(&name)
+                || (!equality && binding_init_before(body, &name, spawn.start).is_some_and(loaded))
+        };
+        let mut caps = false;
+        for_each_expr(loop_expr, true, &mut |e| {
+            let Expr::If(i) = e else { return };
+            if caps || !compares(&i.cond, &is_counter) {
+                return;
+            }
+            let r = range_of(e);
+            caps = if r.end <= spawn.start {
+                block_leaves(&i.then_branch)
+            } else if r.start >= spawn.end {
+                i.then_branch
+                    .stmts
+                    .iter()
+                    .any(|s| matches!(s, syn::Stmt::Expr(Expr::Break(_) | Expr::Return(_), _)))
+            } else {
+                // The spawn is in a branch: the comparison decides whether it runs.
+                range_of(&i.cond).end <= spawn.start
+            };
+        });
+        caps
     }
 
     /// Whether the loop limits what it spawns: a permit, a `len()` check, `join_next()`, `ready()`,
@@ -179,16 +345,24 @@ impl UnboundedConcurrency {
         let Some(loop_expr) = cx.loops().next() else {
             return;
         };
-        let Some(source) = self.external_source(loop_expr) else {
+        let spawn = range_of(expr);
+        let Some(source) = self.feeding_source(loop_expr, &spawn) else {
             return;
         };
-        if self.loop_is_limited(loop_expr) || Self::awaited_in_loop(cx, loop_expr, expr) {
+        if self.loop_is_limited(loop_expr)
+            || Self::awaited_in_loop(cx, loop_expr, expr)
+            || self.counter_caps(loop_expr, &spawn)
+        {
             return;
         }
+        if self.source_is_local(cx, source) {
+            return; // a Unix-domain socket's peers are local processes; a clock's items come at its pace
+        }
+        let source = range_of(source);
         let what = written(expr);
         let (message, help) = match kind {
             Spawn::Task => (
-                format!("`{what}` starts one task per incoming item with no limit: under load the number of tasks, and the memory and sockets they hold, grows without bound"),
+                format!("`{what}` starts one task per incoming item and nothing caps how many run at once: a burst of items becomes as many live tasks, each holding its memory and sockets until it ends"),
                 "acquire a permit before spawning (`semaphore.clone().acquire_owned().await`) and move it into the task, or wait on a `JoinSet` while `len()` is at a maximum".to_owned(),
             ),
             Spawn::Blocking => (
@@ -220,6 +394,11 @@ impl UnboundedConcurrency {
     ) {
         let method = m.method.to_string();
         let Some(arg) = m.args.first() else { return };
+        let judged =
+            self.buffer_methods.contains(&method) || self.optional_limit_methods.contains(&method);
+        if judged && self.driven_by_clock(cx, m) {
+            return; // one item per tick: the program sets the pace, not its peers
+        }
         if self.buffer_methods.contains(&method) {
             if const_value(cx, arg) == Some(USIZE_MAX) {
                 cx.report(RawFinding {
@@ -246,6 +425,150 @@ impl UnboundedConcurrency {
     }
 }
 
+/// A `select!` arm inside a loop body: its future, the byte range of its handler, and whether the
+/// handler always leaves the loop.
+struct SelectArm<'ast> {
+    future: &'ast Expr,
+    handler: Range<usize>,
+    leaves: bool,
+}
+
+/// The arms of every `select!` in `body` (outside closures and async blocks). The expanded macro
+/// is a block of `let <pat> = <future>;` statements, each followed by its handler.
+fn select_arms<'ast>(body: &'ast syn::Block) -> Vec<SelectArm<'ast>> {
+    let mut arms = Vec::new();
+    let mut visit = |e: &'ast Expr| {
+        let Expr::Block(b) = e else { return };
+        let is_select = origin(&b.attrs).is_some_and(|p| {
+            p.segments
+                .last()
+                .is_some_and(|s| s.ident == "select" || s.ident == "select_biased")
+        });
+        if is_select {
+            arms.extend(arms_of(&b.block));
+        }
+    };
+    for stmt in &body.stmts {
+        visit_stmt_exprs(stmt, &mut visit);
+    }
+    arms
+}
+
+fn arms_of(block: &syn::Block) -> Vec<SelectArm<'_>> {
+    fn finish<'ast>(arm: Option<(&'ast Expr, Vec<&'ast Expr>)>, arms: &mut Vec<SelectArm<'ast>>) {
+        let Some((future, handlers)) = arm else {
+            return;
+        };
+        let (Some(first), Some(last)) = (handlers.first(), handlers.last()) else {
+            return;
+        };
+        arms.push(SelectArm {
+            future,
+            handler: range_of(first).start..range_of(last).end,
+            leaves: always_leaves(last),
+        });
+    }
+    let mut arms = Vec::new();
+    let mut current: Option<(&Expr, Vec<&Expr>)> = None;
+    for stmt in &block.stmts {
+        match stmt {
+            syn::Stmt::Local(l) => {
+                finish(current.take(), &mut arms);
+                current = l.init.as_ref().map(|i| (&*i.expr, Vec::new()));
+            }
+            syn::Stmt::Expr(e, _) => {
+                if let Some((_, handlers)) = &mut current {
+                    handlers.push(e);
+                }
+            }
+            _ => {}
+        }
+    }
+    finish(current.take(), &mut arms);
+    arms
+}
+
+/// Whether evaluating `e` always leaves the current iteration (`break`, `continue`, `return`, a
+/// panic), through blocks, `if`/`else` and `match`.
+fn always_leaves(e: &Expr) -> bool {
+    match e {
+        Expr::Break(_) | Expr::Continue(_) | Expr::Return(_) => true,
+        Expr::Paren(p) => always_leaves(&p.expr),
+        Expr::Group(g) => always_leaves(&g.expr),
+        Expr::Block(b) => block_leaves(&b.block),
+        Expr::Unsafe(b) => block_leaves(&b.block),
+        Expr::If(i) => {
+            block_leaves(&i.then_branch)
+                && i.else_branch
+                    .as_ref()
+                    .is_some_and(|(_, e)| always_leaves(e))
+        }
+        Expr::Match(m) => !m.arms.is_empty() && m.arms.iter().all(|a| always_leaves(&a.body)),
+        Expr::Macro(m) => is_panic_macro(&m.mac),
+        _ => false,
+    }
+}
+
+fn block_leaves(b: &syn::Block) -> bool {
+    b.stmts.iter().any(|s| match s {
+        syn::Stmt::Expr(e, _) => always_leaves(e),
+        syn::Stmt::Macro(m) => is_panic_macro(&m.mac),
+        _ => false,
+    })
+}
+
+fn is_panic_macro(mac: &syn::Macro) -> bool {
+    mac.path.segments.last().is_some_and(|s| {
+        matches!(
+            s.ident.to_string().as_str(),
+            "panic" | "unreachable" | "todo" | "unimplemented"
+        )
+    })
+}
+
+/// A local name or `self.<field>`, as a key: `n`, `self.n`.
+fn place_name(e: &Expr) -> Option<String> {
+    let e = peel_operand(e);
+    ident_of(e).or_else(|| self_field(e).map(|f| format!("self.{f}")))
+}
+
+/// An operand without parentheses, casts, derefs and references.
+fn peel_operand(mut e: &Expr) -> &Expr {
+    loop {
+        e = match e {
+            Expr::Paren(p) => &p.expr,
+            Expr::Group(g) => &g.expr,
+            Expr::Cast(c) => &c.expr,
+            Expr::Reference(r) => &r.expr,
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => &u.expr,
+            _ => return e,
+        };
+    }
+}
+
+/// Whether a condition compares (`<`, `<=`, `>`, `>=`, or `==`, the flag passed to `is_counter`)
+/// something `is_counter` accepts, looking through `&&`/`||`.
+fn compares(cond: &Expr, is_counter: &dyn Fn(&Expr, bool) -> bool) -> bool {
+    match peel_operand(cond) {
+        Expr::Binary(b) => match b.op {
+            BinOp::Lt(_) | BinOp::Le(_) | BinOp::Gt(_) | BinOp::Ge(_) => {
+                is_counter(&b.left, false) || is_counter(&b.right, false)
+            }
+            BinOp::Eq(_) => is_counter(&b.left, true) || is_counter(&b.right, true),
+            BinOp::And(_) | BinOp::Or(_) => {
+                compares(&b.left, is_counter) || compares(&b.right, is_counter)
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// Where a method call starts, for "before" comparisons.
+fn range_of_method(m: &ExprMethodCall) -> usize {
+    syn::spanned::Spanned::span(&m.method).byte_range().start
+}
+
 fn range_of(e: &Expr) -> Range<usize> {
     syn::spanned::Spanned::span(e).byte_range()
 }
@@ -257,7 +580,7 @@ fn peel_parens(mut e: &Expr) -> &Expr {
     e
 }
 
-fn visit_stmt_exprs(stmt: &syn::Stmt, f: &mut dyn FnMut(&Expr)) {
+fn visit_stmt_exprs<'ast>(stmt: &'ast syn::Stmt, f: &mut dyn FnMut(&'ast Expr)) {
     match stmt {
         syn::Stmt::Local(l) => {
             if let Some(init) = &l.init {
