@@ -274,8 +274,8 @@ fn execute(cli: &Cli, matches: &clap::ArgMatches) -> Result<u8, String> {
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
-    let sources = walk::Sources::new(&roots)
-        .map_err(|missing| format!("no such file or directory: {}", missing.0.display()))?;
+    let sources =
+        walk::Sources::new(&roots).map_err(|bad| bad.message(&bad.path().display().to_string()))?;
 
     let include_tests = cli.include_tests || config.include_tests.unwrap_or(false);
     let engine = build_engine_with(
