@@ -15,6 +15,7 @@ pub mod groups;
 pub mod guard;
 pub mod listing;
 pub mod manifest;
+pub mod project;
 pub mod rules;
 pub mod run;
 pub mod source;
