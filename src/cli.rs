@@ -17,6 +17,7 @@ use crate::engine::Engine;
 use crate::groups::{self, Selection};
 use crate::listing;
 use crate::manifest;
+use crate::project;
 use crate::rules::{self, ApiExtensions, RuleOptions};
 use crate::run::{self, RunOptions};
 use crate::suppress;
@@ -237,8 +238,31 @@ fn execute(cli: &Cli, matches: &clap::ArgMatches) -> Result<u8, String> {
     }
     let cwd =
         std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
-    let workspace = manifest::default_scan_root(&cwd);
-    let config = config::discover(cli.config.as_deref(), &workspace, catalogue).map_err(|e| {
+    // Every path absolute and `..`-free, so that the configuration, the workspace root and the
+    // reported paths follow the linted paths, not the current folder.
+    let roots: Vec<PathBuf> = if cli.paths.is_empty() {
+        vec![manifest::default_scan_root(&cwd)]
+    } else {
+        cli.paths
+            .iter()
+            .map(|p| project::absolute(p, &cwd))
+            .collect()
+    };
+    let sources = walk::Sources::new(&roots)
+        .map_err(|bad| bad.message(&run::display_path(bad.path(), &cwd)))?;
+    let base_dir = project::report_base(&roots, &cwd);
+    let explicit_config = cli.config.as_deref().map(|c| project::absolute(c, &cwd));
+    let found = match explicit_config {
+        Some(_) => None,
+        None => project::common_config(&roots, &cwd)?,
+    };
+    let config = config::discover(
+        explicit_config.as_deref(),
+        found.as_ref(),
+        &base_dir,
+        catalogue,
+    )
+    .map_err(|e| {
         e.render()
             .trim_end()
             .trim_start_matches("error: ")
@@ -267,18 +291,10 @@ fn execute(cli: &Cli, matches: &clap::ArgMatches) -> Result<u8, String> {
         None => None,
     };
 
-    let roots = if cli.paths.is_empty() {
-        vec![workspace.clone()]
-    } else {
-        cli.paths.clone()
-    };
     let threads = cli
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
-    let sources = walk::Sources::new(&roots)
-        .map_err(|missing| format!("no such file or directory: {}", missing.0.display()))?;
-
     let include_tests = cli.include_tests || config.include_tests.unwrap_or(false);
     let engine = build_engine_with(
         catalogue,
@@ -295,7 +311,7 @@ fn execute(cli: &Cli, matches: &clap::ArgMatches) -> Result<u8, String> {
             .or(config.max_file_size)
             .unwrap_or(run::DEFAULT_MAX_FILE_BYTES),
         threads,
-        base_dir: cwd.clone(),
+        base_dir: base_dir.clone(),
         config: std::sync::Arc::new(config),
     };
     let mut report = run::run(&engine, &levels, &sources, &options);
@@ -314,8 +330,7 @@ fn execute(cli: &Cli, matches: &clap::ArgMatches) -> Result<u8, String> {
     if let (Some(baseline), Some(path)) = (&baseline, &cli.baseline) {
         let hidden = baseline.hide_known(&mut report);
         report.hidden_by_baseline = hidden.hidden;
-        let absolute_roots: Vec<PathBuf> = roots.iter().map(|r| cwd.join(r)).collect();
-        let stale = hidden.stale(&cwd, &absolute_roots);
+        let stale = hidden.stale(&base_dir, &roots);
         if stale > 0 {
             note(format_args!(
                 "note: the baseline {} lists {stale} {} that this run no longer reports (fixed, or the line changed)\n  = help: rewrite it with `cargo backpressure --write-baseline {}`, so that they cannot come back unnoticed",
@@ -338,7 +353,7 @@ fn execute(cli: &Cli, matches: &clap::ArgMatches) -> Result<u8, String> {
     let cx = EmitContext {
         catalogue,
         color,
-        base_dir: &cwd,
+        base_dir: &base_dir,
         max_file_bytes: options.max_file_bytes,
     };
     let mut buffer = Vec::new();

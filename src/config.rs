@@ -1,5 +1,5 @@
-//! Configuration: `backpressure.toml` at the workspace root, or `[workspace.metadata.backpressure]`
-//! / `[package.metadata.backpressure]` in Cargo.toml, parsed with spans and validated in a second
+//! Configuration: the nearest `backpressure.toml` above the linted path, or `[workspace.metadata.backpressure]`
+//! / `[package.metadata.backpressure]` in its workspace's Cargo.toml, parsed with spans and validated in a second
 //! step so that every error points at the file, line and column. Effective levels are computed here
 //! in one place: catalogue default, then configuration, then the package's table, then `-A/-W/-D`.
 use std::collections::BTreeMap;
@@ -19,7 +19,7 @@ use crate::groups::{self, Selection};
 use crate::input::{self, ReadError};
 use crate::rules::{ApiExtensions, RuleOptions};
 
-/// The configuration file name looked for at the workspace root.
+/// The configuration file name looked for in the linted folder and the folders above it.
 pub const FILE_NAME: &str = "backpressure.toml";
 
 /// Effective rule levels.
@@ -186,38 +186,69 @@ impl Config {
     }
 }
 
-/// Finds the configuration for a run: `--config FILE`, else `backpressure.toml` at `root`, else
-/// `[workspace.metadata.backpressure]`, else `[package.metadata.backpressure]` in `root/Cargo.toml`.
+/// Where a configuration was found: a file, and the table in it (empty: the whole file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    pub file: PathBuf,
+    pub table: &'static [&'static str],
+}
+
+/// The tables of a Cargo.toml that configure a run, in the order they are looked for.
+const MANIFEST_TABLES: [&[&str]; 2] = [
+    &["workspace", "metadata", "backpressure"],
+    &["package", "metadata", "backpressure"],
+];
+
+/// The configuration of the linted folder `start`: the nearest `backpressure.toml` in it or a folder
+/// above it, up to `workspace` (its Cargo workspace root; no limit outside a Cargo project), else
+/// `[workspace.metadata.backpressure]`, else `[package.metadata.backpressure]` in
+/// `workspace/Cargo.toml`. A member's own package table is not a configuration: it refines the levels
+/// of that package's files (see [`package_levels`]).
+pub fn locate(start: &Path, workspace: Option<&Path>) -> Option<Located> {
+    for dir in start.ancestors() {
+        let file = dir.join(FILE_NAME);
+        // Any file by that name, not only a regular one: a FIFO or device there is an error when
+        // it is read, not silently skipped.
+        if file.exists() {
+            return Some(Located { file, table: &[] });
+        }
+        if Some(dir) == workspace {
+            break;
+        }
+    }
+    let manifest = workspace?.join("Cargo.toml");
+    let text = read_config(&manifest).ok()?;
+    let table = MANIFEST_TABLES
+        .into_iter()
+        .find(|table| has_table(&text, table))?;
+    Some(Located {
+        file: manifest,
+        table,
+    })
+}
+
+/// Reads the configuration for a run: `--config FILE` (`explicit`), else the one `found` by
+/// [`locate`], else none (globs would be relative to `base`).
 pub fn discover(
     explicit: Option<&Path>,
-    root: &Path,
+    found: Option<&Located>,
+    base: &Path,
     catalogue: &Catalogue,
 ) -> Result<Config, Box<ConfigError>> {
     if let Some(path) = explicit {
         let text = read_config(path).map_err(|e| io_error(path, e))?;
         return parse(path, &text, &[], catalogue);
     }
-    let file = root.join(FILE_NAME);
-    // Any file by that name, not only a regular one: a FIFO or device there is an error, not ignored.
-    if file.exists() {
-        let text = read_config(&file).map_err(|e| io_error(&file, e))?;
-        return parse(&file, &text, &[], catalogue);
-    }
-    let manifest = root.join("Cargo.toml");
-    if let Ok(text) = read_config(&manifest) {
-        for table in [
-            &["workspace", "metadata", "backpressure"][..],
-            &["package", "metadata", "backpressure"][..],
-        ] {
-            if has_table(&text, table) {
-                return parse(&manifest, &text, table, catalogue);
-            }
+    match found {
+        Some(found) => {
+            let text = read_config(&found.file).map_err(|e| io_error(&found.file, e))?;
+            parse(&found.file, &text, found.table, catalogue)
         }
+        None => Ok(Config {
+            exclude_base: base.to_path_buf(),
+            ..Default::default()
+        }),
     }
-    Ok(Config {
-        exclude_base: root.to_path_buf(),
-        ..Default::default()
-    })
 }
 
 /// Configuration files above this size are refused (a real one is a few kilobytes).

@@ -16,6 +16,7 @@ pub mod guard;
 pub mod input;
 pub mod listing;
 pub mod manifest;
+pub mod project;
 pub mod rules;
 pub mod run;
 pub mod source;

@@ -308,7 +308,13 @@ fn analyse_file(
     if !options.include_generated && test_code::is_generated(&text) {
         return done(Outcome::Exempt(Exempt::Generated), Vec::new(), len);
     }
-    let analysis = catch_unwind(AssertUnwindSafe(|| engine.analyze(&text, &crate_info)));
+    let analysis = catch_unwind(AssertUnwindSafe(|| {
+        if file.explicit {
+            engine.analyze_parsed(&text, &crate_info)
+        } else {
+            engine.analyze(&text, &crate_info)
+        }
+    }));
     match analysis {
         Ok(Ok(FileAnalysis {
             findings,

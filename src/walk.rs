@@ -1,6 +1,6 @@
 //! Discovery: which `.rs` files to read. The `ignore` crate's parallel walker honours .gitignore
 //! and .ignore, skips hidden folders and cargo `target/` folders, and never follows symlinks (so a
-//! symlink loop cannot trap it). A file named explicitly is always read.
+//! symlink loop cannot trap it). A file named explicitly is always read, and must be a `.rs` file.
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -28,9 +28,33 @@ pub struct Discovery {
     pub errors: Vec<WalkError>,
 }
 
-/// An argument that names nothing: a usage error (exit 2).
+/// An argument that cannot be linted: a usage error (exit 2).
 #[derive(Debug)]
-pub struct MissingPath(pub PathBuf);
+pub enum BadPath {
+    /// It names nothing.
+    Missing(PathBuf),
+    /// It names a file that is not a `.rs` file (a Cargo.toml, notes): linting it would only say
+    /// that it does not parse as Rust.
+    NotRust(PathBuf),
+}
+
+impl BadPath {
+    pub fn path(&self) -> &Path {
+        match self {
+            BadPath::Missing(p) | BadPath::NotRust(p) => p,
+        }
+    }
+
+    /// The error, naming the path as `shown`.
+    pub fn message(&self, shown: &str) -> String {
+        match self {
+            BadPath::Missing(_) => format!("no such file or directory: {shown}"),
+            BadPath::NotRust(_) => format!(
+                "{shown}: not a Rust file (name `.rs` files, or folders to lint the Rust files in them)"
+            ),
+        }
+    }
+}
 
 /// What to lint: folders to walk and files named explicitly, checked to exist.
 #[derive(Debug, Clone)]
@@ -49,15 +73,18 @@ struct Root {
 }
 
 impl Sources {
-    /// Splits `roots` into folders and files; a root that does not exist is a usage error. Roots
-    /// are compared by their canonical paths, so `src/a.rs` and `./src/../src/a.rs` (or a symlink
-    /// to it) are read once, and a folder inside another root folder is walked once; each keeps
-    /// the spelling it was first given, for display.
-    pub fn new(roots: &[PathBuf]) -> Result<Sources, MissingPath> {
+    /// Splits `roots` into folders and files; a root that does not exist, or a file that is not a
+    /// `.rs` file, is a usage error. Roots are compared by their canonical paths, so `src/a.rs` and
+    /// `./src/../src/a.rs` (or a symlink to it) are read once, and a folder inside another root
+    /// folder is walked once; each keeps the spelling it was first given, for display.
+    pub fn new(roots: &[PathBuf]) -> Result<Sources, BadPath> {
         let mut dirs: Vec<Root> = Vec::new();
         let mut files: Vec<Root> = Vec::new();
         for root in roots {
-            let meta = std::fs::metadata(root).map_err(|_| MissingPath(root.clone()))?;
+            let meta = std::fs::metadata(root).map_err(|_| BadPath::Missing(root.clone()))?;
+            if !meta.is_dir() && root.extension().is_none_or(|x| x != "rs") {
+                return Err(BadPath::NotRust(root.clone()));
+            }
             let list = if meta.is_dir() { &mut dirs } else { &mut files };
             let path = lexical(root);
             // Canonicalising fails only if the root vanished since the check; compare it as given.
@@ -149,7 +176,7 @@ impl Sources {
 
 /// Walks `roots` and returns all the `.rs` files in a deterministic (sorted) order. (The run
 /// streams from [`Sources::walk`] instead; this list is for tools and tests that want it whole.)
-pub fn discover(roots: &[PathBuf], threads: usize) -> Result<Discovery, MissingPath> {
+pub fn discover(roots: &[PathBuf], threads: usize) -> Result<Discovery, BadPath> {
     let sources = Sources::new(roots)?;
     let files = Mutex::new(Vec::new());
     let errors = sources.walk(threads, &|f| {

@@ -81,6 +81,16 @@ impl Engine {
                 ..Default::default()
             });
         }
+        self.analyze_parsed(text, crate_info)
+    }
+
+    /// Like [`Engine::analyze`], but parses the file whatever the prefilter says (for a file named
+    /// on the command line: a syntax error in it is reported, not skipped).
+    pub fn analyze_parsed(
+        &self,
+        text: &str,
+        crate_info: &CrateInfo,
+    ) -> Result<FileAnalysis, NotAnalysed> {
         let result = self.analyze_inner(text, crate_info);
         // proc-macro2 keeps every parsed file's text per thread; release it (no span is alive now).
         proc_macro2::extra::invalidate_current_thread_spans();
