@@ -7,7 +7,7 @@ use super::syntax::{
     binding_init, fn_bodies, for_each_expr, for_each_expr_in_block, ident_of, let_binding_of,
     written,
 };
-use super::{api_map, name_list, ApiExtensions};
+use super::{api_map, name_list, network, ApiExtensions};
 use crate::catalogue::RuleDoc;
 use crate::engine::macros;
 use crate::engine::resolve::canonical_str;
@@ -17,6 +17,8 @@ pub const ID: &str = "connect-without-timeout";
 
 pub struct ConnectWithoutTimeout {
     connects: HashSet<String>,
+    /// Connects followed by a protocol handshake (`-> handshake` in the catalogue): WebSockets.
+    handshakes: HashSet<String>,
     sync_connects: HashSet<String>,
     wrappers: HashSet<String>,
     timeout_methods: Vec<String>,
@@ -35,8 +37,14 @@ impl ConnectWithoutTimeout {
         let keys = |k: &str| api_map(doc, k).into_keys().collect::<HashSet<_>>();
         let mut wrappers = keys("timeout-wrappers");
         wrappers.extend(ext.timeout_wrappers.iter().map(|p| canonical_str(p)));
+        let connects = api_map(doc, "connects");
         ConnectWithoutTimeout {
-            connects: keys("connects"),
+            handshakes: connects
+                .iter()
+                .filter(|(_, extra)| extra.as_deref() == Some("handshake"))
+                .map(|(path, _)| path.clone())
+                .collect(),
+            connects: connects.into_keys().collect(),
             sync_connects: keys("sync-connects"),
             wrappers,
             timeout_methods: name_list(doc, "timeout-methods"),
@@ -229,10 +237,30 @@ impl Rule for ConnectWithoutTimeout {
             return;
         }
         let what = written(expr);
+        let handshake = self.handshakes.contains(&path);
+        let Expr::Call(call) = expr else { return };
+        // A loopback peer answers or refuses at once: only a handshake after the connect can stall.
+        let loopback = call
+            .args
+            .first()
+            .is_some_and(|addr| network::local_peer(cx, addr).is_some());
+        if loopback && !handshake {
+            return;
+        }
         let (message, help) = if sync {
             (
                 format!("`{what}` blocks with no timeout: to a peer that drops packets it waits for the OS (about 127 s on Linux), holding the thread"),
                 "resolve the address and use `std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5))`".to_owned(),
+            )
+        } else if loopback {
+            (
+                format!("`{what}` has no timeout: the peer is on this host, so the connect itself answers at once, but the handshake after it has no bound: a peer that accepts and never answers holds the task"),
+                format!("wrap it: `tokio::time::timeout(Duration::from_secs(5), {what}(..)).await`"),
+            )
+        } else if handshake {
+            (
+                format!("`{what}` has no timeout: to a peer that drops packets the connect waits for the OS (about 127 s on Linux), and the handshake after it has no bound at all, while the task holds its buffers"),
+                format!("wrap it: `tokio::time::timeout(Duration::from_secs(5), {what}(..)).await`"),
             )
         } else {
             (
