@@ -73,3 +73,18 @@ fn producers_out_of_sight_are_said_to_be() {
         assert!(labels(f).contains(&label), "line {line}: {:?}", labels(f));
     }
 }
+
+#[test]
+fn a_queue_is_judged_by_its_pushes() {
+    let found = findings_of("unbounded-queue/producers.rs");
+    let lines: Vec<u32> = found.iter().map(|f| f.region.start.line).collect();
+    assert_eq!(
+        lines,
+        [44, 59],
+        "the permit-carrying and the drained queue stay quiet"
+    );
+    assert!(labels(at(&found, 44)).contains(&(52, "one push per accepted connection here")));
+    assert!(at(&found, 59)
+        .message
+        .contains("the queue is passed to `.start()`, which is not in this file"));
+}
