@@ -485,3 +485,31 @@ pub fn binding_init_before<'b>(
         .filter(|init| syn::spanned::Spanned::span(*init).byte_range().start < before)
         .max_by_key(|init| syn::spanned::Spanned::span(*init).byte_range().start)
 }
+
+/// The statements that follow `local` in the block that holds it, anywhere in `body` (not
+/// entering nested items): the scope of what the `let` binds.
+pub fn stmts_after<'ast>(body: &'ast syn::Block, local: &syn::Local) -> Option<&'ast [syn::Stmt]> {
+    struct Find<'l, 'ast> {
+        local: &'l syn::Local,
+        found: Option<&'ast [syn::Stmt]>,
+    }
+    impl<'ast> Visit<'ast> for Find<'_, 'ast> {
+        fn visit_block(&mut self, b: &'ast syn::Block) {
+            if self.found.is_some() {
+                return;
+            }
+            let at = b
+                .stmts
+                .iter()
+                .position(|s| matches!(s, syn::Stmt::Local(l) if std::ptr::eq(l, self.local)));
+            match at {
+                Some(i) => self.found = Some(&b.stmts[i + 1..]),
+                None => visit::visit_block(self, b),
+            }
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut find = Find { local, found: None };
+    find.visit_block(body);
+    find.found
+}

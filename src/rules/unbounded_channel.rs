@@ -1,12 +1,18 @@
-//! `unbounded-channel`: unbounded channel constructors, bounded ones with an absurd capacity, and
-//! futures mpsc senders cloned per message.
+//! `unbounded-channel`: unbounded channel constructors (judged by the producers of each channel
+//! visible in the file), bounded ones with an absurd capacity, and futures mpsc senders cloned per
+//! message.
 use std::collections::{HashMap, HashSet};
 
-use syn::{Expr, ExprCall};
+use syn::{Expr, ExprCall, Type};
+
+/// Who feeds a channel: the uses of its sender in this file (also used for lock-free queues).
+pub(super) mod producers;
+
+use producers::{handle_uses, FileIndex, Frame, Pace, Producers, Start, UseKind, Vocabulary};
 
 use super::syntax::{
-    const_value, describe_capacity, for_each_expr_in_block, ident_of, let_binding_of, receiver_is,
-    tuple_names, written, USIZE_MAX,
+    const_value, describe_capacity, let_binding_of, receiver_is, stmts_after, strip_pat_type,
+    tuple_names, type_args, written, USIZE_MAX,
 };
 use super::{api_map, name_list, ApiExtensions, RuleOptions};
 use crate::catalogue::RuleDoc;
@@ -23,8 +29,8 @@ pub struct UnboundedChannel {
     clone_ctors: HashSet<String>,
     clone_types: HashSet<String>,
     clone_methods: Vec<String>,
-    sender_methods: Vec<String>,
-    receiver_methods: Vec<String>,
+    vocabulary: Vocabulary,
+    receiver_vocabulary: Vocabulary,
     max_capacity: u128,
 }
 
@@ -46,8 +52,13 @@ impl UnboundedChannel {
             clone_ctors: keys("clone-per-message-constructors"),
             clone_types: keys("clone-per-message-types"),
             clone_methods: name_list(doc, "clone-per-message-methods"),
-            sender_methods: name_list(doc, "sender-methods"),
-            receiver_methods: name_list(doc, "receiver-methods"),
+            vocabulary: Vocabulary::from_doc(doc, "sender-methods", "sender", "sent"),
+            receiver_vocabulary: Vocabulary::from_doc(
+                doc,
+                "receiver-methods",
+                "receiver",
+                "received",
+            ),
             max_capacity: options.int(doc, "max-capacity"),
         }
     }
@@ -68,17 +79,7 @@ impl UnboundedChannel {
                 Some(r) => format!("use `{r}` with a capacity sized to the consumer, and `send(..).await` (wait) or `try_send` (drop and count) when it is full"),
                 None => "use a bounded channel with a capacity sized to the consumer, and decide what happens when it is full".to_owned(),
             };
-            let labels = self.end_labels(cx, expr);
-            cx.report(RawFinding {
-                rule: ID,
-                range: cx.range(expr),
-                message: format!(
-                    "`{}` creates an unbounded channel: when producers outrun the consumer the queue grows until the process runs out of memory",
-                    written(expr)
-                ),
-                help,
-                labels,
-            });
+            self.report_unbounded(cx, expr, help);
             return;
         }
         let lazy = self.bounded_lazy.contains(path);
@@ -118,86 +119,231 @@ impl UnboundedChannel {
         });
     }
 
-    /// Secondary labels: where the sender is used in a loop and where the receiver is drained,
-    /// when the channel is bound by `let (tx, rx) = ..` in this function.
-    fn end_labels(&self, cx: &Context<'_>, call: &Expr) -> Vec<(std::ops::Range<usize>, String)> {
-        let Some(frame) = cx.current_fn() else {
-            return Vec::new();
-        };
-        // The `let` is not yet bound while its initializer is checked: find it in the body.
-        let Some(local) = let_binding_of(frame.body, call) else {
-            return Vec::new();
-        };
-        let names = tuple_names(&local.pat);
-        let sender = names.first().cloned().flatten();
-        let receiver = names.get(1).cloned().flatten();
-        let mut labels = Vec::new();
-        let uses = method_uses(frame.body);
-        let send_in_loop = uses.iter().find(|u| {
-            u.in_loop
-                && Some(u.receiver.as_str()) == sender.as_deref()
-                && self.sender_methods.contains(&u.method)
-        });
-        let recv = uses.iter().find(|u| {
-            Some(u.receiver.as_str()) == receiver.as_deref()
-                && self.receiver_methods.contains(&u.method)
-        });
-        let (send_in_loop, recv) = (
-            send_in_loop.map(|u| u.range.clone()),
-            recv.map(|u| u.range.clone()),
-        );
-        if let Some(r) = send_in_loop {
-            labels.push((
-                r,
-                "messages are sent here in a loop, with nothing to slow the sender".to_owned(),
-            ));
-        }
-        if let Some(r) = recv {
-            labels.push((r, "the only consumer drains the queue here".to_owned()));
-        }
-        labels
-    }
-
     fn is_futures_sender(&self, cx: &Context<'_>, receiver: &Expr) -> bool {
         receiver_is(cx, receiver, &self.clone_ctors, &self.clone_types, Some(0))
     }
-}
 
-/// A method call on a plain identifier: `tx.send(..)`.
-struct MethodUse {
-    receiver: String,
-    method: String,
-    range: std::ops::Range<usize>,
-    in_loop: bool,
-}
-
-/// Every method call on a plain identifier in `body`, with whether it sits in a loop.
-fn method_uses(body: &syn::Block) -> Vec<MethodUse> {
-    // Loops are tracked by range containment: cheap and exact for a single body.
-    let mut loops: Vec<std::ops::Range<usize>> = Vec::new();
-    for_each_expr_in_block(body, false, &mut |e| {
-        if matches!(e, Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_)) {
-            loops.push(syn::spanned::Spanned::span(e).byte_range());
+    /// Who feeds the channel made by `call`, from the uses of its sender in this file.
+    fn producers(&self, cx: &Context<'_>, call: &Expr) -> Verdict {
+        let not_bound = |reason: &str| Verdict::Report {
+            pace: Pace::NotVisible {
+                at: 0..0,
+                reason: reason.to_owned(),
+                label: String::new(),
+            },
+            consumer: None,
+        };
+        let Some(frame) = cx.current_fn() else {
+            return not_bound("it is not made in a function");
+        };
+        // The `let` is not yet bound while its initializer is checked: find it in the body.
+        let Some(local) = let_binding_of(frame.body, call) else {
+            return not_bound("it is not bound by a `let` that names its sender");
+        };
+        let syn::Pat::Tuple(tuple) = strip_pat_type(&local.pat) else {
+            return not_bound("it is bound whole, so its sender is not followed");
+        };
+        if tuple
+            .elems
+            .first()
+            .is_some_and(|p| matches!(strip_pat_type(p), syn::Pat::Wild(_)))
+        {
+            return Verdict::Quiet; // The sender is dropped at once: nothing is ever sent.
         }
-    });
-    let mut uses = Vec::new();
-    for_each_expr_in_block(body, false, &mut |e| {
-        if let Expr::MethodCall(m) = e {
-            if let Some(receiver) = ident_of(&m.receiver) {
-                let range = syn::spanned::Spanned::span(e).byte_range();
-                let in_loop = loops
-                    .iter()
-                    .any(|l| l.start <= range.start && range.end <= l.end);
-                uses.push(MethodUse {
-                    receiver,
-                    method: m.method.to_string(),
-                    range,
-                    in_loop,
-                });
+        let names = tuple_names(&local.pat);
+        let Some(stmts) = stmts_after(frame.body, local) else {
+            return not_bound("its scope is not visible");
+        };
+        let index = FileIndex::new(cx.file);
+        let start = |name: Option<String>| Start::Let {
+            names: name.into_iter().collect(),
+            stmts,
+            body: frame.body,
+            self_type: frame.self_type.clone(),
+        };
+        let senders = handle_uses(
+            &index,
+            &self.vocabulary,
+            start(names.first().cloned().flatten()),
+        );
+        let declared = [turbofish_payload(call), annotated_payload(&local.pat)];
+        if senders.sends_unit()
+            || declared.into_iter().flatten().any(is_empty_payload)
+            || senders
+                .types
+                .iter()
+                .any(|t| sender_payload(t).is_some_and(is_empty_payload))
+        {
+            return Verdict::Quiet;
+        }
+        let receivers = handle_uses(
+            &index,
+            &self.receiver_vocabulary,
+            start(names.get(1).cloned().flatten()),
+        );
+        let consumer = receivers
+            .uses
+            .iter()
+            .find(|u| matches!(u.kind, UseKind::Act { .. }))
+            .map(|u| u.range.clone());
+        let pace = senders
+            .judge(&index, &self.vocabulary)
+            .unwrap_or(Pace::NotVisible {
+                at: 0..0,
+                reason: "no use of its sender is visible".to_owned(),
+                label: String::new(),
+            });
+        match pace {
+            Pace::Bounded => Verdict::Quiet,
+            // A reply slot: the receiver takes one message and is done.
+            Pace::Unpaced { .. } | Pace::NotVisible { .. } if receives_once(&receivers) => {
+                Verdict::Quiet
             }
+            pace => Verdict::Report { pace, consumer },
         }
-    });
-    uses
+    }
+
+    fn report_unbounded(&self, cx: &mut Context<'_>, expr: &Expr, help: String) {
+        let Verdict::Report { pace, consumer } = self.producers(cx, expr) else {
+            return;
+        };
+        let ctor = written(expr);
+        let mut labels = Vec::new();
+        let message = match pace {
+            Pace::External {
+                source,
+                text,
+                accept,
+                at,
+            } => {
+                let (per, label) = if accept {
+                    (
+                        format!("accepted connection (`{text}`)"),
+                        "one message per accepted connection here".to_owned(),
+                    )
+                } else {
+                    (
+                        format!("item of `{text}`"),
+                        format!("fed once per item of `{text}` here"),
+                    )
+                };
+                labels.push((source, label));
+                labels.push((at, "sent here, with nothing to slow the sender".to_owned()));
+                format!("`{ctor}` creates an unbounded channel fed once per {per}: when that source outpaces the consumer the queue grows until the process runs out of memory")
+            }
+            Pace::Unpaced { at } => {
+                labels.push((
+                    at,
+                    "messages are sent here in a loop, with nothing to slow the sender".to_owned(),
+                ));
+                format!("`{ctor}` creates an unbounded channel sent to in a loop that nothing visibly paces: when producers outrun the consumer the queue grows until the process runs out of memory")
+            }
+            Pace::NotVisible { at, reason, label } => {
+                labels.push((at, label));
+                format!("`{ctor}` creates an unbounded channel whose producers are not visible here ({reason}): if they outrun the consumer the queue grows until the process runs out of memory")
+            }
+            Pace::Bounded => return,
+        };
+        if let Some(r) = consumer {
+            labels.push((r, "the consumer drains the queue here".to_owned()));
+        }
+        // Synthetic (macro-made) nodes have no place in the file.
+        labels.retain(|(r, _)| r.end > r.start);
+        cx.report(RawFinding {
+            rule: ID,
+            range: cx.range(expr),
+            message,
+            help,
+            labels,
+        });
+    }
+}
+
+/// Whether the channel is judged by its producers to be worth a finding.
+enum Verdict {
+    Quiet,
+    Report {
+        pace: Pace,
+        consumer: Option<std::ops::Range<usize>>,
+    },
+}
+
+/// A receiver that takes exactly one message, outside any loop or callback: a reply slot.
+fn receives_once(receivers: &Producers<'_>) -> bool {
+    const SINGLE: &[&str] = &[
+        "recv",
+        "recv_async",
+        "blocking_recv",
+        "recv_timeout",
+        "next",
+    ];
+    match receivers.uses.as_slice() {
+        [only] => {
+            matches!(&only.kind, UseKind::Act { method, .. } if SINGLE.contains(&method.as_str()))
+                && only.frames.iter().all(|f| matches!(f, Frame::Task))
+        }
+        _ => false,
+    }
+}
+
+/// The payload type given to the constructor: `unbounded_channel::<()>()`.
+fn turbofish_payload(call: &Expr) -> Option<&Type> {
+    let Expr::Call(c) = call else { return None };
+    let Expr::Path(p) = &*c.func else { return None };
+    let syn::PathArguments::AngleBracketed(args) = &p.path.segments.last()?.arguments else {
+        return None;
+    };
+    args.args.iter().find_map(|a| match a {
+        syn::GenericArgument::Type(t) => Some(t),
+        _ => None,
+    })
+}
+
+/// The payload type of a `let (tx, rx): (UnboundedSender<()>, _)` annotation.
+fn annotated_payload(pat: &syn::Pat) -> Option<&Type> {
+    let syn::Pat::Type(t) = pat else { return None };
+    match &*t.ty {
+        Type::Tuple(tuple) => sender_payload(tuple.elems.first()?),
+        _ => None,
+    }
+}
+
+/// The payload of a sender type, through `Option`, `Arc` and locks: `RwLock<Option<Sender<T>>>` → `T`.
+fn sender_payload(ty: &Type) -> Option<&Type> {
+    const WRAPPERS: &[&str] = &["Option", "Arc", "Rc", "Box", "Mutex", "RwLock", "RefCell"];
+    let Type::Path(p) = ty else {
+        return match ty {
+            Type::Reference(r) => sender_payload(&r.elem),
+            Type::Paren(p) => sender_payload(&p.elem),
+            Type::Group(g) => sender_payload(&g.elem),
+            _ => None,
+        };
+    };
+    let last = p.path.segments.last()?.ident.to_string();
+    let first = type_args(ty).next()?;
+    if WRAPPERS.contains(&last.as_str()) {
+        sender_payload(first)
+    } else if last.contains("Sender") {
+        Some(first)
+    } else {
+        None
+    }
+}
+
+/// `()`, `Infallible` and `!`: a payload that carries nothing (or can never be made).
+fn is_empty_payload(ty: &Type) -> bool {
+    match ty {
+        Type::Tuple(t) => t.elems.is_empty(),
+        Type::Never(_) => true,
+        Type::Path(p) => p
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "Infallible"),
+        Type::Paren(p) => is_empty_payload(&p.elem),
+        Type::Group(g) => is_empty_payload(&g.elem),
+        _ => false,
+    }
 }
 
 impl Rule for UnboundedChannel {

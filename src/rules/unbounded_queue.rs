@@ -5,7 +5,11 @@ use std::collections::{HashMap, HashSet};
 use syn::visit::Visit;
 use syn::{Expr, Type};
 
-use super::syntax::{for_each_expr_in_block, ident_of, peel, self_field, written};
+use super::syntax::{
+    for_each_expr_in_block, ident_of, let_binding_of, peel, self_field, stmts_after,
+    strip_pat_type, written,
+};
+use super::unbounded_channel::producers::{handle_uses, FileIndex, Pace, Start, Vocabulary};
 use super::{api_map, name_list, ApiExtensions};
 use crate::catalogue::RuleDoc;
 use crate::engine::{Context, RawFinding, Rule};
@@ -26,6 +30,8 @@ pub struct UnboundedQueue {
     pop_methods: Vec<String>,
     bound_methods: Vec<String>,
     handoff_methods: Vec<String>,
+    permit_types: HashSet<String>,
+    vocabulary: Vocabulary,
 }
 
 /// What a shared queue's storage is.
@@ -38,6 +44,8 @@ enum Storage {
 impl UnboundedQueue {
     pub fn new(doc: &RuleDoc, _ext: &ApiExtensions) -> Self {
         let keys = |k: &str| api_map(doc, k).into_keys().collect::<HashSet<_>>();
+        let mut vocabulary = Vocabulary::from_doc(doc, "lock-free-push-methods", "queue", "pushed");
+        vocabulary.inert = name_list(doc, "pop-methods");
         UnboundedQueue {
             constructors: api_map(doc, "unbounded-constructors"),
             lock_types: keys("lock-types"),
@@ -52,6 +60,8 @@ impl UnboundedQueue {
             pop_methods: name_list(doc, "pop-methods"),
             bound_methods: name_list(doc, "bound-methods"),
             handoff_methods: name_list(doc, "handoff-methods"),
+            permit_types: keys("permit-types"),
+            vocabulary,
         }
     }
 
@@ -175,6 +185,154 @@ impl UnboundedQueue {
     }
 }
 
+/// Where a lock-free queue made by a constructor is kept, and the element types it is declared with.
+#[derive(Default)]
+struct QueueBinding<'ast> {
+    /// The `let` that binds it (through `Arc::new(..)`-style wrappers), if any.
+    local: Option<&'ast syn::Local>,
+    /// The struct literal field it is stored in straight away: (struct, field).
+    field: Option<(String, String)>,
+    element_types: Vec<&'ast Type>,
+}
+
+impl UnboundedQueue {
+    /// The constructor's outermost wrapper (`Arc::new(SegQueue::new())`) and where it is kept.
+    fn binding_of<'ast>(
+        &self,
+        cx: &Context<'ast>,
+        expr: &'ast Expr,
+    ) -> (&'ast Expr, QueueBinding<'ast>) {
+        let mut binding = QueueBinding::default();
+        binding.element_types.extend(turbofish_types(expr));
+        let mut outer = expr;
+        for ancestor in cx.ancestors() {
+            match ancestor {
+                Expr::Call(c)
+                    if c.args.len() == 1
+                        && std::ptr::eq(&c.args[0], outer)
+                        && cx
+                            .callee(ancestor)
+                            .is_some_and(|p| self.wrapper_ctors.contains(&p)) =>
+                {
+                    outer = ancestor;
+                }
+                Expr::Struct(s) => {
+                    let member = s.fields.iter().find(|f| std::ptr::eq(&f.expr, outer));
+                    if let Some(fv) = member {
+                        let owner = s.path.segments.last().map(|seg| seg.ident.to_string());
+                        let owner = match owner.as_deref() {
+                            Some("Self") => cx.current_fn().and_then(|f| f.self_type.clone()),
+                            _ => owner,
+                        };
+                        let field = match &fv.member {
+                            syn::Member::Named(n) => n.to_string(),
+                            syn::Member::Unnamed(i) => i.index.to_string(),
+                        };
+                        if let Some(owner) = owner {
+                            if let Some(fields) = cx.items.struct_fields.get(&owner) {
+                                binding.element_types.extend(
+                                    fields.iter().filter(|(n, _)| *n == field).map(|(_, t)| *t),
+                                );
+                            }
+                            binding.field = Some((owner, field));
+                        }
+                    }
+                    break;
+                }
+                _ => break,
+            }
+        }
+        if binding.field.is_none() {
+            binding.local = cx.current_fn().and_then(|f| let_binding_of(f.body, outer));
+            if let Some(syn::Pat::Type(t)) = binding.local.map(|l| &l.pat) {
+                binding.element_types.push(&t.ty);
+            }
+        }
+        (outer, binding)
+    }
+
+    /// Where the producer analysis starts: after the `let`, or at the struct field.
+    fn start<'ast>(
+        &self,
+        cx: &Context<'ast>,
+        outer: &'ast Expr,
+        binding: &QueueBinding<'ast>,
+    ) -> Option<Start<'ast>> {
+        let frame = cx.current_fn()?;
+        if let Some((owner, field)) = &binding.field {
+            return Some(Start::Field {
+                owner: owner.clone(),
+                field: field.clone(),
+                value: outer,
+                body: frame.body,
+                self_type: frame.self_type.clone(),
+            });
+        }
+        let local = binding.local?;
+        let syn::Pat::Ident(name) = strip_pat_type(&local.pat) else {
+            return None;
+        };
+        Some(Start::Let {
+            names: vec![name.ident.to_string()],
+            stmts: stmts_after(frame.body, local)?,
+            body: frame.body,
+            self_type: frame.self_type.clone(),
+        })
+    }
+
+    /// Whether a declared type mentions a semaphore permit (`SegQueue<(OwnedSemaphorePermit, T)>`).
+    fn carries_permit(&self, cx: &Context<'_>, ty: &Type) -> bool {
+        struct Find<'c, 'r, 'ast> {
+            cx: &'c Context<'ast>,
+            permits: &'r HashSet<String>,
+            found: bool,
+        }
+        impl<'ast> Visit<'ast> for Find<'_, '_, '_> {
+            fn visit_type(&mut self, t: &'ast Type) {
+                if matches!(t, Type::Path(_))
+                    && self
+                        .cx
+                        .type_path(t)
+                        .is_some_and(|p| self.permits.contains(&p))
+                {
+                    self.found = true;
+                }
+                syn::visit::visit_type(self, t);
+            }
+        }
+        let mut find = Find {
+            cx,
+            permits: &self.permit_types,
+            found: false,
+        };
+        find.visit_type(ty);
+        find.found
+    }
+}
+
+/// The type arguments written on a constructor's path: `SegQueue::<T>::new()` → `[T]`.
+fn turbofish_types(expr: &Expr) -> Vec<&Type> {
+    let Expr::Call(c) = expr else {
+        return Vec::new();
+    };
+    let Expr::Path(p) = &*c.func else {
+        return Vec::new();
+    };
+    p.path
+        .segments
+        .iter()
+        .filter_map(|s| match &s.arguments {
+            syn::PathArguments::AngleBracketed(a) => Some(a.args.iter()),
+            _ => None,
+        })
+        .flatten()
+        .filter_map(|a| match a {
+            syn::GenericArgument::Type(t) => Some(t),
+            _ => None,
+        })
+        .collect()
+}
+
 struct CallFinder<'a> {
     methods: &'a [String],
     name: &'a str,
@@ -239,12 +397,81 @@ impl Rule for UnboundedQueue {
             None => "use a bounded queue and handle a full queue (reject, wait, or drop and count)"
                 .to_owned(),
         };
+        let (outer, binding) = self.binding_of(cx, expr);
+        // Items that each carry a semaphore permit: the semaphore bounds the queue.
+        if binding
+            .element_types
+            .iter()
+            .any(|t| self.carries_permit(cx, t))
+        {
+            return;
+        }
+        let ctor = written(expr);
+        let Some(start) = self.start(cx, outer, &binding) else {
+            cx.report(RawFinding {
+                rule: ID,
+                range: cx.range(expr),
+                message: format!("`{ctor}` creates an unbounded queue whose producers are not visible here: pushes always succeed, so a backlog grows in memory without limit"),
+                help,
+                labels: Vec::new(),
+            });
+            return;
+        };
+        let index = FileIndex::new(cx.file);
+        let pushes = handle_uses(&index, &self.vocabulary, start);
+        let pace = pushes
+            .judge(&index, &self.vocabulary)
+            .unwrap_or(Pace::NotVisible {
+                at: 0..0,
+                reason: "no push on it is visible".to_owned(),
+                label: String::new(),
+            });
+        let mut labels = Vec::new();
+        let message = match pace {
+            Pace::Bounded => return,
+            Pace::External {
+                source,
+                text,
+                accept,
+                at,
+            } => {
+                let (per, label) = if accept {
+                    (
+                        format!("accepted connection (`{text}`)"),
+                        "one push per accepted connection here".to_owned(),
+                    )
+                } else {
+                    (
+                        format!("item of `{text}`"),
+                        format!("fed once per item of `{text}` here"),
+                    )
+                };
+                labels.push((source, label));
+                labels.push((
+                    at,
+                    "pushed here, with nothing to slow the producer".to_owned(),
+                ));
+                format!("`{ctor}` creates an unbounded queue fed once per {per}: pushes always succeed, so when that source outpaces the consumer the backlog grows in memory without limit")
+            }
+            Pace::Unpaced { at } => {
+                labels.push((
+                    at,
+                    "pushed here in a loop, with nothing to slow the producer".to_owned(),
+                ));
+                format!("`{ctor}` creates an unbounded queue pushed in a loop that nothing visibly paces: pushes always succeed, so a backlog grows in memory without limit")
+            }
+            Pace::NotVisible { at, reason, label } => {
+                labels.push((at, label));
+                format!("`{ctor}` creates an unbounded queue whose producers are not visible here ({reason}): pushes always succeed, so a backlog grows in memory without limit")
+            }
+        };
+        labels.retain(|(r, _)| r.end > r.start);
         cx.report(RawFinding {
             rule: ID,
             range: cx.range(expr),
-            message: format!("`{}` creates an unbounded queue: pushes always succeed, so a backlog grows in memory without limit", written(expr)),
+            message,
             help,
-            labels: Vec::new(),
+            labels,
         });
     }
 
