@@ -155,6 +155,10 @@ pub fn discover(
     }
     let manifest = root.join("Cargo.toml");
     if let Ok(text) = std::fs::read_to_string(&manifest) {
+        if DeTable::parse(&text).is_err() && holds_backpressure_config(&text) {
+            // Report the syntax error rather than run without the configuration.
+            return parse(&manifest, &text, &["package"], catalogue);
+        }
         for table in [
             &["workspace", "metadata", "backpressure"][..],
             &["package", "metadata", "backpressure"][..],
@@ -177,6 +181,16 @@ fn io_error(path: &Path, e: std::io::Error) -> Box<ConfigError> {
         span: 0..0,
         message: format!("cannot read {}: {e}", path.display()),
         help: None,
+    })
+}
+
+/// Whether a manifest's text holds a backpressure table, judged without parsing it (for a manifest
+/// that does not parse: its configuration must not be dropped silently).
+pub fn holds_backpressure_config(text: &str) -> bool {
+    text.lines().any(|l| {
+        let l: String = l.chars().filter(|c| !c.is_whitespace()).collect();
+        l.contains("metadata.backpressure")
+            || (l.contains("metadata") && l.contains("backpressure"))
     })
 }
 

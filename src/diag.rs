@@ -140,6 +140,8 @@ pub enum Exempt {
     Generated,
     /// Matched an `exclude` glob of the configuration.
     Excluded,
+    /// In a package's source folders but reachable from none of its crate roots: not in the build.
+    Unreachable,
 }
 
 impl fmt::Display for Exempt {
@@ -148,6 +150,7 @@ impl fmt::Display for Exempt {
             Exempt::TestCode => "test code",
             Exempt::Generated => "generated code",
             Exempt::Excluded => "excluded by configuration",
+            Exempt::Unreachable => "not in any module tree",
         })
     }
 }

@@ -7,6 +7,7 @@ pub mod baseline;
 pub mod catalogue;
 pub mod cli;
 pub mod config;
+pub mod crate_model;
 pub mod diag;
 pub mod emit;
 pub mod engine;

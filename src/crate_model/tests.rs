@@ -1,0 +1,62 @@
+use super::scan::scan;
+
+#[test]
+fn finds_declarations_with_their_attributes_and_inline_modules() {
+    let src = r##"
+//! mod fake;
+#![cfg_attr(docsrs, feature(doc_cfg))]
+/* mod also_fake; /* nested */ mod still_fake; */
+const S: &str = "mod in_string;";
+const R: &str = r#"mod in_raw; "#;
+const C: char = '{';
+fn f<'a>(x: &'a str) { mod in_fn; }
+pub mod plain;
+#[cfg(test)]
+#[path = "t/unit.rs"]
+pub(crate) mod unit_tests;
+#[cfg(any(test, feature = "test-utils"))] mod support;
+cfg_if::cfg_if! { if #[cfg(unix)] { mod unix; } else { mod other; } }
+macro_rules! m { () => { mod from_macro; } }
+#[path = "outer_dir"]
+mod outer {
+    #![cfg(test)]
+    #[path = "inner.rs"] mod inner;
+    mod deeper { mod leaf; }
+}
+"##;
+    let found = scan(src);
+    let names: Vec<&str> = found.decls.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "plain",
+            "unit_tests",
+            "support",
+            "unix",
+            "other",
+            "inner",
+            "leaf"
+        ]
+    );
+    let unit = &found.decls[1];
+    assert_eq!(unit.path.as_deref(), Some("t/unit.rs"));
+    assert_eq!(unit.cfgs, ["#[cfg(test)]"]);
+    let inner = &found.decls[5];
+    assert_eq!(inner.inline_dirs, ["outer_dir"]);
+    assert_eq!(inner.cfgs, ["#![cfg(test)]"]);
+    let leaf = &found.decls[6];
+    assert_eq!(leaf.inline_dirs, ["outer_dir", "deeper"]);
+    assert!(found.inner_cfgs.is_empty());
+}
+
+#[test]
+fn test_gating_cfgs() {
+    use crate::engine::test_code::cfg_text_requires_test as gated;
+    assert!(gated("#[cfg(test)]"));
+    assert!(gated("#![cfg(test)]"));
+    assert!(gated("#[cfg(all(test, unix))]"));
+    assert!(gated("#[cfg(any(test, feature = \"test-utils\"))]"));
+    assert!(!gated("#[cfg(any(test, feature = \"serde\"))]"));
+    assert!(!gated("#[cfg(not(test))]"));
+    assert!(!gated("#[cfg(feature = \"x\")]"));
+}
