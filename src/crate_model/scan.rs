@@ -246,8 +246,8 @@ struct Pending {
 pub fn scan(text: &str) -> FileMods {
     let src = text.as_bytes();
     let mut out = FileMods::default();
-    // Most files declare no module: `mod` must appear for anything to be found.
-    if !text.contains("mod") {
+    // Most files declare no module: `mod` (or an inner `#![cfg]`) must appear for anything to be found.
+    if !text.contains("mod") && !text.contains("#!") {
         return out;
     }
     let mut lx = Lexer { src, pos: 0 };
