@@ -219,3 +219,90 @@ fn a_loose_folder_without_any_manifest_is_linted_as_before() {
         ["lib.rs", "stray.rs"]
     );
 }
+
+/// A workspace of `n` members, each with one clean file, listed one by one in the root manifest.
+fn workspace_of(n: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let mut root = String::from("[workspace]\nresolver = \"2\"\nmembers = [\n");
+    for i in 0..n {
+        root.push_str(&format!("  \"crates/member-{i}\",\n"));
+        let member = dir.path().join(format!("crates/member-{i}"));
+        std::fs::create_dir_all(member.join("src")).unwrap();
+        std::fs::write(
+            member.join("Cargo.toml"),
+            format!("[package]\nname = \"member-{i}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\ntokio = {{ workspace = true }}\n"),
+        )
+        .unwrap();
+        std::fs::write(member.join("src/lib.rs"), "pub fn f() -> u32 { 1 }\n").unwrap();
+    }
+    root.push_str("]\n\n[workspace.dependencies]\ntokio = \"1\"\n");
+    std::fs::write(dir.path().join("Cargo.toml"), root).unwrap();
+    dir
+}
+
+fn fastest_run(dir: &Path) -> std::time::Duration {
+    (0..2)
+        .map(|_| {
+            let start = std::time::Instant::now();
+            let out = run_in(dir, &["--format", "short", "."]);
+            assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+            start.elapsed()
+        })
+        .min()
+        .unwrap_or_default()
+}
+
+#[test]
+fn workspace_discovery_is_linear_in_members() {
+    // Each member's manifest used to re-read the root manifest (which lists every member): six
+    // times the members took about fifteen times as long. Linear, it takes at most six.
+    let small = workspace_of(250);
+    let large = workspace_of(1500);
+    let (t_small, t_large) = (fastest_run(small.path()), fastest_run(large.path()));
+    let ratio = t_large.as_secs_f64() / t_small.as_secs_f64().max(1e-3);
+    assert!(
+        ratio < 9.0,
+        "250 members: {t_small:?}, 1500 members: {t_large:?} (x{ratio:.1})"
+    );
+}
+
+fn crate_with(manifest: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::write(dir.path().join("Cargo.toml"), manifest).unwrap();
+    std::fs::write(
+        dir.path().join("src/lib.rs"),
+        "pub fn q() { let (_t, _r) = flume::unbounded::<u32>(); }\n",
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn a_malformed_manifest_holding_configuration_is_a_configuration_error() {
+    let broken = "[package]\nname = \"broken\"\nversion = \"0.1.0\n\n[package.metadata.backpressure.rules]\nunbounded-channel = \"allow\"\n";
+    let dir = crate_with(broken);
+    // The workspace root's own manifest (found with no path given) and a package's, named by path.
+    for args in [
+        &["--format", "short"][..],
+        &["--format", "short", "src"][..],
+    ] {
+        let out = run_in(dir.path(), args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("Cargo.toml:3:"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn a_malformed_manifest_without_configuration_is_a_note() {
+    let dir = crate_with("[package]\nname = \"broken\"\nversion = \"0.1.0\n");
+    let out = run_in(dir.path(), &["--format", "short", "src"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("note:") && err.contains("Cargo.toml: not a valid manifest"),
+        "{err}"
+    );
+    assert!(stdout(&out).contains("src/lib.rs:1:"), "{}", stdout(&out));
+}
