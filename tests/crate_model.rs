@@ -155,7 +155,10 @@ fn stats_count_files_by_reason_and_the_summary_names_unreachable_files() {
             "bin-path",
             &["analysed: 4", "skipped as not in any module tree: 1"],
         ),
-        ("inline-path", &["analysed: 8", "not in any module tree: 1"]),
+        (
+            "inline-path",
+            &["analysed: 10", "not in any module tree: 1"],
+        ),
     ];
     let mut problems = Vec::new();
     for (case, lines) in expect {

@@ -646,9 +646,7 @@ fn module_tree(
                     {
                         continue;
                     }
-                    if let Some(child) = resolve(path, *owns_folder, decl) {
-                        next.push(child);
-                    }
+                    next.extend(resolve(path, *owns_folder, decl));
                 }
             }
             frontier = next;
@@ -669,34 +667,43 @@ fn module_tree(
     (roles, folders)
 }
 
-/// The file a `mod` declaration names, as rustc finds it.
-fn resolve(parent: &Path, owns_folder: bool, decl: &scan::ModDecl) -> Option<Node> {
-    let here = parent.parent()?;
+/// The files a `mod` declaration names, as rustc finds them (several with `cfg_attr` paths).
+fn resolve(parent: &Path, owns_folder: bool, decl: &scan::ModDecl) -> Vec<Node> {
+    let (Some(here), Some(stem)) = (parent.parent(), parent.file_stem()) else {
+        return Vec::new();
+    };
     let own = if owns_folder {
         here.to_path_buf()
     } else {
-        here.join(parent.file_stem()?)
+        here.join(stem)
     };
     let mut base = own;
     for d in &decl.inline_dirs {
         base.push(d);
     }
-    if let Some(p) = &decl.path {
-        // Outside inline modules a path is relative to the declaring file's folder.
-        let from = if decl.inline_dirs.is_empty() {
-            here.to_path_buf()
-        } else {
-            base
-        };
-        let file = normalise(&from, Path::new(p));
-        return file.is_file().then_some((file, true));
+    // Outside inline modules a path is relative to the declaring file's folder.
+    let from = if decl.inline_dirs.is_empty() {
+        here.to_path_buf()
+    } else {
+        base.clone()
+    };
+    let mut out: Vec<Node> = decl
+        .paths
+        .iter()
+        .map(|p| (normalise(&from, Path::new(p)), true))
+        .filter(|(f, _)| f.is_file())
+        .collect();
+    if !out.is_empty() {
+        return out;
     }
     let flat = base.join(format!("{}.rs", decl.name));
-    if flat.is_file() {
-        return Some((flat, false));
-    }
     let nested = base.join(&decl.name).join("mod.rs");
-    nested.is_file().then_some((nested, true))
+    if flat.is_file() {
+        out.push((flat, false));
+    } else if nested.is_file() {
+        out.push((nested, true));
+    }
+    out
 }
 
 /// `path` made absolute against `base`, with `.` and `..` resolved lexically (symlinks are not

@@ -8,8 +8,9 @@
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModDecl {
     pub name: String,
-    /// The `#[path = ".."]` value, when present.
-    pub path: Option<String>,
+    /// The `#[path = ".."]` value and any `#[cfg_attr(.., path = "..")]` values: each names a file
+    /// of the module under some configuration.
+    pub paths: Vec<String>,
     /// The directory components the enclosing inline modules add (their `#[path]`, else their name).
     pub inline_dirs: Vec<String>,
     /// The `#[cfg(..)]` attributes on the declaration and on every enclosing inline module, as written.
@@ -238,7 +239,7 @@ enum Scope {
 #[derive(Default)]
 struct Pending {
     cfgs: Vec<String>,
-    path: Option<String>,
+    paths: Vec<String>,
     other: bool,
 }
 
@@ -283,7 +284,9 @@ pub fn scan(text: &str) -> FileMods {
                 }
                 let mut depth = 1;
                 let mut first: Option<&str> = None;
-                let mut string: Option<(usize, usize)> = None;
+                // The string after `path =` (in `#[path = ".."]` or `#[cfg_attr(.., path = "..")]`).
+                let mut path_value: Option<(usize, usize)> = None;
+                let mut last_two: [Option<Tok>; 2] = [None, None];
                 while depth > 0 {
                     let Some(t) = next(&mut buffered, &mut lx) else {
                         break;
@@ -292,9 +295,15 @@ pub fn scan(text: &str) -> FileMods {
                         Tok::Punct(b'[' | b'(' | b'{') => depth += 1,
                         Tok::Punct(b']' | b')' | b'}') => depth -= 1,
                         Tok::Ident(..) if first.is_none() => first = ident(t),
-                        Tok::Str(s, e) if string.is_none() => string = Some((s, e)),
+                        Tok::Str(s, e)
+                            if last_two[1] == Some(Tok::Punct(b'='))
+                                && last_two[0].and_then(ident) == Some("path") =>
+                        {
+                            path_value = Some((s, e))
+                        }
                         _ => {}
                     }
+                    last_two = [last_two[1], Some(t)];
                 }
                 let attr = &text[start..lx.pos.min(text.len())];
                 match first {
@@ -310,8 +319,10 @@ pub fn scan(text: &str) -> FileMods {
                             pending.cfgs.push(attr.to_owned());
                         }
                     }
-                    Some("path") if !inner => {
-                        pending.path = string.map(|(s, e)| text[s..e].to_owned());
+                    Some("path" | "cfg_attr") if !inner => {
+                        pending
+                            .paths
+                            .extend(path_value.map(|(s, e)| text[s..e].to_owned()));
                     }
                     _ => {}
                 }
@@ -363,14 +374,14 @@ pub fn scan(text: &str) -> FileMods {
                                 cfgs.extend(attrs.cfgs);
                                 out.decls.push(ModDecl {
                                     name,
-                                    path: attrs.path,
+                                    paths: attrs.paths,
                                     inline_dirs,
                                     cfgs,
                                 });
                             }
                             (Some(name), Some(Tok::Punct(b'{'))) if !attrs.other => {
                                 stack.push(Scope::Module {
-                                    dir: Some(attrs.path.unwrap_or(name)),
+                                    dir: Some(attrs.paths.into_iter().next().unwrap_or(name)),
                                     cfgs: attrs.cfgs,
                                 });
                             }

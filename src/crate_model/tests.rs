@@ -17,6 +17,9 @@ pub(crate) mod unit_tests;
 #[cfg(any(test, feature = "test-utils"))] mod support;
 cfg_if::cfg_if! { if #[cfg(unix)] { mod unix; } else { mod other; } }
 macro_rules! m { () => { mod from_macro; } }
+#[cfg_attr(not(target_os = "windows"), path = "unix.rs")]
+#[cfg_attr(target_os = "windows", path = "windows.rs")]
+mod platform;
 #[path = "outer_dir"]
 mod outer {
     #![cfg(test)]
@@ -34,17 +37,19 @@ mod outer {
             "support",
             "unix",
             "other",
+            "platform",
             "inner",
             "leaf"
         ]
     );
+    assert_eq!(found.decls[5].paths, ["unix.rs", "windows.rs"]);
     let unit = &found.decls[1];
-    assert_eq!(unit.path.as_deref(), Some("t/unit.rs"));
+    assert_eq!(unit.paths, ["t/unit.rs"]);
     assert_eq!(unit.cfgs, ["#[cfg(test)]"]);
-    let inner = &found.decls[5];
+    let inner = &found.decls[6];
     assert_eq!(inner.inline_dirs, ["outer_dir"]);
     assert_eq!(inner.cfgs, ["#![cfg(test)]"]);
-    let leaf = &found.decls[6];
+    let leaf = &found.decls[7];
     assert_eq!(leaf.inline_dirs, ["outer_dir", "deeper"]);
     assert!(found.inner_cfgs.is_empty());
 }
