@@ -134,7 +134,7 @@ impl fmt::Display for NotAnalysed {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Exempt {
-    /// Under tests/, benches/ or examples/, or declared `#[cfg(test)] mod x;` by its parent.
+    /// Test code: the crate model says why (`crate_model::TestReason`).
     TestCode,
     /// Its header says `@generated`.
     Generated,

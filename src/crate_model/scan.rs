@@ -260,7 +260,7 @@ pub fn scan(text: &str) -> FileMods {
     // Tokens already read ahead (one is enough for `ident !` and `mod name`).
     let mut buffered: Vec<Tok> = Vec::new();
     let ident = |t: Tok| match t {
-        Tok::Ident(s, e) => Some(&text[s..e]),
+        Tok::Ident(s, e) => text.get(s..e),
         _ => None,
     };
     let next = |buffered: &mut Vec<Tok>, lx: &mut Lexer| buffered.pop().or_else(|| lx.next());
@@ -305,7 +305,7 @@ pub fn scan(text: &str) -> FileMods {
                     }
                     last_two = [last_two[1], Some(t)];
                 }
-                let attr = &text[start..lx.pos.min(text.len())];
+                let attr = text.get(start..lx.pos.min(text.len())).unwrap_or("");
                 match first {
                     Some("cfg") => {
                         if inner {
@@ -320,9 +320,11 @@ pub fn scan(text: &str) -> FileMods {
                         }
                     }
                     Some("path" | "cfg_attr") if !inner => {
-                        pending
-                            .paths
-                            .extend(path_value.map(|(s, e)| text[s..e].to_owned()));
+                        pending.paths.extend(
+                            path_value
+                                .and_then(|(s, e)| text.get(s..e))
+                                .map(str::to_owned),
+                        );
                     }
                     _ => {}
                 }

@@ -65,3 +65,14 @@ fn test_gating_cfgs() {
     assert!(!gated("#[cfg(not(test))]"));
     assert!(!gated("#[cfg(feature = \"x\")]"));
 }
+
+#[test]
+fn any_prefix_of_a_file_scans_without_panicking() {
+    let src = "#[cfg(test)] #[path = \"é.rs\"] mod t; const C: char = 'é'; b'\\'; r##\"x\"## mod m { fn f<'a>() {} } /* /* */";
+    for (i, _) in src.char_indices() {
+        let _ = scan(&src[..i]);
+    }
+    let _ = scan("'\\");
+    let _ = scan("r#\"");
+    let _ = scan("mod");
+}
