@@ -145,7 +145,7 @@ fn stats_count_files_by_reason_and_the_summary_names_unreachable_files() {
         ),
         (
             "outside-tree",
-            &["2 skipped as not in any module tree", "analysed: 3"],
+            &["2 skipped as not in any module tree", "analysed: 4"],
         ),
         ("path-trick", &["skipped as not in any module tree: 1"]),
         ("test-feature", &["declared #[cfg(test)]: 1", "analysed: 2"]),

@@ -648,6 +648,16 @@ fn module_tree(
                     }
                     next.extend(resolve(path, *owns_folder, decl));
                 }
+                // An included file is part of this module (its own `mod` items are read as if
+                // written in a mod-rs file).
+                if let Some(here) = path.parent() {
+                    for included in &mods.includes {
+                        let file = normalise(here, Path::new(included));
+                        if file.is_file() {
+                            next.push((file, true));
+                        }
+                    }
+                }
             }
             frontier = next;
         }

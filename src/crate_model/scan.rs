@@ -23,6 +23,8 @@ pub struct FileMods {
     /// `#![cfg(..)]` attributes on the file itself.
     pub inner_cfgs: Vec<String>,
     pub decls: Vec<ModDecl>,
+    /// `include!("..")` paths (relative to the file's folder): their text is part of this module.
+    pub includes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -247,8 +249,8 @@ struct Pending {
 pub fn scan(text: &str) -> FileMods {
     let src = text.as_bytes();
     let mut out = FileMods::default();
-    // Most files declare no module: `mod` (or an inner `#![cfg]`) must appear for anything to be found.
-    if !text.contains("mod") && !text.contains("#!") {
+    // Most files declare no module: `mod`, an inner `#![cfg]` or `include!` must appear.
+    if !text.contains("mod") && !text.contains("#!") && !text.contains("include!") {
         return out;
     }
     let mut lx = Lexer { src, pos: 0 };
@@ -400,6 +402,14 @@ pub fn scan(text: &str) -> FileMods {
                         let t = next(&mut buffered, &mut lx);
                         if t == Some(Tok::Punct(b'!')) {
                             let group = next(&mut buffered, &mut lx);
+                            if word == "include" && group == Some(Tok::Punct(b'(')) {
+                                let arg = next(&mut buffered, &mut lx);
+                                if let Some(Tok::Str(s, e)) = arg {
+                                    out.includes.extend(text.get(s..e).map(str::to_owned));
+                                } else if let Some(a) = arg {
+                                    buffered.push(a);
+                                }
+                            }
                             if matches!(group, Some(Tok::Punct(b'{' | b'(' | b'['))) {
                                 stack.push(Scope::Transparent);
                                 pending = Pending::default();

@@ -17,6 +17,7 @@ pub(crate) mod unit_tests;
 #[cfg(any(test, feature = "test-utils"))] mod support;
 cfg_if::cfg_if! { if #[cfg(unix)] { mod unix; } else { mod other; } }
 macro_rules! m { () => { mod from_macro; } }
+include!("./opt.rs");
 #[cfg_attr(not(target_os = "windows"), path = "unix.rs")]
 #[cfg_attr(target_os = "windows", path = "windows.rs")]
 mod platform;
@@ -52,6 +53,7 @@ mod outer {
     let leaf = &found.decls[7];
     assert_eq!(leaf.inline_dirs, ["outer_dir", "deeper"]);
     assert!(found.inner_cfgs.is_empty());
+    assert_eq!(found.includes, ["./opt.rs"]);
 }
 
 #[test]
