@@ -318,6 +318,9 @@ fn execute(cli: &Cli, matches: &clap::ArgMatches) -> Result<u8, String> {
     if let Some(first) = report.config_errors.first() {
         return Err(first.trim_end().trim_start_matches("error: ").to_owned());
     }
+    for note in &report.notes {
+        eprintln!("note: {note}");
+    }
 
     if let Some(path) = &cli.write_baseline {
         Baseline::from_report(&report).write(path)?;
@@ -508,6 +511,11 @@ fn print_stats(report: &run::Report) {
     ));
     for (kind, n) in report.exempt_counts() {
         note(format_args!("  skipped as {kind}: {n}"));
+        if kind == crate::diag::Exempt::TestCode {
+            for (reason, n) in &report.counts.test_reasons {
+                note(format_args!("    {reason}: {n}"));
+            }
+        }
     }
     for (file, reason) in report.not_analysed() {
         let line = format!("  not analysed: {}: {reason}", file.display);

@@ -218,6 +218,13 @@ pub fn locate(start: &Path, workspace: Option<&Path>) -> Option<Located> {
     }
     let manifest = workspace?.join("Cargo.toml");
     let text = read_config(&manifest).ok()?;
+    if DeTable::parse(&text).is_err() && holds_backpressure_config(&text) {
+        // Reading it reports the syntax error, rather than running without the configuration.
+        return Some(Located {
+            file: manifest,
+            table: &["package"],
+        });
+    }
     let table = MANIFEST_TABLES
         .into_iter()
         .find(|table| has_table(&text, table))?;
@@ -265,6 +272,16 @@ fn io_error(path: &Path, e: ReadError) -> Box<ConfigError> {
         span: 0..0,
         message: format!("cannot read {}: {e}", path.display()),
         help: None,
+    })
+}
+
+/// Whether a manifest's text holds a backpressure table, judged without parsing it (for a manifest
+/// that does not parse: its configuration must not be dropped silently).
+pub fn holds_backpressure_config(text: &str) -> bool {
+    text.lines().any(|l| {
+        let l: String = l.chars().filter(|c| !c.is_whitespace()).collect();
+        l.contains("metadata.backpressure")
+            || (l.contains("metadata") && l.contains("backpressure"))
     })
 }
 

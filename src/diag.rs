@@ -156,12 +156,14 @@ impl fmt::Display for NotAnalysed {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Exempt {
-    /// Under tests/, benches/ or examples/, or declared `#[cfg(test)] mod x;` by its parent.
+    /// Test code: the crate model says why (`crate_model::TestReason`).
     TestCode,
     /// Its header says `@generated`.
     Generated,
     /// Matched an `exclude` glob of the configuration.
     Excluded,
+    /// In a package's source folders but reachable from none of its crate roots: not in the build.
+    Unreachable,
 }
 
 impl fmt::Display for Exempt {
@@ -170,6 +172,7 @@ impl fmt::Display for Exempt {
             Exempt::TestCode => "test code",
             Exempt::Generated => "generated code",
             Exempt::Excluded => "excluded by configuration",
+            Exempt::Unreachable => "not in any module tree",
         })
     }
 }

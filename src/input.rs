@@ -33,6 +33,10 @@ impl fmt::Display for ReadError {
     }
 }
 
+/// The cap for files read for their structure rather than analysed (manifests, module
+/// declarations): a real one is far smaller, and a larger one is not analysed anyway.
+pub const STRUCTURE_BYTES: u64 = 10 << 20;
+
 /// Reads the regular file at `path` (symlinks followed), at most `limit` bytes of it.
 pub fn read_regular_file(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     // Checked before opening: opening a FIFO blocks until a writer comes, and opening a device

@@ -1,12 +1,14 @@
 //! cargo-backpressure: a static-analysis linter that finds backpressure bugs in Rust source.
 //!
-//! Pipeline: [`walk`] finds files, [`run`] reads and analyses them in parallel with the [`engine`]
+//! Pipeline: [`walk`] finds files, [`crate_model`] places each in its package's module tree
+//! (production, test code, or not in the build), [`run`] reads and analyses them in parallel with the [`engine`]
 //! (one parse, macro bodies expanded, path resolution, one traversal offering every node to every
 //! rule in [`rules`]), and [`emit`] formats the merged [`run::Report`].
 pub mod baseline;
 pub mod catalogue;
 pub mod cli;
 pub mod config;
+pub mod crate_model;
 pub mod diag;
 pub mod docs;
 pub mod emit;

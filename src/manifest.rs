@@ -1,8 +1,8 @@
 //! Reads the Cargo.toml that owns each file: dependency renames (`tk = { package = "tokio" }`,
-//! also through `workspace = true`) and dependency versions. Manifests are parsed once per run.
+//! also through `workspace = true`) and dependency versions. The crate model reads each manifest
+//! once per run and keeps one `CrateInfo` per package.
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 /// What the rules need to know about the crate a file belongs to.
 #[derive(Debug, Default, Clone)]
@@ -25,7 +25,9 @@ impl CrateInfo {
         self.versions.get(package).map(String::as_str)
     }
 
-    fn from_manifest(
+    /// The facts of the package whose manifest is `table` (dependency keys resolved through the
+    /// `workspace` manifest's `[workspace.dependencies]`).
+    pub fn from_manifest(
         dir: &Path,
         table: &toml::Table,
         workspace: Option<&toml::Table>,
@@ -84,83 +86,8 @@ impl CrateInfo {
     }
 }
 
-/// Finds and caches the owning manifest of each directory; each Cargo.toml is parsed once per run
-/// and its `CrateInfo` shared by every directory below it. Shared by the worker threads.
-#[derive(Default)]
-pub struct ManifestCache {
-    by_dir: Mutex<HashMap<PathBuf, Arc<CrateInfo>>>,
-    by_manifest_dir: Mutex<HashMap<PathBuf, Arc<CrateInfo>>>,
-}
-
-/// Locks a cache map; a poisoned lock only means another thread panicked mid-insert.
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-impl ManifestCache {
-    /// The crate info for the nearest package Cargo.toml above `file` (an empty one when there is none).
-    pub fn for_file(&self, file: &Path) -> Arc<CrateInfo> {
-        let Some(dir) = file.parent() else {
-            return Arc::default();
-        };
-        if let Some(hit) = lock(&self.by_dir).get(dir) {
-            return hit.clone();
-        }
-        let info = self.for_dir(dir);
-        lock(&self.by_dir).insert(dir.to_path_buf(), info.clone());
-        info
-    }
-
-    fn for_dir(&self, dir: &Path) -> Arc<CrateInfo> {
-        let mut cur = Some(dir);
-        while let Some(d) = cur {
-            if let Some(hit) = lock(&self.by_manifest_dir).get(d) {
-                return hit.clone();
-            }
-            if let Some(info) = Self::load_package(d) {
-                let info = Arc::new(info);
-                lock(&self.by_manifest_dir).insert(d.to_path_buf(), info.clone());
-                return info;
-            }
-            cur = d.parent();
-        }
-        Arc::default()
-    }
-
-    /// Errors in the `[package.metadata.backpressure]` tables read so far, rendered, sorted.
-    pub fn config_errors(&self) -> Vec<String> {
-        let mut errors: Vec<String> = lock(&self.by_manifest_dir)
-            .values()
-            .filter_map(|i| i.config_error.as_ref())
-            .map(|e| e.render())
-            .collect();
-        errors.sort();
-        errors
-    }
-
-    /// The package manifest in `dir`, if there is one (a virtual workspace manifest is not).
-    fn load_package(dir: &Path) -> Option<CrateInfo> {
-        let text = std::fs::read_to_string(dir.join("Cargo.toml")).ok()?;
-        let table = text.parse::<toml::Table>().ok()?;
-        if table.contains_key("workspace") && !table.contains_key("package") {
-            return None;
-        }
-        let ws = find_workspace_root(dir).and_then(|w| read_table(&w.join("Cargo.toml")));
-        let mut info = CrateInfo::from_manifest(dir, &table, ws.as_ref().or(Some(&table)));
-        match crate::config::package_levels(
-            &dir.join("Cargo.toml"),
-            &text,
-            crate::catalogue::Catalogue::global(),
-        ) {
-            Ok(levels) => info.levels = levels,
-            Err(e) => info.config_error = Some(e),
-        }
-        Some(info)
-    }
-}
-
 fn read_table(path: &Path) -> Option<toml::Table> {
-    let text = std::fs::read_to_string(path).ok()?;
+    let text = crate::input::read_regular_text(path, crate::input::STRUCTURE_BYTES).ok()?;
     text.parse::<toml::Table>().ok()
 }
 

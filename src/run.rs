@@ -11,11 +11,11 @@ use sha2::{Digest, Sha256};
 
 use crate::catalogue::Catalogue;
 use crate::config::Levels;
+use crate::crate_model::{CrateModel, Role, TestReason};
 use crate::diag::{Exempt, Finding, Label, Level, NotAnalysed, Suppressed, SuppressedBy};
 use crate::engine::test_code;
 use crate::engine::{Engine, FileAnalysis, RawFinding, TestModule};
 use crate::input::{self, ReadError};
-use crate::manifest::ManifestCache;
 use crate::source::LineIndex;
 use crate::suppress;
 use crate::walk::{SourceFile, Sources};
@@ -64,6 +64,8 @@ pub struct FileCounts {
     /// Of the analysed, those not parsed: no rule's anchor word appears in them.
     pub prefiltered: usize,
     pub exempt: BTreeMap<Exempt, usize>,
+    /// Of the files skipped as test code, how many for each reason.
+    pub test_reasons: BTreeMap<TestReason, usize>,
 }
 
 /// Everything a run produced, in deterministic order.
@@ -83,6 +85,8 @@ pub struct Report {
     pub report_suppressed: bool,
     /// Errors in member packages' `[package.metadata.backpressure]` tables, rendered: they stop the run.
     pub config_errors: Vec<String>,
+    /// Things the user should know that are not findings (a manifest that does not parse).
+    pub notes: Vec<String>,
 }
 
 impl Report {
@@ -132,12 +136,12 @@ pub fn display_path(path: &Path, base: &Path) -> String {
 
 struct Analysed {
     result: FileResult,
+    /// Skipped as test code for this reason.
+    test_reason: Option<TestReason>,
+    /// `#[cfg(test)] mod x;` items of a loose file (outside every package's module tree).
     test_modules: Vec<TestModule>,
     bytes: u64,
 }
-
-/// Files in flight between the walk and the workers: the walk waits when they are this far ahead.
-const WALK_AHEAD: usize = 1024;
 
 /// What the workers fold their files into: counts, the files worth keeping (findings or not
 /// analysed), and the test modules files declare. Clean files leave nothing but a count.
@@ -156,6 +160,9 @@ impl Tally {
         self.counts.scanned += 1;
         self.bytes += a.bytes;
         self.suppressed += a.result.suppressed.len();
+        if let Some(reason) = a.test_reason {
+            *self.counts.test_reasons.entry(reason).or_default() += 1;
+        }
         if !a.test_modules.is_empty() {
             self.test_modules
                 .push((a.result.path.clone(), a.test_modules));
@@ -185,6 +192,9 @@ impl Tally {
         for (e, n) in other.counts.exempt {
             *self.counts.exempt.entry(e).or_default() += n;
         }
+        for (r, n) in other.counts.test_reasons {
+            *self.counts.test_reasons.entry(r).or_default() += n;
+        }
         self.bytes += other.bytes;
         self.suppressed += other.suppressed;
         self.kept.extend(other.kept);
@@ -193,40 +203,35 @@ impl Tally {
     }
 }
 
-/// Runs the engine over the files of `sources`: the walk feeds the workers through a bounded
-/// channel, so neither the file list nor the results grow with the tree (only files with findings
-/// or problems are kept).
+/// Runs the engine over the files of `sources`: the walk lists them, the crate model gives each its
+/// role (test and unreachable files are skipped before they are read), then the workers analyse
+/// them in parallel. Only files with findings or problems are kept.
 pub fn run(engine: &Engine, levels: &Levels, sources: &Sources, options: &RunOptions) -> Report {
-    let manifests = ManifestCache::default();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.threads)
         .stack_size(WORKER_STACK_BYTES)
         .thread_name(|i| format!("backpressure-worker-{i}"))
         .build();
-    let (tx, rx) = std::sync::mpsc::sync_channel::<SourceFile>(WALK_AHEAD);
-    let analyse = |file: SourceFile| analyse_file(engine, levels, &manifests, &file, options);
-    let (tally, walk_errors) = std::thread::scope(|scope| {
-        let walker = scope.spawn(move || {
-            // One walking thread stays far ahead of the parsers (walking the corpus takes ~0.15 s)
-            // without taking a core from them. A send fails only when the workers are gone.
-            sources.walk(1, &|file| {
-                let _ = tx.send(file);
-            })
+    let work = || {
+        let listed = std::sync::Mutex::new(Vec::new());
+        let walk_errors = sources.walk(options.threads, &|file| {
+            listed.lock().unwrap_or_else(|e| e.into_inner()).push(file);
         });
-        let analyse_all = || {
-            rx.into_iter()
-                .par_bridge()
-                .fold(Tally::default, |t, file| t.add(analyse(file)))
-                .reduce(Tally::default, Tally::merge)
-        };
-        let tally = match &pool {
-            Ok(pool) => pool.install(analyse_all),
-            // No threads to be had: analyse on this thread (small inputs only reach here in practice).
-            Err(_) => analyse_all(),
-        };
-        let errors = walker.join().unwrap_or_default();
-        (tally, errors)
-    });
+        let files = listed.into_inner().unwrap_or_else(|e| e.into_inner());
+        let model = CrateModel::build(files.iter().map(|f| f.path.as_path()));
+        let tally = files
+            .into_par_iter()
+            .fold(Tally::default, |t, file| {
+                t.add(analyse_file(engine, levels, &model, &file, options))
+            })
+            .reduce(Tally::default, Tally::merge);
+        (tally, walk_errors, model)
+    };
+    let (tally, walk_errors, model) = match &pool {
+        Ok(pool) => pool.install(work),
+        // No threads to be had: analyse on this thread (small inputs only reach here in practice).
+        Err(_) => work(),
+    };
     let test_files = declared_test_files(&tally.test_modules);
     let mut report = Report {
         counts: tally.counts,
@@ -235,9 +240,11 @@ pub fn run(engine: &Engine, levels: &Levels, sources: &Sources, options: &RunOpt
         ..Report::default()
     };
     for mut result in tally.kept {
-        // Findings in a file some parent declared `#[cfg(test)] mod x;` are test code after all.
+        // Findings in a loose file some loose parent declared `#[cfg(test)] mod x;` are test code
+        // after all (inside a package the module tree decided before the file was read).
         if !options.include_tests
             && matches!(&result.outcome, Outcome::Analysed { .. })
+            && model.lookup(&result.path).0 == Role::Plain
             && is_declared_test(&result.path, &test_files)
         {
             report.counts.analysed -= 1;
@@ -245,13 +252,19 @@ pub fn run(engine: &Engine, levels: &Levels, sources: &Sources, options: &RunOpt
             report.suppressed -= result.suppressed.len();
             result.suppressed.clear();
             *report.counts.exempt.entry(Exempt::TestCode).or_default() += 1;
+            *report
+                .counts
+                .test_reasons
+                .entry(TestReason::TestGated)
+                .or_default() += 1;
             result.outcome = Outcome::Exempt(Exempt::TestCode);
             continue;
         }
         report.files.push(result);
     }
     report.files.sort_by(|a, b| a.path.cmp(&b.path));
-    report.config_errors = manifests.config_errors();
+    report.config_errors = model.config_errors.clone();
+    report.notes = model.notes.clone();
     report.walk_errors = walk_errors
         .into_iter()
         .map(|e| (display_path(&e.path, &options.base_dir), e.message))
@@ -262,7 +275,7 @@ pub fn run(engine: &Engine, levels: &Levels, sources: &Sources, options: &RunOpt
 fn analyse_file(
     engine: &Engine,
     levels: &Levels,
-    manifests: &ManifestCache,
+    model: &CrateModel,
     file: &SourceFile,
     options: &RunOptions,
 ) -> Analysed {
@@ -275,11 +288,22 @@ fn analyse_file(
             prefiltered: false,
             suppressed: Vec::new(),
         },
+        test_reason: None,
         test_modules,
         bytes,
     };
+    let skipped_as_test = |reason, bytes| Analysed {
+        test_reason: Some(reason),
+        ..done(Outcome::Exempt(Exempt::TestCode), Vec::new(), bytes)
+    };
     if options.config.is_excluded(&file.path) {
         return done(Outcome::Exempt(Exempt::Excluded), Vec::new(), 0);
+    }
+    let (role, crate_info) = model.lookup(&file.path);
+    match role {
+        Role::Test(reason) if !options.include_tests => return skipped_as_test(reason, 0),
+        Role::Unreachable => return done(Outcome::Exempt(Exempt::Unreachable), Vec::new(), 0),
+        _ => {}
     }
     let bytes = match input::read_regular_file(&file.path, options.max_file_bytes) {
         Ok(b) => b,
@@ -298,11 +322,10 @@ fn analyse_file(
     let Ok(text) = String::from_utf8(bytes) else {
         return done(Outcome::NotAnalysed(NotAnalysed::NotUtf8), Vec::new(), len);
     };
-    let crate_info = manifests.for_file(&file.path);
-    if !options.include_tests {
+    if !options.include_tests && role == Role::Plain {
         let root = crate_info.root.as_deref().unwrap_or(&options.base_dir);
         if test_code::is_test_path(file.path.strip_prefix(root).unwrap_or(&file.path)) {
-            return done(Outcome::Exempt(Exempt::TestCode), Vec::new(), len);
+            return skipped_as_test(TestReason::TestNamed, len);
         }
     }
     if !options.include_generated && test_code::is_generated(&text) {
@@ -342,6 +365,12 @@ fn analyse_file(
                 findings.extend(resolve_findings(meta, &text, &display, level_of));
                 findings.sort_by(|a, b| (a.region, &a.rule).cmp(&(b.region, &b.rule)));
             }
+            // Only loose files judge each other by their declarations.
+            let test_modules = if role == Role::Plain {
+                test_modules
+            } else {
+                Vec::new()
+            };
             let mut analysed = done(Outcome::Analysed { findings }, test_modules, len);
             analysed.result.prefiltered = prefiltered;
             analysed.result.suppressed = suppressed;

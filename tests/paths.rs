@@ -264,7 +264,11 @@ fn a_named_file_that_is_not_rust_is_an_error_that_says_so() {
 fn a_named_rust_file_is_always_parsed() {
     let dir = tempfile::tempdir().unwrap();
     package(dir.path(), "", None);
-    // No rule's trigger word: the prefilter would skip it.
+    // No rule's trigger word: the prefilter would skip it. (Declared, so it is part of the build.)
+    write(
+        &dir.path().join("src/main.rs"),
+        &format!("mod broken;\n{MAIN_RS}"),
+    );
     write(&dir.path().join("src/broken.rs"), "fn broken( {\n");
     let out = run_in(dir.path(), &["--format", "short", "src/broken.rs"]);
     let text = stdout(&out);

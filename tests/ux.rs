@@ -21,6 +21,12 @@ fn workspace(config: Option<&str>) -> tempfile::TempDir {
     )
     .unwrap();
     std::fs::write(p.join("src/main.rs"), MAIN_RS).unwrap();
+    // The library declares the files the tests add, so they are part of the build.
+    std::fs::write(
+        p.join("src/lib.rs"),
+        "mod more;\nmod other;\n#[path = \"legacy/old.rs\"]\nmod legacy_old;\n",
+    )
+    .unwrap();
     if let Some(c) = config {
         std::fs::write(p.join("backpressure.toml"), c).unwrap();
     }

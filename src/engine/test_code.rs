@@ -1,5 +1,5 @@
 //! Recognises test-only code: `#[cfg(test)]` items (also `cfg(all(test, ..))`), `#[test]`-like
-//! attributes, and files under `tests/`, `benches/` or `examples/`.
+//! attributes, and folders named for tests, benches and tooling ([`TEST_NAMES`]).
 use std::path::Path;
 
 use syn::{Attribute, Meta};
@@ -32,6 +32,11 @@ pub fn is_test_item(attrs: &[Attribute]) -> bool {
 
 /// Whether a cfg predicate can only hold when `test` is set.
 fn cfg_requires_test(meta: &Meta) -> bool {
+    cfg_requires_test_with(meta, &|_| false)
+}
+
+/// Like [`cfg_requires_test`], a `feature = ".."` for which `test_feature` holds counting as test.
+fn cfg_requires_test_with(meta: &Meta, test_feature: &dyn Fn(&str) -> bool) -> bool {
     match meta {
         Meta::Path(p) => p.is_ident("test"),
         Meta::List(list) => {
@@ -41,26 +46,103 @@ fn cfg_requires_test(meta: &Meta) -> bool {
                 return false;
             };
             if list.path.is_ident("all") {
-                args.iter().any(cfg_requires_test)
+                args.iter().any(|m| cfg_requires_test_with(m, test_feature))
             } else if list.path.is_ident("any") {
-                !args.is_empty() && args.iter().all(cfg_requires_test)
+                !args.is_empty() && args.iter().all(|m| cfg_requires_test_with(m, test_feature))
             } else {
                 false
             }
         }
-        Meta::NameValue(_) => false,
+        Meta::NameValue(nv) => {
+            nv.path.is_ident("feature")
+                && matches!(&nv.value, syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) if test_feature(&s.value()))
+        }
     }
 }
 
-/// True when the path (relative to the scan root) is in a `tests`, `benches` or `examples` folder.
+/// Folders and crates named for tests, benches and tooling: files under such a folder (at any depth
+/// below the project root) and crates so named are test code. Each entry is a name pattern (`*`
+/// stands for any text; `-` and `_` are the same) with what it names; the README lists them and
+/// `fixtures/crate-model/test-named` holds a crate or folder for each.
+pub const TEST_NAMES: &[(&str, &str)] = &[
+    ("tests", "integration tests (cargo's `tests/`)"),
+    (
+        "tests-*",
+        "test suites beside the crates (`tests-integration/`)",
+    ),
+    ("e2e", "end-to-end tests"),
+    ("integration", "integration test suites"),
+    ("conformance", "conformance test suites"),
+    ("benches", "benchmarks (cargo's `benches/`)"),
+    ("bench", "benchmarks"),
+    ("fuzz", "fuzz targets (cargo-fuzz's `fuzz/`)"),
+    ("examples", "examples (cargo's `examples/`)"),
+    (
+        "test-utils",
+        "test-support crates and folders (also `test_utils`)",
+    ),
+    (
+        "test-util",
+        "test-support crates and folders (also `test_util`)",
+    ),
+    ("testkit", "test kits"),
+    ("testing", "test-support crates and folders"),
+    ("*-test", "test crates (`server-test`)"),
+    ("*-mock", "mock crates (`store-mock`)"),
+    ("test-harness", "test harnesses (also `test_harness`)"),
+    ("xtask", "build tooling (the xtask pattern)"),
+];
+
+/// Whether a folder or crate name is one of [`TEST_NAMES`].
+pub fn is_test_name(name: &str) -> bool {
+    let name = name.replace('_', "-");
+    TEST_NAMES
+        .iter()
+        .any(|(pattern, _)| name_matches(pattern, &name))
+}
+
+/// `*` at the start or end of `pattern` matches any non-empty text.
+fn name_matches(pattern: &str, name: &str) -> bool {
+    if let Some(suffix) = pattern.strip_prefix('*') {
+        name.len() > suffix.len() && name.ends_with(suffix)
+    } else if let Some(prefix) = pattern.strip_suffix('*') {
+        name.len() > prefix.len() && name.starts_with(prefix)
+    } else {
+        name == pattern
+    }
+}
+
+/// True when a folder of the path (relative to the project root; the file name never counts) is
+/// named for tests, benches or tooling ([`TEST_NAMES`]).
 pub fn is_test_path(relative: &Path) -> bool {
     let mut components: Vec<_> = relative.components().collect();
     components.pop(); // the file name itself never counts
-    components.iter().any(|c| {
-        matches!(
-            c.as_os_str().to_str(),
-            Some("tests" | "benches" | "examples")
+    components.iter().any(
+        |c| matches!(c, std::path::Component::Normal(n) if n.to_str().is_some_and(is_test_name)),
+    )
+}
+
+/// Whether a cargo feature exists for tests: `cfg(any(test, feature = "test-utils"))` gates test
+/// support, not production code.
+pub fn is_test_feature(name: &str) -> bool {
+    is_test_name(name)
+        || matches!(
+            name.replace('_', "-").as_str(),
+            "test" | "mock" | "mocks" | "test-support" | "test-helpers"
         )
+}
+
+/// Whether a `#[cfg(..)]` or `#![cfg(..)]` attribute, as written, holds only in test builds (test
+/// features count as test).
+pub fn cfg_text_requires_test(attr: &str) -> bool {
+    let outer = attr.replacen("#!", "#", 1);
+    let Ok(item) = syn::parse_str::<syn::ItemMod>(&format!("{outer} mod m;")) else {
+        return false;
+    };
+    item.attrs.iter().any(|a| {
+        a.path().is_ident("cfg")
+            && a.parse_args::<Meta>()
+                .is_ok_and(|m| cfg_requires_test_with(&m, &is_test_feature))
     })
 }
 

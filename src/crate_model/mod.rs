@@ -1,0 +1,744 @@
+//! The crate model: which package each file belongs to, and its place in that package's module
+//! tree. Built before the analysis pass from the packages of the linted files: each package's
+//! manifest is read once, its target roots (`src/lib.rs`, `src/main.rs`, `src/bin/*`, `[lib]` and
+//! `[[bin]]` paths, tests, benches, examples, the build script) are followed through `mod`
+//! declarations ([`scan`], lexical: no parse) with their `#[path]` and `#[cfg]`, and each file gets a
+//! [`Role`]. The answer for a file depends only on the files on disk, never on which files a run
+//! names, so a single-file run and a whole-workspace run agree by construction.
+//!
+//! Kept for the run: one role per file of the module trees and one small record per package (no
+//! trees, no texts).
+pub mod scan;
+
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsString;
+use std::fmt;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::engine::test_code;
+use crate::manifest::CrateInfo;
+
+/// Why a file is test code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TestReason {
+    /// Declared under `#[cfg(test)]` (or a test feature) by its parent module, or `#![cfg(test)]`.
+    TestGated,
+    /// In a folder or crate named for tests, benches or tooling (`test_code::TEST_NAMES`).
+    TestNamed,
+    /// A workspace member that other members use only as a dev-dependency.
+    DevOnlyMember,
+    /// A build script (`build.rs`, `package.build`) and the modules it declares.
+    BuildScript,
+    /// A test, bench or example target (`[[test]]`, `[[bench]]`, `[[example]]` and cargo's folders).
+    TestTarget,
+}
+
+impl fmt::Display for TestReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TestReason::TestGated => "declared #[cfg(test)]",
+            TestReason::TestNamed => "in a folder or crate named for tests or tooling",
+            TestReason::DevOnlyMember => "in a member used only as a dev-dependency",
+            TestReason::BuildScript => "a build script",
+            TestReason::TestTarget => "a test, bench or example target",
+        })
+    }
+}
+
+/// What a file is to the build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// In the module tree of a library or binary, not gated for tests.
+    Production,
+    Test(TestReason),
+    /// In a package's source folders, but reachable from no crate root: not part of the build.
+    Unreachable,
+    /// Outside any package, or in a package folder that holds none of its sources (`fixtures/`):
+    /// linted as a loose file.
+    Plain,
+}
+
+/// The kind of a target root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RootKind {
+    Production,
+    Test,
+    Build,
+}
+
+/// One Cargo.toml, read once.
+struct Manifest {
+    text: String,
+    table: Result<toml::Table, String>,
+}
+
+impl Manifest {
+    fn table(&self) -> Option<&toml::Table> {
+        self.table.as_ref().ok()
+    }
+    fn is_package(&self) -> bool {
+        self.table().is_some_and(|t| t.contains_key("package"))
+    }
+    fn is_workspace(&self) -> bool {
+        self.table().is_some_and(|t| t.contains_key("workspace"))
+    }
+}
+
+/// Parses each Cargo.toml at most once (keyed by its folder).
+#[derive(Default)]
+struct Manifests {
+    by_dir: HashMap<PathBuf, Option<Arc<Manifest>>>,
+}
+
+impl Manifests {
+    fn get(&mut self, dir: &Path) -> Option<Arc<Manifest>> {
+        if let Some(hit) = self.by_dir.get(dir) {
+            return hit.clone();
+        }
+        let loaded =
+            crate::input::read_regular_text(&dir.join("Cargo.toml"), crate::input::STRUCTURE_BYTES)
+                .ok()
+                .map(|text| {
+                    let table = text.parse::<toml::Table>().map_err(|e| e.to_string());
+                    Arc::new(Manifest { text, table })
+                });
+        self.by_dir.insert(dir.to_path_buf(), loaded.clone());
+        loaded
+    }
+}
+
+/// A workspace: which of its members only serve tests.
+struct Workspace {
+    dev_only: HashSet<PathBuf>,
+}
+
+/// What the run keeps of one package.
+struct Package {
+    dir: PathBuf,
+    info: Arc<CrateInfo>,
+    /// The manifest did not parse: its files are linted as loose files.
+    malformed: bool,
+    /// The outermost folder holding a Cargo.toml at or above this package: folder names are
+    /// judged below it.
+    anchor: PathBuf,
+    /// A reason that covers the whole package (a test-named crate, a dev-only member).
+    whole: Option<TestReason>,
+    /// The role of every file of the module trees.
+    roles: HashMap<PathBuf, Role>,
+    /// Top-level folders of the package that hold files of its module trees (`src`): a file in
+    /// one of them that no tree reaches is unreachable.
+    source_folders: HashSet<OsString>,
+}
+
+/// The crate model of one run.
+#[derive(Default)]
+pub struct CrateModel {
+    cwd: PathBuf,
+    /// Every folder seen → the index of the package that owns it.
+    owner: HashMap<PathBuf, Option<usize>>,
+    packages: Vec<Package>,
+    /// Manifests that do not parse and hold no backpressure configuration, rendered.
+    pub notes: Vec<String>,
+    /// Errors in packages' `[package.metadata.backpressure]` tables (and manifests holding such a
+    /// table that do not parse), rendered: they stop the run.
+    pub config_errors: Vec<String>,
+}
+
+impl CrateModel {
+    /// Builds the model for the packages that own `files` (a package's whole module tree is
+    /// followed, whichever of its files are named).
+    pub fn build<'a>(files: impl Iterator<Item = &'a Path>) -> CrateModel {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let mut model = CrateModel {
+            cwd,
+            ..CrateModel::default()
+        };
+        let mut manifests = Manifests::default();
+        let mut package_dirs: Vec<PathBuf> = Vec::new();
+        let mut package_index: HashMap<PathBuf, usize> = HashMap::new();
+        let mut seen_dirs: HashSet<PathBuf> = HashSet::new();
+        for file in files {
+            let path = normalise(&model.cwd, file);
+            let Some(dir) = path.parent() else {
+                continue;
+            };
+            if !seen_dirs.insert(dir.to_path_buf()) {
+                continue;
+            }
+            let owner = owning_package(dir, &mut manifests).map(|pkg| {
+                *package_index.entry(pkg.clone()).or_insert_with(|| {
+                    package_dirs.push(pkg);
+                    package_dirs.len() - 1
+                })
+            });
+            model.owner.insert(dir.to_path_buf(), owner);
+        }
+        // Workspaces, each read once with all its members (linear in members).
+        let mut workspaces: HashMap<PathBuf, Arc<Workspace>> = HashMap::new();
+        let mut shells = Vec::new();
+        for dir in &package_dirs {
+            let shell = package_shell(dir, &mut manifests, &mut workspaces, &mut model);
+            shells.push(shell);
+        }
+        // The module trees, in parallel (each reads its files lexically).
+        let trees: Vec<(HashMap<PathBuf, Role>, HashSet<OsString>)> = shells
+            .par_iter()
+            .map(|s| match &s.targets {
+                Some(targets) => module_tree(&s.dir, targets),
+                None => (HashMap::new(), HashSet::new()),
+            })
+            .collect();
+        for (shell, (roles, source_folders)) in shells.into_iter().zip(trees) {
+            model.packages.push(Package {
+                dir: shell.dir,
+                info: shell.info,
+                malformed: shell.targets.is_none(),
+                anchor: shell.anchor,
+                whole: shell.whole,
+                roles,
+                source_folders,
+            });
+        }
+        model.notes.sort();
+        model.config_errors.sort();
+        model
+    }
+
+    /// The role of `file` and the facts of its crate.
+    pub fn lookup(&self, file: &Path) -> (Role, Arc<CrateInfo>) {
+        let path = normalise(&self.cwd, file);
+        let package = path
+            .parent()
+            .and_then(|d| self.owner.get(d).copied().flatten())
+            .and_then(|i| self.packages.get(i));
+        let Some(p) = package else {
+            return (Role::Plain, Arc::default());
+        };
+        (p.role_of(&path), p.info.clone())
+    }
+}
+
+impl Package {
+    fn role_of(&self, path: &Path) -> Role {
+        if self.malformed {
+            return Role::Plain;
+        }
+        if let Some(reason) = self.whole {
+            return Role::Test(reason);
+        }
+        if let Ok(below_anchor) = path.strip_prefix(&self.anchor) {
+            if test_code::is_test_path(below_anchor) {
+                return Role::Test(TestReason::TestNamed);
+            }
+        }
+        if let Some(role) = self.roles.get(path) {
+            return *role;
+        }
+        let Ok(relative) = path.strip_prefix(&self.dir) else {
+            return Role::Plain;
+        };
+        let mut components = relative.components();
+        let first = components.next();
+        let in_sources = match (first, components.next()) {
+            // A loose file beside Cargo.toml is not part of the build.
+            (Some(_), None) => true,
+            (Some(Component::Normal(top)), Some(_)) => self.source_folders.contains(top),
+            _ => false,
+        };
+        if in_sources {
+            Role::Unreachable
+        } else {
+            Role::Plain
+        }
+    }
+}
+
+/// A package as read from its manifest, before its module tree is followed.
+struct Shell {
+    dir: PathBuf,
+    info: Arc<CrateInfo>,
+    anchor: PathBuf,
+    whole: Option<TestReason>,
+    /// None when the manifest does not parse.
+    targets: Option<Vec<(PathBuf, RootKind)>>,
+}
+
+fn package_shell(
+    dir: &Path,
+    manifests: &mut Manifests,
+    workspaces: &mut HashMap<PathBuf, Arc<Workspace>>,
+    model: &mut CrateModel,
+) -> Shell {
+    let anchor = dir
+        .ancestors()
+        .skip(1)
+        .filter(|d| manifests.get(d).is_some())
+        .last()
+        .unwrap_or(dir)
+        .to_path_buf();
+    let nested = anchor != dir;
+    let manifest = manifests.get(dir);
+    let manifest_path = dir.join("Cargo.toml");
+    let Some(table) = manifest.as_ref().and_then(|m| m.table()) else {
+        if let Some(m) = &manifest {
+            let message = m.table.as_ref().err().cloned().unwrap_or_default();
+            if crate::config::holds_backpressure_config(&m.text) {
+                if let Err(e) = crate::config::parse(
+                    &manifest_path,
+                    &m.text,
+                    &["package", "metadata", "backpressure"],
+                    crate::catalogue::Catalogue::global(),
+                ) {
+                    model.config_errors.push(e.render());
+                }
+            } else {
+                model.notes.push(format!(
+                    "{}: not a valid manifest, its files are linted as loose files: {}",
+                    manifest_path.display(),
+                    message.lines().next().unwrap_or("").trim()
+                ));
+            }
+        }
+        return Shell {
+            dir: dir.to_path_buf(),
+            info: Arc::new(CrateInfo {
+                root: Some(dir.to_path_buf()),
+                ..CrateInfo::default()
+            }),
+            anchor,
+            whole: None,
+            targets: None,
+        };
+    };
+    let ws_root = dir
+        .ancestors()
+        .find(|d| manifests.get(d).is_some_and(|m| m.is_workspace()))
+        .map(Path::to_path_buf);
+    let ws_table = ws_root
+        .as_ref()
+        .and_then(|r| manifests.get(r))
+        .and_then(|m| m.table().cloned());
+    let mut info = CrateInfo::from_manifest(dir, table, ws_table.as_ref().or(Some(table)));
+    if let Some(text) = manifest.as_ref().map(|m| m.text.as_str()) {
+        match crate::config::package_levels(
+            &manifest_path,
+            text,
+            crate::catalogue::Catalogue::global(),
+        ) {
+            Ok(levels) => info.levels = levels,
+            Err(e) => model.config_errors.push(e.render()),
+        }
+    }
+    let name = table
+        .get("package")
+        .and_then(|p| p.get("name"))
+        .and_then(toml::Value::as_str)
+        .unwrap_or("");
+    let mut whole = None;
+    if nested && test_code::is_test_name(name) {
+        whole = Some(TestReason::TestNamed);
+    }
+    if let (None, Some(root)) = (whole, &ws_root) {
+        let ws = workspaces
+            .entry(root.clone())
+            .or_insert_with(|| Arc::new(read_workspace(root, manifests)))
+            .clone();
+        if ws.dev_only.contains(dir) {
+            whole = Some(TestReason::DevOnlyMember);
+        }
+    }
+    Shell {
+        dir: dir.to_path_buf(),
+        info: Arc::new(info),
+        anchor,
+        whole,
+        targets: Some(targets(dir, table)),
+    }
+}
+
+/// The nearest folder at or above `dir` whose Cargo.toml is a package (or does not parse).
+fn owning_package(dir: &Path, manifests: &mut Manifests) -> Option<PathBuf> {
+    dir.ancestors()
+        .find(|d| {
+            manifests
+                .get(d)
+                .is_some_and(|m| m.is_package() || m.table.is_err())
+        })
+        .map(Path::to_path_buf)
+}
+
+/// Reads a workspace's members (globs expanded, `exclude` removed) and finds the members that other
+/// members use only as a dev-dependency.
+fn read_workspace(root: &Path, manifests: &mut Manifests) -> Workspace {
+    let table = manifests.get(root).and_then(|m| m.table().cloned());
+    let ws = table.as_ref().and_then(|t| t.get("workspace"));
+    let list = |key: &str| -> Vec<String> {
+        ws.and_then(|w| w.get(key))
+            .and_then(toml::Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(toml::Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let excluded: HashSet<PathBuf> = list("exclude")
+        .iter()
+        .map(|e| normalise(root, Path::new(e)))
+        .collect();
+    let mut members: HashSet<PathBuf> = HashSet::new();
+    for pattern in list("members") {
+        for dir in expand_glob(root, &pattern) {
+            if !excluded.contains(&dir) && dir.join("Cargo.toml").is_file() {
+                members.insert(dir);
+            }
+        }
+    }
+    if table.as_ref().is_some_and(|t| t.contains_key("package")) {
+        members.insert(root.to_path_buf());
+    }
+    let mut names: HashMap<String, PathBuf> = HashMap::new();
+    let mut normal: HashSet<String> = HashSet::new();
+    let mut dev: HashSet<String> = HashSet::new();
+    for member in &members {
+        let Some(m) = manifests.get(member) else {
+            continue;
+        };
+        let Some(t) = m.table() else {
+            continue;
+        };
+        if let Some(name) = t
+            .get("package")
+            .and_then(|p| p.get("name"))
+            .and_then(toml::Value::as_str)
+        {
+            names.insert(name.to_owned(), member.clone());
+        }
+        let mut sections: Vec<(&str, &toml::Table)> = Vec::new();
+        for section in ["dependencies", "dev-dependencies", "build-dependencies"] {
+            if let Some(d) = t.get(section).and_then(toml::Value::as_table) {
+                sections.push((section, d));
+            }
+        }
+        if let Some(targets) = t.get("target").and_then(toml::Value::as_table) {
+            for target in targets.values() {
+                for section in ["dependencies", "dev-dependencies", "build-dependencies"] {
+                    if let Some(d) = target.get(section).and_then(toml::Value::as_table) {
+                        sections.push((section, d));
+                    }
+                }
+            }
+        }
+        for (section, deps) in sections {
+            for (key, spec) in deps {
+                let package = spec
+                    .get("package")
+                    .and_then(toml::Value::as_str)
+                    .unwrap_or(key)
+                    .to_owned();
+                if section == "dev-dependencies" {
+                    dev.insert(package);
+                } else {
+                    normal.insert(package);
+                }
+            }
+        }
+    }
+    let dev_only = dev
+        .difference(&normal)
+        .filter_map(|name| names.get(name).cloned())
+        .collect();
+    Workspace { dev_only }
+}
+
+/// The folders a workspace member pattern names (`crates/*`, `libs/**` is not supported beyond `*`).
+fn expand_glob(root: &Path, pattern: &str) -> Vec<PathBuf> {
+    let mut current = vec![root.to_path_buf()];
+    for part in Path::new(pattern).components() {
+        let Component::Normal(part) = part else {
+            if matches!(part, Component::ParentDir) {
+                current = current
+                    .iter()
+                    .map(|d| d.parent().unwrap_or(d).to_path_buf())
+                    .collect();
+            }
+            continue;
+        };
+        let part = part.to_string_lossy();
+        if !part.contains(['*', '?', '[']) {
+            current = current.iter().map(|d| d.join(part.as_ref())).collect();
+            continue;
+        }
+        let Ok(glob) = globset::Glob::new(&part) else {
+            return Vec::new();
+        };
+        let matcher = glob.compile_matcher();
+        let mut next = Vec::new();
+        for d in &current {
+            let Ok(entries) = std::fs::read_dir(d) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                if e.file_type().is_ok_and(|t| t.is_dir()) && matcher.is_match(e.file_name()) {
+                    next.push(e.path());
+                }
+            }
+        }
+        current = next;
+    }
+    current
+}
+
+/// The target roots of a package, as cargo finds them.
+fn targets(dir: &Path, table: &toml::Table) -> Vec<(PathBuf, RootKind)> {
+    let package = table.get("package");
+    let auto = |key: &str| {
+        package
+            .and_then(|p| p.get(key))
+            .and_then(toml::Value::as_bool)
+            != Some(false)
+    };
+    let mut out: Vec<(PathBuf, RootKind)> = Vec::new();
+    let path_of = |t: &toml::Value| {
+        t.get("path")
+            .and_then(toml::Value::as_str)
+            .map(str::to_owned)
+    };
+    match table.get("lib").and_then(path_of) {
+        Some(p) => out.push((dir.join(p), RootKind::Production)),
+        None => out.push((dir.join("src/lib.rs"), RootKind::Production)),
+    }
+    let sections = [
+        ("bin", "autobins", RootKind::Production, "src/bin"),
+        ("test", "autotests", RootKind::Test, "tests"),
+        ("bench", "autobenches", RootKind::Test, "benches"),
+        ("example", "autoexamples", RootKind::Test, "examples"),
+    ];
+    for (key, auto_key, kind, folder) in sections {
+        for target in table
+            .get(key)
+            .and_then(toml::Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            match path_of(target) {
+                Some(p) => out.push((dir.join(p), kind)),
+                None => {
+                    if let Some(name) = target.get("name").and_then(toml::Value::as_str) {
+                        out.push((dir.join(folder).join(format!("{name}.rs")), kind));
+                        out.push((dir.join(folder).join(name).join("main.rs"), kind));
+                    }
+                }
+            }
+        }
+        if auto(auto_key) {
+            if key == "bin" {
+                out.push((dir.join("src/main.rs"), kind));
+            }
+            let Ok(entries) = std::fs::read_dir(dir.join(folder)) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.extension().is_some_and(|x| x == "rs") {
+                    out.push((p, kind));
+                } else if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    out.push((p.join("main.rs"), kind));
+                }
+            }
+        }
+    }
+    match package.and_then(|p| p.get("build")) {
+        Some(toml::Value::String(p)) => out.push((dir.join(p), RootKind::Build)),
+        Some(toml::Value::Boolean(false)) => {}
+        _ => out.push((dir.join("build.rs"), RootKind::Build)),
+    }
+    out.into_iter()
+        .map(|(p, k)| (normalise(dir, &p), k))
+        .filter(|(p, _)| p.is_file())
+        .collect()
+}
+
+/// A file reached through the tree, with whether it owns its folder (a crate root, `mod.rs` or a
+/// `#[path]` file: its child modules live beside it, not in a folder named after it).
+type Node = (PathBuf, bool);
+
+/// Follows the module trees of one package: production roots through ungated declarations first
+/// (production), then through all declarations (test-gated), then the test targets and the build
+/// script. Returns each reached file's role and the top-level folders that hold them.
+fn module_tree(
+    dir: &Path,
+    targets: &[(PathBuf, RootKind)],
+) -> (HashMap<PathBuf, Role>, HashSet<OsString>) {
+    let mut scans: HashMap<PathBuf, scan::FileMods> = HashMap::new();
+    let mut roles: HashMap<PathBuf, Role> = HashMap::new();
+    let roots = |kind: RootKind| -> Vec<Node> {
+        targets
+            .iter()
+            .filter(|(_, k)| *k == kind)
+            .map(|(p, _)| (p.clone(), true))
+            .collect()
+    };
+    let passes = [
+        (roots(RootKind::Production), false, Role::Production),
+        (
+            roots(RootKind::Production),
+            true,
+            Role::Test(TestReason::TestGated),
+        ),
+        (
+            roots(RootKind::Test),
+            true,
+            Role::Test(TestReason::TestTarget),
+        ),
+        (
+            roots(RootKind::Build),
+            true,
+            Role::Test(TestReason::BuildScript),
+        ),
+    ];
+    for (start, follow_test, role) in passes {
+        let mut visited: HashSet<PathBuf> = HashSet::new();
+        let mut frontier: Vec<Node> = start;
+        while !frontier.is_empty() {
+            frontier.retain(|(p, _)| visited.insert(p.clone()));
+            let unread: Vec<PathBuf> = frontier
+                .iter()
+                .filter(|(p, _)| !scans.contains_key(p))
+                .map(|(p, _)| p.clone())
+                .collect();
+            let read: Vec<(PathBuf, scan::FileMods)> = unread
+                .into_par_iter()
+                .map(|p| {
+                    let mods = crate::input::read_regular_file(&p, crate::input::STRUCTURE_BYTES)
+                        .ok()
+                        .map(|b| scan::scan(&String::from_utf8_lossy(&b)))
+                        .unwrap_or_default();
+                    (p, mods)
+                })
+                .collect();
+            scans.extend(read);
+            let mut next = Vec::new();
+            for (path, owns_folder) in &frontier {
+                let Some(mods) = scans.get(path) else {
+                    continue;
+                };
+                if !follow_test
+                    && mods
+                        .inner_cfgs
+                        .iter()
+                        .any(|c| test_code::cfg_text_requires_test(c))
+                {
+                    continue;
+                }
+                roles.entry(path.clone()).or_insert(role);
+                for decl in &mods.decls {
+                    if !follow_test
+                        && decl
+                            .cfgs
+                            .iter()
+                            .any(|c| test_code::cfg_text_requires_test(c))
+                    {
+                        continue;
+                    }
+                    next.extend(resolve(path, *owns_folder, decl));
+                }
+                // An included file is part of this module (its own `mod` items are read as if
+                // written in a mod-rs file).
+                if let Some(here) = path.parent() {
+                    for included in &mods.includes {
+                        let file = normalise(here, Path::new(included));
+                        if file.is_file() {
+                            next.push((file, true));
+                        }
+                    }
+                }
+            }
+            frontier = next;
+        }
+    }
+    let folders = roles
+        .keys()
+        .filter_map(|p| {
+            let mut c = p.strip_prefix(dir).ok()?.components();
+            let first = c.next()?;
+            c.next()?;
+            match first {
+                Component::Normal(top) => Some(top.to_os_string()),
+                _ => None,
+            }
+        })
+        .collect();
+    (roles, folders)
+}
+
+/// The files a `mod` declaration names, as rustc finds them (several with `cfg_attr` paths).
+fn resolve(parent: &Path, owns_folder: bool, decl: &scan::ModDecl) -> Vec<Node> {
+    let (Some(here), Some(stem)) = (parent.parent(), parent.file_stem()) else {
+        return Vec::new();
+    };
+    let own = if owns_folder {
+        here.to_path_buf()
+    } else {
+        here.join(stem)
+    };
+    let mut base = own;
+    for d in &decl.inline_dirs {
+        base.push(d);
+    }
+    // Outside inline modules a path is relative to the declaring file's folder.
+    let from = if decl.inline_dirs.is_empty() {
+        here.to_path_buf()
+    } else {
+        base.clone()
+    };
+    let mut out: Vec<Node> = decl
+        .paths
+        .iter()
+        .map(|p| (normalise(&from, Path::new(p)), true))
+        .filter(|(f, _)| f.is_file())
+        .collect();
+    if !out.is_empty() {
+        return out;
+    }
+    let flat = base.join(format!("{}.rs", decl.name));
+    let nested = base.join(&decl.name).join("mod.rs");
+    if flat.is_file() {
+        out.push((flat, false));
+    } else if nested.is_file() {
+        out.push((nested, true));
+    }
+    out
+}
+
+/// `path` made absolute against `base`, with `.` and `..` resolved lexically (symlinks are not
+/// followed: the walk does not follow them either).
+pub fn normalise(base: &Path, path: &Path) -> PathBuf {
+    let joined;
+    let path = if path.is_absolute() {
+        path
+    } else {
+        joined = base.join(path);
+        &joined
+    };
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,80 @@
+use super::scan::scan;
+
+#[test]
+fn finds_declarations_with_their_attributes_and_inline_modules() {
+    let src = r##"
+//! mod fake;
+#![cfg_attr(docsrs, feature(doc_cfg))]
+/* mod also_fake; /* nested */ mod still_fake; */
+const S: &str = "mod in_string;";
+const R: &str = r#"mod in_raw; "#;
+const C: char = '{';
+fn f<'a>(x: &'a str) { mod in_fn; }
+pub mod plain;
+#[cfg(test)]
+#[path = "t/unit.rs"]
+pub(crate) mod unit_tests;
+#[cfg(any(test, feature = "test-utils"))] mod support;
+cfg_if::cfg_if! { if #[cfg(unix)] { mod unix; } else { mod other; } }
+macro_rules! m { () => { mod from_macro; } }
+include!("./opt.rs");
+#[cfg_attr(not(target_os = "windows"), path = "unix.rs")]
+#[cfg_attr(target_os = "windows", path = "windows.rs")]
+mod platform;
+#[path = "outer_dir"]
+mod outer {
+    #![cfg(test)]
+    #[path = "inner.rs"] mod inner;
+    mod deeper { mod leaf; }
+}
+"##;
+    let found = scan(src);
+    let names: Vec<&str> = found.decls.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "plain",
+            "unit_tests",
+            "support",
+            "unix",
+            "other",
+            "platform",
+            "inner",
+            "leaf"
+        ]
+    );
+    assert_eq!(found.decls[5].paths, ["unix.rs", "windows.rs"]);
+    let unit = &found.decls[1];
+    assert_eq!(unit.paths, ["t/unit.rs"]);
+    assert_eq!(unit.cfgs, ["#[cfg(test)]"]);
+    let inner = &found.decls[6];
+    assert_eq!(inner.inline_dirs, ["outer_dir"]);
+    assert_eq!(inner.cfgs, ["#![cfg(test)]"]);
+    let leaf = &found.decls[7];
+    assert_eq!(leaf.inline_dirs, ["outer_dir", "deeper"]);
+    assert!(found.inner_cfgs.is_empty());
+    assert_eq!(found.includes, ["./opt.rs"]);
+}
+
+#[test]
+fn test_gating_cfgs() {
+    use crate::engine::test_code::cfg_text_requires_test as gated;
+    assert!(gated("#[cfg(test)]"));
+    assert!(gated("#![cfg(test)]"));
+    assert!(gated("#[cfg(all(test, unix))]"));
+    assert!(gated("#[cfg(any(test, feature = \"test-utils\"))]"));
+    assert!(!gated("#[cfg(any(test, feature = \"serde\"))]"));
+    assert!(!gated("#[cfg(not(test))]"));
+    assert!(!gated("#[cfg(feature = \"x\")]"));
+}
+
+#[test]
+fn any_prefix_of_a_file_scans_without_panicking() {
+    let src = "#[cfg(test)] #[path = \"é.rs\"] mod t; const C: char = 'é'; b'\\'; r##\"x\"## mod m { fn f<'a>() {} } /* /* */";
+    for (i, _) in src.char_indices() {
+        let _ = scan(&src[..i]);
+    }
+    let _ = scan("'\\");
+    let _ = scan("r#\"");
+    let _ = scan("mod");
+}
