@@ -202,3 +202,322 @@ fn a_suppression_of_a_hidden_medium_finding_is_still_used() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", common::stdout(&out));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Messages that are true for the API at hand: every API entry that a finding is reported for is
+// rendered (a small program calling it), and its help may name only the methods of its own crate.
+
+/// Names (functions and methods) each crate's helps may use, beside the few of [`ANY_CRATE`].
+/// `await` counts as a name: a blocking API must never be told to await.
+const CRATE_NAMES: &[(&str, &[&str])] = &[
+    (
+        "std",
+        &[
+            "sync_channel",
+            "send",
+            "try_send",
+            "recv",
+            "spawn",
+            "join",
+            "connect_timeout",
+        ],
+    ),
+    (
+        "tokio",
+        &[
+            "channel",
+            "send",
+            "try_send",
+            "acquire_owned",
+            "timeout",
+            "spawn",
+            "spawn_local",
+            "spawn_blocking",
+            "join_next",
+            "await",
+        ],
+    ),
+    (
+        "futures",
+        &[
+            "channel",
+            "send",
+            "try_send",
+            "next",
+            "buffer_unordered",
+            "await",
+        ],
+    ),
+    ("crossbeam_channel", &["bounded", "send", "try_send"]),
+    (
+        "flume",
+        &["bounded", "send", "send_async", "try_send", "await"],
+    ),
+    (
+        "async_channel",
+        &["bounded", "send", "try_send", "send_blocking", "await"],
+    ),
+    (
+        "kanal",
+        &["bounded", "bounded_async", "send", "try_send", "await"],
+    ),
+    ("crossbeam_queue", &["push", "pop"]),
+    ("concurrent_queue", &["bounded", "push", "pop"]),
+    (
+        "async_std",
+        &["spawn", "spawn_blocking", "spawn_local", "timeout", "await"],
+    ),
+    ("smol", &["spawn", "acquire_arc", "await"]),
+    ("blocking", &["unblock", "await"]),
+    (
+        "reqwest",
+        &[
+            "timeout",
+            "connect_timeout",
+            "read_timeout",
+            "build",
+            "builder",
+        ],
+    ),
+    (
+        "tonic",
+        &[
+            "timeout",
+            "connect_timeout",
+            "connect",
+            "connect_lazy",
+            "from_shared",
+            "await",
+        ],
+    ),
+    (
+        "ureq",
+        &["timeout", "timeout_global", "build", "config_builder"],
+    ),
+    ("hyper", &["request", "await"]),
+];
+
+/// Names any help may use: std's own (`Duration::from_secs`) and the generic ones.
+const ANY_CRATE: &[&str] = &["new", "clone", "len", "from_secs", "unwrap", "drop"];
+
+/// Crates whose APIs run on another's runtime, whose names their helps may use too.
+const RUNS_ON: &[(&str, &str)] = &[
+    ("actix_rt", "tokio"),
+    ("tokio_tungstenite", "tokio"),
+    ("futures_channel", "futures"),
+    ("hyper_util", "tokio"),
+    ("hyper", "tokio"),
+];
+
+/// APIs that block a thread: their helps must not `await`.
+fn blocks(path: &str) -> bool {
+    ["std::", "crossbeam_channel::", "kanal::unbounded"]
+        .iter()
+        .any(|p| path.starts_with(p) && path != "kanal::unbounded_async")
+}
+
+/// The crates whose names `path`'s helps may use.
+fn allowed_crates(path: &str) -> Vec<&str> {
+    let krate = path.split("::").next().unwrap();
+    let mut crates = vec![krate];
+    crates.extend(
+        RUNS_ON
+            .iter()
+            .filter(|(c, _)| *c == krate)
+            .map(|(_, on)| *on),
+    );
+    crates
+}
+
+/// Every name a help calls inside its code spans: `a::b::c(..)` gives `(Some("a"), "c")`,
+/// `.m(..)` and `.await` give `(None, "m")`.
+fn named_calls(help: &str) -> Vec<(Option<String>, String)> {
+    let mut out = Vec::new();
+    for (i, code) in help.split('`').enumerate() {
+        if i % 2 == 0 {
+            continue;
+        }
+        let bytes = code.as_bytes();
+        let mut start = 0;
+        while start < bytes.len() {
+            let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b':';
+            if !is_ident(bytes[start]) {
+                start += 1;
+                continue;
+            }
+            let mut end = start;
+            while end < bytes.len() && is_ident(bytes[end]) {
+                end += 1;
+            }
+            let word = &code[start..end];
+            let after_dot = start > 0 && bytes[start - 1] == b'.';
+            let called = bytes.get(end) == Some(&b'(');
+            if after_dot || called {
+                let segments: Vec<&str> = word.split("::").collect();
+                let name = segments.last().unwrap().to_string();
+                let first = segments.first().unwrap();
+                let krate = (segments.len() > 1
+                    && first.chars().all(|c| c.is_lowercase() || c == '_'))
+                .then(|| first.to_string());
+                out.push((krate, name));
+            }
+            start = end;
+        }
+    }
+    out
+}
+
+/// The names in `help` that `path`'s crate does not have.
+fn foreign_names(path: &str, help: &str) -> Vec<String> {
+    let crates = allowed_crates(path);
+    let known: Vec<&str> = CRATE_NAMES.iter().map(|(c, _)| *c).collect();
+    let mut foreign = Vec::new();
+    for (krate, name) in named_calls(help) {
+        if let Some(k) = &krate {
+            if k != "std" && known.contains(&k.as_str()) && !crates.contains(&k.as_str()) {
+                foreign.push(format!("{k}::..::{name}"));
+                continue;
+            }
+        }
+        if name == "await" && blocks(path) {
+            foreign.push(".await (a blocking API)".to_owned());
+            continue;
+        }
+        // The API itself (the help wraps the call), and types or variants (`Some(..)`).
+        if path.ends_with(&format!("::{name}")) || name.starts_with(char::is_uppercase) {
+            continue;
+        }
+        let in_crate = CRATE_NAMES
+            .iter()
+            .filter(|(c, _)| crates.contains(c) || (*c == "std" && name != "await"))
+            .any(|(_, names)| names.contains(&name.as_str()));
+        if !in_crate && !ANY_CRATE.contains(&name.as_str()) {
+            foreign.push(name);
+        }
+    }
+    foreign
+}
+
+/// A small program that makes `rule` report on the list entry `path`, for the lists whose entries
+/// are reported on directly.
+fn program(rule: &str, list: &str, path: &str) -> Option<String> {
+    Some(match (rule, list) {
+        ("unbounded-channel", "unbounded") => format!("pub fn f() {{ let _c = {path}::<u8>(); }}"),
+        ("unbounded-queue", "unbounded-constructors") => {
+            format!("pub fn f() {{ let _q = {path}(); }}")
+        }
+        ("unbounded-concurrency", "spawners") => format!(
+            "pub fn f(listener: std::net::TcpListener) {{ for s in listener.incoming() {{ {path}(move || drop(s)); }} }}"
+        ),
+        ("connect-without-timeout", "connects") => {
+            format!("pub async fn f() {{ let _s = {path}(\"peer\").await; }}")
+        }
+        ("connect-without-timeout", "sync-connects") => {
+            format!("pub fn f() {{ let _s = {path}(\"peer\"); }}")
+        }
+        ("client-without-timeout", "builders") if path.starts_with("tonic") => {
+            format!("pub fn f() {{ let _c = {path}(\"http://peer\").connect_lazy(); }}")
+        }
+        ("client-without-timeout", "builders") => {
+            format!("pub fn f() {{ let _c = {path}().build(); }}")
+        }
+        ("client-without-timeout", "no-timeout-constructors" | "default-agents") => {
+            format!("pub fn f() {{ let _c = {path}(\"http://peer\"); }}")
+        }
+        ("client-without-timeout", "blocking-builders") => {
+            format!("pub fn f() {{ let _c = {path}().timeout(None).build(); }}")
+        }
+        _ => return None,
+    })
+}
+
+#[test]
+fn every_entry_help_names_only_its_own_crate() {
+    let catalogue = cargo_backpressure::catalogue::Catalogue::global();
+    let mut rendered = 0;
+    let mut wrong = Vec::new();
+    for rule in &catalogue.rules {
+        for (list, entries) in &rule.matches {
+            for entry in entries {
+                let path = entry.split("->").next().unwrap().trim();
+                let Some(source) = program(&rule.id, list, path) else {
+                    continue;
+                };
+                let report = common::lint_source(&source);
+                let Some(f) = report.findings().find(|f| f.rule == rule.id) else {
+                    wrong.push(format!("{}: `{path}` did not fire on {source}", rule.id));
+                    continue;
+                };
+                rendered += 1;
+                let foreign = foreign_names(path, &f.help);
+                if !foreign.is_empty() {
+                    wrong.push(format!(
+                        "{}: the help for `{path}` names {foreign:?}: {}",
+                        rule.id, f.help
+                    ));
+                }
+                // A local socket has no SYN retries to wait for.
+                if path.contains("Unix")
+                    && ["127 s", "SYN", "drops packets"]
+                        .iter()
+                        .any(|w| f.message.contains(w) || f.help.contains(w))
+                {
+                    wrong.push(format!(
+                        "{}: `{path}` is a local socket: {}",
+                        rule.id, f.message
+                    ));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert!(rendered >= 40, "only {rendered} entries rendered");
+}
+
+#[test]
+fn the_name_check_catches_the_known_wrong_helps() {
+    // The helps issue 13 names, as they read before entries had their own.
+    let channel = "use `std::sync::mpsc::sync_channel(n)` with a capacity sized to the consumer, and `send(..).await` (wait) or `try_send` (drop and count) when it is full";
+    assert_eq!(
+        foreign_names("std::sync::mpsc::channel", channel),
+        [".await (a blocking API)"]
+    );
+    let permit = "acquire a permit before spawning (`semaphore.clone().acquire_owned().await`) and move it into the task";
+    assert!(foreign_names("std::thread::spawn", permit).contains(&"acquire_owned".to_owned()));
+    let reqwest = "set `.timeout(Duration::from_secs(..))` on the client (for streaming responses, `.connect_timeout(..)` plus `.read_timeout(..)`), or `.timeout(..)` on each request";
+    assert_eq!(
+        foreign_names("tonic::transport::Endpoint::from_static", reqwest),
+        ["read_timeout"]
+    );
+    let tokio_timeout = "wrap it: `tokio::time::timeout(Duration::from_secs(5), async_std::net::TcpStream::connect(..)).await`";
+    assert_eq!(
+        foreign_names("async_std::net::TcpStream::connect", tokio_timeout),
+        ["tokio::..::timeout"]
+    );
+    let own = "wrap it: `tokio::time::timeout(Duration::from_secs(5), tokio::net::TcpStream::connect(..)).await`";
+    assert!(foreign_names("tokio::net::TcpStream::connect", own).is_empty());
+}
+
+#[test]
+fn every_entry_text_belongs_to_an_entry_of_its_rule() {
+    for rule in &cargo_backpressure::catalogue::Catalogue::global().rules {
+        let paths: Vec<&str> = rule
+            .matches
+            .values()
+            .flatten()
+            .map(|e| e.split("->").next().unwrap().trim())
+            .collect();
+        for (path, text) in &rule.entries {
+            assert!(
+                paths.contains(&path.as_str()),
+                "{}: `[entries.\"{path}\"]` is in no list",
+                rule.id
+            );
+            assert!(
+                text.help.is_some() || text.message.is_some(),
+                "{}: `{path}` has no text",
+                rule.id
+            );
+        }
+    }
+}

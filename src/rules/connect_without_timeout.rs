@@ -21,6 +21,7 @@ pub struct ConnectWithoutTimeout {
     wrappers: HashSet<String>,
     timeout_methods: Vec<String>,
     sleeps: HashSet<String>,
+    texts: super::EntryTexts,
 }
 
 /// File-level facts: functions called inside a timeout wrapper anywhere in the file, and local
@@ -36,6 +37,7 @@ impl ConnectWithoutTimeout {
         let mut wrappers = keys("timeout-wrappers");
         wrappers.extend(ext.timeout_wrappers.iter().map(|p| canonical_str(p)));
         ConnectWithoutTimeout {
+            texts: super::EntryTexts::of(doc),
             connects: keys("connects"),
             sync_connects: keys("sync-connects"),
             wrappers,
@@ -240,6 +242,10 @@ impl Rule for ConnectWithoutTimeout {
                 format!("wrap it: `tokio::time::timeout(Duration::from_secs(5), {what}(..)).await`"),
             )
         };
+        let (message, help) = (
+            self.texts.message(Some(&path), &what).unwrap_or(message),
+            self.texts.help(Some(&path), &what).unwrap_or(help),
+        );
         cx.report(RawFinding {
             rule: ID,
             range: cx.range(expr),

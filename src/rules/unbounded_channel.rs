@@ -26,6 +26,7 @@ pub struct UnboundedChannel {
     sender_methods: Vec<String>,
     receiver_methods: Vec<String>,
     max_capacity: u128,
+    texts: super::EntryTexts,
 }
 
 impl UnboundedChannel {
@@ -49,6 +50,7 @@ impl UnboundedChannel {
             sender_methods: name_list(doc, "sender-methods"),
             receiver_methods: name_list(doc, "receiver-methods"),
             max_capacity: options.int(doc, "max-capacity"),
+            texts: super::EntryTexts::of(doc),
         }
     }
 
@@ -68,6 +70,7 @@ impl UnboundedChannel {
                 Some(r) => format!("use `{r}` with a capacity sized to the consumer, and `send(..).await` (wait) or `try_send` (drop and count) when it is full"),
                 None => "use a bounded channel with a capacity sized to the consumer, and decide what happens when it is full".to_owned(),
             };
+            let help = self.texts.help(Some(path), &written(expr)).unwrap_or(help);
             let labels = self.end_labels(cx, expr);
             cx.report(RawFinding {
                 rule: ID,
