@@ -52,6 +52,21 @@ pub struct RuleDoc {
     /// Per-rule options with their defaults and docs.
     #[serde(default)]
     pub options: BTreeMap<String, RuleOption>,
+    /// Texts for single API entries of `matches`, by path, where the rule's generic text would be
+    /// wrong for that API (no `send(..).await` for a blocking channel, no tokio permit for a thread).
+    #[serde(default)]
+    pub entries: BTreeMap<String, EntryText>,
+}
+
+/// What one API entry says instead of the rule's generic text. `{what}` stands for the call as
+/// written (`mpsc::channel`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntryText {
+    /// The finding's message.
+    pub message: Option<String>,
+    /// The fix.
+    pub help: Option<String>,
 }
 
 /// A documented per-rule option.

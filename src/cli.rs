@@ -9,7 +9,7 @@ use clap::{ArgAction, CommandFactory, FromArgMatches, Parser};
 use crate::baseline::Baseline;
 use crate::catalogue::Catalogue;
 use crate::config::{self, Levels};
-use crate::diag::Level;
+use crate::diag::{Confidence, Level};
 use crate::emit::{self, printable, EmitContext, Format};
 use crate::engine::prefilter::{self, Prefilter};
 use crate::engine::resolve::KnownPaths;
@@ -72,6 +72,11 @@ pub struct Cli {
     /// every finding that would warn
     #[arg(short = 'D', long = "deny", value_name = "RULE", action = ArgAction::Append)]
     pub deny: Vec<String>,
+
+    /// Report only findings at least this confident: `high` (every step of the evidence is
+    /// visible) or `medium` (it stops at something opaque, such as a generic type) [default: medium]
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub min_confidence: Option<ConfidenceArg>,
 
     /// Lowest level that makes the exit status 1
     #[arg(long, value_enum, default_value_t = FailLevel::Warn)]
@@ -148,6 +153,23 @@ pub enum FailLevel {
     Deny,
     /// Never fail on findings
     Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ConfidenceArg {
+    /// Only findings whose evidence is all visible
+    High,
+    /// Also findings whose evidence stops at something opaque
+    Medium,
+}
+
+impl From<ConfidenceArg> for Confidence {
+    fn from(arg: ConfidenceArg) -> Confidence {
+        match arg {
+            ConfidenceArg::High => Confidence::High,
+            ConfidenceArg::Medium => Confidence::Medium,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -314,6 +336,11 @@ fn execute(cli: &Cli, matches: &clap::ArgMatches) -> Result<u8, String> {
         base_dir: base_dir.clone(),
         config: std::sync::Arc::new(config),
     };
+    let min_confidence = cli
+        .min_confidence
+        .map(Confidence::from)
+        .or(options.config.min_confidence)
+        .unwrap_or(Confidence::Medium);
     let mut report = run::run(&engine, &levels, &sources, &options);
     if let Some(first) = report.config_errors.first() {
         return Err(first.trim_end().trim_start_matches("error: ").to_owned());
@@ -321,6 +348,8 @@ fn execute(cli: &Cli, matches: &clap::ArgMatches) -> Result<u8, String> {
     for note in &report.notes {
         eprintln!("note: {note}");
     }
+    // Before the baseline is written or read: it records and hides what this run reports.
+    report.hidden_by_confidence = report.drop_below(min_confidence);
 
     if let Some(path) = &cli.write_baseline {
         Baseline::from_report(&report).write(path)?;

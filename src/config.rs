@@ -14,7 +14,7 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use crate::catalogue::Catalogue;
-use crate::diag::Level;
+use crate::diag::{Confidence, Level};
 use crate::groups::{self, Selection};
 use crate::input::{self, ReadError};
 use crate::rules::{ApiExtensions, RuleOptions};
@@ -130,6 +130,8 @@ pub struct Config {
     pub include_tests: Option<bool>,
     pub include_generated: Option<bool>,
     pub max_file_size: Option<u64>,
+    /// `min-confidence`: findings below it are not reported (`--min-confidence` wins).
+    pub min_confidence: Option<Confidence>,
     /// Exclusion globs, matched against paths relative to `exclude_base`.
     pub exclude: Option<GlobSet>,
     pub exclude_base: PathBuf,
@@ -410,6 +412,19 @@ impl Validator<'_> {
         })
     }
 
+    fn confidence(&self, v: &Spanned<DeValue<'_>>) -> Result<Confidence, Box<ConfigError>> {
+        v.get_ref()
+            .as_str()
+            .and_then(Confidence::parse)
+            .ok_or_else(|| {
+                self.error(
+                    v.span(),
+                    "invalid `min-confidence`",
+                    Some("expected `high` or `medium`".to_owned()),
+                )
+            })
+    }
+
     fn unknown_key(
         &self,
         key: &Spanned<std::borrow::Cow<'_, str>>,
@@ -436,6 +451,7 @@ const ROOT_KEYS: &[&str] = &[
     "include-generated",
     "exclude",
     "max-file-size",
+    "min-confidence",
     "rules",
     "overrides",
     "api",
@@ -483,6 +499,7 @@ pub fn parse(
                     v.error(value.span(), "`max-file-size` must not be negative", None)
                 })?);
             }
+            "min-confidence" => config.min_confidence = Some(v.confidence(value)?),
             "exclude" => {
                 config.exclude = Some(glob_set(&v, value, &v.strings(value, "exclude")?)?);
             }

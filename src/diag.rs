@@ -38,6 +38,43 @@ impl fmt::Display for Level {
     }
 }
 
+/// How far a finding's evidence reaches. `High`: every step is visible in the code (an external
+/// producer, a peer-controlled size, a library type known to wait). `Medium`: the evidence stops
+/// at something opaque (a generic type parameter, a type defined elsewhere), so the finding holds
+/// only for some of what that could be. Ordered so that `confidence >= minimum` filters.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    Medium,
+    #[default]
+    High,
+}
+
+impl Confidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Confidence> {
+        match s {
+            "medium" => Some(Confidence::Medium),
+            "high" => Some(Confidence::High),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Confidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A position in a source file: 1-based line, 1-based column in Unicode code points, and byte offset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Position {
@@ -78,6 +115,10 @@ pub struct Finding {
     pub help: String,
     /// Secondary regions.
     pub labels: Vec<Label>,
+    /// How far the evidence reaches.
+    pub confidence: Confidence,
+    /// For `medium`: where the evidence stops (`None` for `high`).
+    pub confidence_reason: Option<String>,
     /// Line-independent identity: rule + normalised flagged line + occurrence index.
     pub fingerprint: String,
 }

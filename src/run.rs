@@ -12,9 +12,11 @@ use sha2::{Digest, Sha256};
 use crate::catalogue::Catalogue;
 use crate::config::Levels;
 use crate::crate_model::{CrateModel, Role, TestReason};
-use crate::diag::{Exempt, Finding, Label, Level, NotAnalysed, Suppressed, SuppressedBy};
+use crate::diag::{
+    Confidence, Exempt, Finding, Label, Level, NotAnalysed, Suppressed, SuppressedBy,
+};
 use crate::engine::test_code;
-use crate::engine::{Engine, FileAnalysis, RawFinding, TestModule};
+use crate::engine::{Engine, FileAnalysis, Reported, TestModule};
 use crate::input::{self, ReadError};
 use crate::source::LineIndex;
 use crate::suppress;
@@ -81,6 +83,8 @@ pub struct Report {
     pub suppressed: usize,
     /// Findings hidden because the baseline knows them.
     pub hidden_by_baseline: usize,
+    /// Findings hidden because they are below `--min-confidence`.
+    pub hidden_by_confidence: usize,
     /// `--report-suppressed`: emitters that can (SARIF) include the suppressed findings, marked.
     pub report_suppressed: bool,
     /// Errors in member packages' `[package.metadata.backpressure]` tables, rendered: they stop the run.
@@ -115,6 +119,20 @@ impl Report {
 
     pub fn exempt_counts(&self) -> BTreeMap<Exempt, usize> {
         self.counts.exempt.clone()
+    }
+
+    /// Drops the findings below `minimum` confidence (`--min-confidence`); returns how many.
+    /// Suppressions were matched before, so a comment that silences a hidden finding is not unused.
+    pub fn drop_below(&mut self, minimum: Confidence) -> usize {
+        let mut dropped = 0;
+        for file in &mut self.files {
+            if let Outcome::Analysed { findings } = &mut file.outcome {
+                let before = findings.len();
+                findings.retain(|f| f.confidence >= minimum);
+                dropped += before - findings.len();
+            }
+        }
+        dropped
     }
 
     /// The number of findings at each level.
@@ -362,6 +380,7 @@ fn analyse_file(
                 let meta = suppress::meta_findings(&suppressions, Catalogue::global(), |rule| {
                     level_of(rule) != Level::Allow
                 });
+                let meta = meta.into_iter().map(Reported::high).collect();
                 findings.extend(resolve_findings(meta, &text, &display, level_of));
                 findings.sort_by(|a, b| (a.region, &a.rule).cmp(&(b.region, &b.rule)));
             }
@@ -396,7 +415,7 @@ fn analyse_file(
 /// Byte ranges → lines and columns, levels applied (allowed findings dropped), fingerprints added,
 /// sorted by position then rule.
 fn resolve_findings(
-    raw: Vec<RawFinding>,
+    raw: Vec<Reported>,
     text: &str,
     display: &str,
     level_of: impl Fn(&str) -> Level,
@@ -404,26 +423,37 @@ fn resolve_findings(
     let index = LineIndex::new(text);
     let mut findings: Vec<Finding> = raw
         .into_iter()
-        .filter_map(|r| {
-            let level = level_of(r.rule);
-            (level != Level::Allow).then(|| Finding {
-                rule: r.rule.to_owned(),
-                level,
-                path: display.to_owned(),
-                region: index.region(r.range),
-                message: r.message,
-                help: r.help,
-                labels: r
-                    .labels
-                    .into_iter()
-                    .map(|(range, message)| Label {
-                        region: index.region(range),
-                        message,
-                    })
-                    .collect(),
-                fingerprint: String::new(),
-            })
-        })
+        .filter_map(
+            |Reported {
+                 finding: r,
+                 medium_reason,
+             }| {
+                let level = level_of(r.rule);
+                (level != Level::Allow).then(|| Finding {
+                    rule: r.rule.to_owned(),
+                    level,
+                    path: display.to_owned(),
+                    region: index.region(r.range),
+                    message: r.message,
+                    help: r.help,
+                    labels: r
+                        .labels
+                        .into_iter()
+                        .map(|(range, message)| Label {
+                            region: index.region(range),
+                            message,
+                        })
+                        .collect(),
+                    confidence: if medium_reason.is_some() {
+                        Confidence::Medium
+                    } else {
+                        Confidence::High
+                    },
+                    confidence_reason: medium_reason,
+                    fingerprint: String::new(),
+                })
+            },
+        )
         .collect();
     findings.sort_by(|a, b| (a.region, &a.rule).cmp(&(b.region, &b.rule)));
     findings.dedup_by(|a, b| a.region == b.region && a.rule == b.rule);

@@ -308,6 +308,8 @@ mod tests {
             message: String::new(),
             help: String::new(),
             labels: Vec::new(),
+            confidence: crate::diag::Confidence::High,
+            confidence_reason: None,
             fingerprint: String::new(),
         }
     }

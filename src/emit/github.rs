@@ -32,7 +32,13 @@ pub fn emit(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             f.region.end.line,
             f.region.end.column,
             escape_property(&format!("backpressure: {}", f.rule)),
-            escape_data(&format!("{}\nhelp: {}", f.message, f.help)),
+            escape_data(&match &f.confidence_reason {
+                Some(reason) => format!(
+                    "{}\nnote: medium confidence: {reason}\nhelp: {}",
+                    f.message, f.help
+                ),
+                None => format!("{}\nhelp: {}", f.message, f.help),
+            }),
         )?;
     }
     for (file, reason) in report.not_analysed() {

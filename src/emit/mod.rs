@@ -80,6 +80,12 @@ pub fn summary_line(report: &Report) -> String {
             report.hidden_by_baseline
         ));
     }
+    if report.hidden_by_confidence > 0 {
+        parts.push(format!(
+            "{} below the minimum confidence",
+            report.hidden_by_confidence
+        ));
+    }
     if !report.walk_errors.is_empty() {
         parts.push(format!("{} paths not readable", report.walk_errors.len()));
     }
@@ -93,6 +99,14 @@ pub fn summary_line(report: &Report) -> String {
         errors,
         plural(errors, "error")
     )
+}
+
+/// What a one-line format appends to a medium-confidence finding (nothing to a high one).
+pub fn confidence_suffix(f: &crate::diag::Finding) -> &'static str {
+    match f.confidence {
+        crate::diag::Confidence::Medium => " (medium confidence)",
+        crate::diag::Confidence::High => "",
+    }
 }
 
 fn plural(n: usize, word: &str) -> String {

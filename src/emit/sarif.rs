@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::EmitContext;
 use crate::catalogue::{Catalogue, RuleDoc};
-use crate::diag::{Finding, Level, Region, SuppressedBy};
+use crate::diag::{Confidence, Finding, Level, Region, SuppressedBy};
 use crate::run::Report;
 
 pub const INFORMATION_URI: &str = crate::docs::REPOSITORY;
@@ -121,9 +121,29 @@ struct SarifResult {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     related_locations: Vec<Location>,
     partial_fingerprints: BTreeMap<&'static str, String>,
+    /// SARIF's priority, 0 to 100 (§3.27.25): from the confidence, so that tools sort the
+    /// findings whose evidence is all visible first.
+    rank: f64,
+    properties: ResultProperties,
     /// With `--report-suppressed` only: on every result, empty where nothing suppressed it.
     #[serde(skip_serializing_if = "Option::is_none")]
     suppressions: Option<Vec<SarifSuppression>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ResultProperties {
+    confidence: Confidence,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    confidence_reason: Option<String>,
+}
+
+/// `rank` for each confidence: apart enough to sort by, both well inside SARIF's 0..=100.
+fn rank(confidence: Confidence) -> f64 {
+    match confidence {
+        Confidence::High => 90.0,
+        Confidence::Medium => 60.0,
+    }
 }
 
 #[derive(Serialize)]
@@ -297,6 +317,10 @@ fn result_message(f: &Finding) -> String {
             .collect();
         text.push_str(&format!(" Related: {}.", links.join("; ")));
     }
+    if let Some(reason) = &f.confidence_reason {
+        let reason = reason.trim().trim_end_matches('.');
+        text.push_str(&format!(" Medium confidence: {}.", escape_brackets(reason)));
+    }
     text.push_str(&format!(" Help: {}", escape_brackets(&sentence(&f.help))));
     text
 }
@@ -338,6 +362,11 @@ fn result(
         }],
         related_locations,
         partial_fingerprints: BTreeMap::from([(FINGERPRINT_KEY, f.fingerprint.clone())]),
+        rank: rank(f.confidence),
+        properties: ResultProperties {
+            confidence: f.confidence,
+            confidence_reason: f.confidence_reason.clone(),
+        },
         suppressions,
     }
 }

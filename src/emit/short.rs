@@ -15,12 +15,13 @@ pub fn emit(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         };
         writeln!(
             out,
-            "{}:{}:{}: {level}[{}]: {}",
+            "{}:{}:{}: {level}[{}]: {}{}",
             printable::line(&f.path),
             f.region.start.line,
             f.region.start.column,
             f.rule,
-            printable::line(&f.message)
+            printable::line(&f.message),
+            super::confidence_suffix(f)
         )?;
     }
     for (file, reason) in report.not_analysed() {

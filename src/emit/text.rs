@@ -36,13 +36,14 @@ fn render(report: &Report, cx: &EmitContext<'_>, w: &mut dyn WriteColor) -> io::
                     if term::emit_to_write_style(w, &config, &files, &diagnostic).is_err() {
                         writeln!(
                             w,
-                            "{}:{}:{}: {}[{}]: {}",
+                            "{}:{}:{}: {}[{}]: {}{}",
                             printable::line(&f.path),
                             f.region.start.line,
                             f.region.start.column,
                             level_word(f.level),
                             f.rule,
-                            printable::line(&f.message)
+                            printable::line(&f.message),
+                            super::confidence_suffix(f)
                         )?;
                     }
                 }
@@ -89,13 +90,23 @@ fn diagnostic(f: &Finding, shown: impl Fn(usize) -> usize) -> Diagnostic<()> {
             Label::secondary((), range(&l.region)).with_message(printable::line(&l.message))
         }),
     );
+    let mut notes = Vec::with_capacity(4);
+    // Only a medium finding says so: most findings are high, and a note on each would be noise.
+    if let Some(reason) = &f.confidence_reason {
+        notes.push(printable::line(&format!("note: medium confidence: {reason}")).into_owned());
+    }
+    notes.extend([
+        printable::line(&format!("help: {}", f.help)).into_owned(),
+        format!("for more, run `cargo backpressure --explain {}`", f.rule),
+        format!("rule page: {}", crate::docs::page_url(&f.rule)),
+    ]);
     Diagnostic::new(severity)
         .with_code(&f.rule)
-        .with_message(printable::line(&f.message))
+        .with_message(printable::line(&format!(
+            "{}{}",
+            f.message,
+            super::confidence_suffix(f)
+        )))
         .with_labels(labels)
-        .with_notes(vec![
-            printable::line(&format!("help: {}", f.help)).into_owned(),
-            format!("for more, run `cargo backpressure --explain {}`", f.rule),
-            format!("rule page: {}", crate::docs::page_url(&f.rule)),
-        ])
+        .with_notes(notes)
 }

@@ -18,6 +18,26 @@ pub struct RawFinding {
     pub labels: Vec<(Range<usize>, String)>,
 }
 
+/// A finding as the engine keeps it: what the rule reported and how far its evidence reaches.
+/// Kept apart from [`RawFinding`] so that rules build their findings the same way whatever their
+/// confidence, and say `medium` with [`Context::report_medium`].
+#[derive(Debug, Clone)]
+pub struct Reported {
+    pub finding: RawFinding,
+    /// `Some(where the evidence stops)` for a medium-confidence finding; `None` for high.
+    pub medium_reason: Option<String>,
+}
+
+impl Reported {
+    /// A finding whose evidence is all visible.
+    pub fn high(finding: RawFinding) -> Reported {
+        Reported {
+            finding,
+            medium_reason: None,
+        }
+    }
+}
+
 /// Where a local name came from.
 #[derive(Debug, Clone, Copy)]
 pub struct Binding<'ast> {
@@ -64,7 +84,7 @@ pub struct Context<'ast> {
     pub(super) blocks: Vec<Scope>,
     pub(super) fns: Vec<FnFrame<'ast>>,
     pub(super) loops: Vec<LoopFrame<'ast>>,
-    pub(super) findings: Vec<RawFinding>,
+    pub(super) findings: Vec<Reported>,
     pub items: FileItems<'ast>,
     /// The whole (macro-expanded) file, for the rare rule that must look beyond the current function.
     pub file: &'ast syn::File,
@@ -252,10 +272,25 @@ impl<'ast> Context<'ast> {
         });
     }
 
+    /// Reports a finding whose evidence is visible (high confidence).
     pub fn report(&mut self, finding: RawFinding) {
+        self.push(Reported::high(finding));
+    }
+
+    /// Reports a finding whose evidence stops at something opaque (medium confidence); `reason`
+    /// says where, completing "medium confidence: ..." (e.g. "the inner service is a type
+    /// parameter: it waits only if the service it is instantiated with does").
+    pub fn report_medium(&mut self, finding: RawFinding, reason: impl Into<String>) {
+        self.push(Reported {
+            finding,
+            medium_reason: Some(reason.into()),
+        });
+    }
+
+    fn push(&mut self, reported: Reported) {
         // A synthetic node (from macro expansion) has no place in the file: never report there.
-        if finding.range.end > finding.range.start {
-            self.findings.push(finding);
+        if reported.finding.range.end > reported.finding.range.start {
+            self.findings.push(reported);
         }
     }
 }

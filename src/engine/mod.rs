@@ -15,7 +15,7 @@ use syn::{Expr, Item, Pat, Type};
 use crate::diag::NotAnalysed;
 use crate::guard;
 use crate::manifest::CrateInfo;
-pub use context::{Binding, Context, FileItems, FnFrame, LoopFrame, RawFinding};
+pub use context::{Binding, Context, FileItems, FnFrame, LoopFrame, RawFinding, Reported};
 use resolve::{KnownPaths, ModuleTree, Resolver, Scope};
 
 /// A rule: hooks called by the one traversal. Each hook has an empty default.
@@ -44,7 +44,7 @@ pub struct TestModule {
 #[derive(Debug, Default)]
 pub struct FileAnalysis {
     /// Byte ranges are offsets into the file's original text.
-    pub findings: Vec<RawFinding>,
+    pub findings: Vec<Reported>,
     pub test_modules: Vec<TestModule>,
     /// The prefilter found no anchor word: the file was read but not parsed.
     pub prefiltered: bool,
@@ -157,7 +157,7 @@ impl Engine {
             Vec::new()
         };
         let mut findings = checker.cx.findings;
-        for f in &mut findings {
+        for Reported { finding: f, .. } in &mut findings {
             f.range = f.range.start + offset..f.range.end + offset;
             for (range, _) in &mut f.labels {
                 *range = range.start + offset..range.end + offset;

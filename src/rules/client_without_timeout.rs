@@ -22,6 +22,7 @@ pub struct ClientWithoutTimeout {
     unwrapped_clients: HashSet<String>,
     request_methods: Vec<String>,
     wrappers: HashSet<String>,
+    texts: super::EntryTexts,
 }
 
 impl ClientWithoutTimeout {
@@ -42,6 +43,7 @@ impl ClientWithoutTimeout {
             unwrapped_clients: keys("unwrapped-clients"),
             request_methods: name_list(doc, "request-methods"),
             wrappers,
+            texts: super::EntryTexts::of(doc),
         }
     }
 
@@ -260,6 +262,8 @@ impl Rule for ClientWithoutTimeout {
         } else {
             format!("this `{what}` chain builds a client with no timeout: a hung upstream holds each request's connection, buffers and task forever")
         };
-        cx.report_at(ID, chain, message, TOTAL_HELP);
+        // The generic help is reqwest's; a tonic `Endpoint` has other methods.
+        let help = self.texts.help(Some(&path), &what);
+        cx.report_at(ID, chain, message, help.as_deref().unwrap_or(TOTAL_HELP));
     }
 }

@@ -23,6 +23,7 @@ pub struct ConnectWithoutTimeout {
     wrappers: HashSet<String>,
     timeout_methods: Vec<String>,
     sleeps: HashSet<String>,
+    texts: super::EntryTexts,
 }
 
 /// File-level facts: functions called inside a timeout wrapper anywhere in the file, and local
@@ -45,6 +46,7 @@ impl ConnectWithoutTimeout {
                 .map(|(path, _)| path.clone())
                 .collect(),
             connects: connects.into_keys().collect(),
+            texts: super::EntryTexts::of(doc),
             sync_connects: keys("sync-connects"),
             wrappers,
             timeout_methods: name_list(doc, "timeout-methods"),
@@ -268,6 +270,10 @@ impl Rule for ConnectWithoutTimeout {
                 format!("wrap it: `tokio::time::timeout(Duration::from_secs(5), {what}(..)).await`"),
             )
         };
+        let (message, help) = (
+            self.texts.message(Some(&path), &what).unwrap_or(message),
+            self.texts.help(Some(&path), &what).unwrap_or(help),
+        );
         cx.report(RawFinding {
             rule: ID,
             range: cx.range(expr),

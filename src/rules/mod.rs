@@ -18,7 +18,7 @@ mod whole_body_read;
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::catalogue::{Catalogue, RuleDoc};
+use crate::catalogue::{Catalogue, EntryText, RuleDoc};
 use crate::engine::resolve::canonical_str;
 use crate::engine::Rule;
 
@@ -62,6 +62,33 @@ pub fn api_map(doc: &RuleDoc, key: &str) -> HashMap<String, Option<String>> {
             None => (canonical_str(entry.trim()), None),
         })
         .collect()
+}
+
+/// A rule's per-entry texts (`[entries]` of its catalogue file), by canonical path.
+#[derive(Debug, Clone, Default)]
+pub struct EntryTexts(HashMap<String, EntryText>);
+
+impl EntryTexts {
+    pub fn of(doc: &RuleDoc) -> EntryTexts {
+        EntryTexts(
+            doc.entries
+                .iter()
+                .map(|(path, text)| (canonical_str(path), text.clone()))
+                .collect(),
+        )
+    }
+
+    /// The help of the entry `path` (None: the rule's generic help is right for it).
+    pub fn help(&self, path: Option<&str>, what: &str) -> Option<String> {
+        let text = self.0.get(path?)?.help.as_deref()?;
+        Some(text.replace("{what}", what))
+    }
+
+    /// The message of the entry `path` (None: the rule's generic message is right for it).
+    pub fn message(&self, path: Option<&str>, what: &str) -> Option<String> {
+        let text = self.0.get(path?)?.message.as_deref()?;
+        Some(text.replace("{what}", what))
+    }
 }
 
 /// A catalogue list of plain names (method names, identifiers).

@@ -41,6 +41,9 @@ impl PollReadyNotForwarded {
 enum Readiness {
     /// It can: the reason, for the message.
     MayWait(String),
+    /// It is opaque (a type parameter, `impl Service`, `dyn Service`): it can be any service, so
+    /// it may wait, but nothing in the file says that the one used does. The reason, for the message.
+    AnyService(String),
     /// It never is.
     Ready,
     /// Nothing visible says either way (a crate type defined in another file, an unknown library type).
@@ -263,17 +266,17 @@ impl PollReadyNotForwarded {
             Type::ImplTrait(t)
                 if self.is_service_bound(cx, &t.bounds.iter().collect::<Vec<_>>()) =>
             {
-                Readiness::MayWait("it can be any service".to_owned())
+                Readiness::AnyService("it can be any service".to_owned())
             }
             Type::TraitObject(t)
                 if self.is_service_bound(cx, &t.bounds.iter().collect::<Vec<_>>()) =>
             {
-                Readiness::MayWait("it can be any service".to_owned())
+                Readiness::AnyService("it can be any service".to_owned())
             }
             Type::Path(p) if p.qself.is_none() => {
                 if let Some(name) = p.path.get_ident().map(|i| i.to_string()) {
                     if generics.contains(&name) {
-                        return Readiness::MayWait(format!(
+                        return Readiness::AnyService(format!(
                             "it is `{name}`, which can be any service"
                         ));
                     }
@@ -341,17 +344,21 @@ impl PollReadyNotForwarded {
     }
 }
 
-/// Ready when every part is; pending when any part may be; otherwise unknown.
+/// Ready when every part is; pending when any part may be (known before opaque); otherwise unknown.
 fn all_ready(parts: impl Iterator<Item = Readiness>) -> Readiness {
     let mut unknown = false;
+    let mut any = None;
     for part in parts {
         match part {
             Readiness::MayWait(why) => return Readiness::MayWait(why),
+            Readiness::AnyService(why) => any = any.or(Some(why)),
             Readiness::Unknown => unknown = true,
             Readiness::Ready => {}
         }
     }
-    if unknown {
+    if let Some(why) = any {
+        Readiness::AnyService(why)
+    } else if unknown {
         Readiness::Unknown
     } else {
         Readiness::Ready
@@ -416,10 +423,12 @@ impl Rule for PollReadyNotForwarded {
         };
         // Only an inner service that can be pending loses anything by not being polled.
         let types = FileTypes::of(cx.file);
-        let mut inner: Vec<(String, String)> = called
+        // (field, why it may wait, whether that is known rather than opaque)
+        let mut inner: Vec<(String, String, bool)> = called
             .into_iter()
             .filter_map(|f| match self.field_readiness(cx, &types, item, &f) {
-                Readiness::MayWait(why) => Some((f, why)),
+                Readiness::MayWait(why) => Some((f, why, true)),
+                Readiness::AnyService(why) => Some((f, why, false)),
                 Readiness::Ready | Readiness::Unknown => None,
             })
             .collect();
@@ -427,17 +436,25 @@ impl Rule for PollReadyNotForwarded {
             return;
         }
         inner.sort();
+        let known = inner.iter().any(|(_, _, known)| *known);
         let (fields, why): (Vec<String>, Vec<String>) = inner
             .into_iter()
-            .map(|(f, why)| (format!("`self.{f}`"), why))
+            .map(|(f, why, _)| (format!("`self.{f}`"), why))
             .unzip();
         let range = cx.range(*first_ready);
-        cx.report(RawFinding {
+        let finding = RawFinding {
             rule: ID,
             range,
             message: format!("`poll_ready` reports ready without polling {}, which `call` uses and whose readiness can be pending ({}): callers never see the inner service's backpressure, and it queues without limit or panics", fields.join(", "), why.join("; ")),
             help: "forward readiness: `self.inner.poll_ready(cx)` (after any readiness of this middleware's own)".to_owned(),
             labels: vec![(cx.range(&call.sig.ident), "the inner service is called here".to_owned())],
-        });
+        };
+        if known {
+            cx.report(finding);
+        } else {
+            // The contract is broken either way, but backpressure is lost only when the service
+            // plugged in can be pending, which this file does not show.
+            cx.report_medium(finding, "the inner service's type is open (a type parameter, `impl Service` or `dyn Service`), so backpressure is lost only if the service filling it can be pending, as tower's `Buffer`, `ConcurrencyLimit` and `RateLimit` can; this file does not show which one is used");
+        }
     }
 }

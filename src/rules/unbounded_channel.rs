@@ -32,6 +32,7 @@ pub struct UnboundedChannel {
     vocabulary: Vocabulary,
     receiver_vocabulary: Vocabulary,
     max_capacity: u128,
+    texts: super::EntryTexts,
 }
 
 impl UnboundedChannel {
@@ -60,6 +61,7 @@ impl UnboundedChannel {
                 "received",
             ),
             max_capacity: options.int(doc, "max-capacity"),
+            texts: super::EntryTexts::of(doc),
         }
     }
 
@@ -79,6 +81,7 @@ impl UnboundedChannel {
                 Some(r) => format!("use `{r}` with a capacity sized to the consumer, and `send(..).await` (wait) or `try_send` (drop and count) when it is full"),
                 None => "use a bounded channel with a capacity sized to the consumer, and decide what happens when it is full".to_owned(),
             };
+            let help = self.texts.help(Some(path), &written(expr)).unwrap_or(help);
             self.report_unbounded(cx, expr, help);
             return;
         }
@@ -209,6 +212,7 @@ impl UnboundedChannel {
         };
         let ctor = written(expr);
         let mut labels = Vec::new();
+        let mut opaque = None;
         let message = match pace {
             Pace::External {
                 source,
@@ -240,6 +244,9 @@ impl UnboundedChannel {
             }
             Pace::NotVisible { at, reason, label } => {
                 labels.push((at, label));
+                opaque = Some(format!(
+                    "the producers are not visible in this file ({reason})"
+                ));
                 format!("`{ctor}` creates an unbounded channel whose producers are not visible here ({reason}): if they outrun the consumer the queue grows until the process runs out of memory")
             }
             Pace::Bounded => return,
@@ -249,13 +256,17 @@ impl UnboundedChannel {
         }
         // Synthetic (macro-made) nodes have no place in the file.
         labels.retain(|(r, _)| r.end > r.start);
-        cx.report(RawFinding {
+        let finding = RawFinding {
             rule: ID,
             range: cx.range(expr),
             message,
             help,
             labels,
-        });
+        };
+        match opaque {
+            Some(reason) => cx.report_medium(finding, reason),
+            None => cx.report(finding),
+        }
     }
 }
 

@@ -19,6 +19,7 @@ use crate::engine::{Context, RawFinding, Rule};
 pub const ID: &str = "unbounded-concurrency";
 
 pub struct UnboundedConcurrency {
+    texts: super::EntryTexts,
     spawners: HashSet<String>,
     blocking_spawners: HashSet<String>,
     spawn_methods: Vec<String>,
@@ -50,6 +51,7 @@ impl UnboundedConcurrency {
         let mut spawners = keys("spawners");
         spawners.extend(ext.spawners.iter().map(|p| canonical_str(p)));
         UnboundedConcurrency {
+            texts: super::EntryTexts::of(doc),
             spawners,
             blocking_spawners: keys("blocking-spawners"),
             spawn_methods: name_list(doc, "spawn-methods"),
@@ -374,6 +376,11 @@ impl UnboundedConcurrency {
                 "check `len()` against a maximum and drain with `next().await` before pushing, or use `buffer_unordered(n)`".to_owned(),
             ),
         };
+        // The generic helps name tokio's tools; a spawner of another runtime has its own.
+        let help = self
+            .texts
+            .help(cx.callee(expr).as_deref(), &what)
+            .unwrap_or(help);
         cx.report(RawFinding {
             rule: ID,
             range: cx.range(expr),
