@@ -355,6 +355,9 @@ impl WholeBodyRead {
         if !self.is_response(cx, &m.receiver, 0) {
             return;
         }
+        if in_error_branch(cx, cx.range(m).start) {
+            return;
+        }
         let method = m.method.to_string();
         let root = chain_root_ident(&m.receiver);
         let guard = match (cx.current_fn(), &root) {
@@ -408,7 +411,7 @@ impl WholeBodyRead {
         let Some(body) = self.collected_receiver(cx, &m.receiver) else {
             return;
         };
-        if self.is_limited(cx, body, 0) {
+        if self.is_limited(cx, body, 0) || in_error_branch(cx, cx.range(m).start) {
             return;
         }
         let method = m.method.to_string();
@@ -588,6 +591,48 @@ fn guard_compared_late(body: &syn::Block, guard: &std::ops::Range<usize>, read_a
         }
     });
     !used_before
+}
+
+/// Whether the expression being checked sits in the branch of an `if` that handles a failed status
+/// (`if !status.is_success() { .. }`, `if resp.status() != StatusCode::OK { .. }`, the `else` of a
+/// success check): an error body read for the message of the error returned there.
+fn in_error_branch(cx: &Context<'_>, at: usize) -> bool {
+    use syn::spanned::Spanned;
+    /// `Some(true)` for a success test, `Some(false)` for a failure test, `None` for neither.
+    fn success_test(e: &Expr) -> Option<bool> {
+        match e {
+            Expr::Paren(p) => success_test(&p.expr),
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Not(_)) => {
+                success_test(&u.expr).map(|s| !s)
+            }
+            Expr::MethodCall(m) => match m.method.to_string().as_str() {
+                "is_success" => Some(true),
+                "is_client_error" | "is_server_error" => Some(false),
+                _ => None,
+            },
+            Expr::Binary(b) if matches!(b.op, syn::BinOp::Eq(_) | syn::BinOp::Ne(_)) => {
+                let is_status = |e: &Expr| {
+                    matches!(peel(e), Expr::MethodCall(m) if m.method == "status")
+                        || ident_of(e).is_some_and(|n| n == "status")
+                };
+                (is_status(&b.left) || is_status(&b.right))
+                    .then_some(matches!(b.op, syn::BinOp::Eq(_)))
+            }
+            _ => None,
+        }
+    }
+    cx.ancestors().any(|a| {
+        let Expr::If(i) = a else { return false };
+        let Some(success) = success_test(&i.cond) else {
+            return false;
+        };
+        let in_then = i.then_branch.span().byte_range().contains(&at);
+        let in_else = i
+            .else_branch
+            .as_ref()
+            .is_some_and(|(_, e)| e.span().byte_range().contains(&at));
+        (in_then && !success) || (in_else && success)
+    })
 }
 
 /// A type whose path (or the path inside `Arc<..>`, `&..`) satisfies `pred`.
