@@ -17,6 +17,8 @@ pub struct ClientWithoutTimeout {
     no_timeout_ctors: HashSet<String>,
     builders: HashSet<String>,
     blocking_builders: HashSet<String>,
+    read_timeout_builders: HashSet<String>,
+    read_timeouts: Vec<String>,
     default_agents: HashSet<String>,
     total_timeouts: Vec<String>,
     unwrapped_clients: HashSet<String>,
@@ -38,6 +40,8 @@ impl ClientWithoutTimeout {
             no_timeout_ctors: keys("no-timeout-constructors"),
             builders: keys("builders"),
             blocking_builders: keys("blocking-builders"),
+            read_timeout_builders: keys("read-timeout-builders"),
+            read_timeouts: name_list(doc, "read-timeouts"),
             default_agents: keys("default-agents"),
             total_timeouts: name_list(doc, "total-timeouts"),
             unwrapped_clients: keys("unwrapped-clients"),
@@ -124,6 +128,33 @@ impl ClientWithoutTimeout {
     }
 }
 
+impl ClientWithoutTimeout {
+    /// `OnceLock::get_or_init(Client::new)`, `opt.unwrap_or_else(Client::new)`: a constructor with
+    /// no timeout passed as a function makes the same client when it is called.
+    fn check_uncalled<'ast>(&self, cx: &mut Context<'ast>, expr: &'ast Expr, p: &syn::ExprPath) {
+        if p.qself.is_some() || p.path.segments.len() < 2 {
+            return;
+        }
+        // Only an argument: the callee of a call is judged at the call.
+        let is_argument = match cx.ancestors().next() {
+            Some(Expr::Call(c)) => c.args.iter().any(|a| std::ptr::eq(a, expr)),
+            Some(Expr::MethodCall(m)) => m.args.iter().any(|a| std::ptr::eq(a, expr)),
+            _ => false,
+        };
+        if !is_argument {
+            return;
+        }
+        let Some(path) = cx.resolve(&p.path) else {
+            return;
+        };
+        if !self.no_timeout_ctors.contains(&path) || Self::function_sets_request_timeout(cx) {
+            return;
+        }
+        let what = written(expr);
+        cx.report_at(ID, expr, format!("`{what}` is passed as the function that makes the client: it builds a client with no timeout, so a hung upstream holds each request's connection, buffers and task forever"), TOTAL_HELP);
+    }
+}
+
 /// Whether a receiver chain builds a request: `client.get(url).header(..)`.
 fn is_request_chain(mut e: &Expr) -> bool {
     while let Expr::MethodCall(m) = e {
@@ -168,6 +199,10 @@ impl Rule for ClientWithoutTimeout {
     }
 
     fn check_expr<'ast>(&self, cx: &mut Context<'ast>, expr: &'ast Expr) {
+        if let Expr::Path(p) = expr {
+            self.check_uncalled(cx, expr, p);
+            return;
+        }
         if !matches!(expr, Expr::Call(_)) {
             return;
         }
@@ -226,7 +261,8 @@ impl Rule for ClientWithoutTimeout {
             return;
         }
         let blocking = self.blocking_builders.contains(&path);
-        if !blocking && !self.builders.contains(&path) {
+        let ureq2 = self.read_timeout_builders.contains(&path);
+        if !blocking && !ureq2 && !self.builders.contains(&path) {
             return;
         }
         let (chain, methods) = builder_config(cx, expr);
@@ -253,11 +289,14 @@ impl Rule for ClientWithoutTimeout {
         }
         if self.total_timeouts.iter().any(|t| has(t))
             || (has("connect_timeout") && has("read_timeout"))
+            || (ureq2 && self.read_timeouts.iter().any(|t| has(t)))
             || Self::function_sets_request_timeout(cx)
         {
             return;
         }
-        let message = if has("connect_timeout") {
+        let message = if ureq2 {
+            format!("this `{what}` chain builds a ureq 2 agent with no read or whole-call timeout (only its default connect timeout): a server that stops sending holds the call forever")
+        } else if has("connect_timeout") {
             format!("this `{what}` chain sets only `connect_timeout`: once connected, a server that stops responding holds the request, its buffers and its task forever")
         } else {
             format!("this `{what}` chain builds a client with no timeout: a hung upstream holds each request's connection, buffers and task forever")

@@ -82,8 +82,8 @@ impl Sockets {
             Expr::MethodCall(m) => match m.method.to_string().as_str() {
                 // TLS handshakes over a stream: `acceptor.accept(s)`, `connector.connect(name, s)`.
                 "accept" | "connect" => m.args.iter().any(|a| self.network_at(cx, a, depth + 1)),
-                // Halves and views of a stream.
-                "split" | "into_split" | "get_mut" | "get_ref" | "by_ref" => {
+                // Halves, views and clones of a stream.
+                "split" | "into_split" | "get_mut" | "get_ref" | "by_ref" | "try_clone" => {
                     self.network_at(cx, &m.receiver, depth + 1)
                 }
                 _ => false,

@@ -513,3 +513,48 @@ pub fn stmts_after<'ast>(body: &'ast syn::Block, local: &syn::Local) -> Option<&
     find.visit_block(body);
     find.found
 }
+
+/// The scrutinees that bind `name` through a pattern in `block`: `if let Ok(name) = e`,
+/// `while let Some(name) = e`, a `match e` arm `Ok(name) =>` (a plain `name` pattern too). The
+/// engine records only `let` bindings; rules that follow a value back use this for the rest.
+pub fn pattern_scrutinees<'b>(block: &'b syn::Block, name: &str) -> Vec<&'b Expr> {
+    fn binds(pat: &syn::Pat, name: &str) -> bool {
+        match pat {
+            syn::Pat::Ident(p) => p.ident == name && p.subpat.is_none(),
+            syn::Pat::TupleStruct(t) => {
+                t.elems.len() == 1
+                    && t.path
+                        .segments
+                        .last()
+                        .is_some_and(|s| s.ident == "Ok" || s.ident == "Some")
+                    && binds(&t.elems[0], name)
+            }
+            syn::Pat::Type(t) => binds(&t.pat, name),
+            syn::Pat::Paren(p) => binds(&p.pat, name),
+            _ => false,
+        }
+    }
+    struct Find<'n, 'b> {
+        name: &'n str,
+        found: Vec<&'b Expr>,
+    }
+    impl<'b> Visit<'b> for Find<'_, 'b> {
+        fn visit_expr(&mut self, e: &'b Expr) {
+            match e {
+                Expr::Let(l) if binds(&l.pat, self.name) => self.found.push(&l.expr),
+                Expr::Match(m) if m.arms.iter().any(|a| binds(&a.pat, self.name)) => {
+                    self.found.push(&m.expr)
+                }
+                _ => {}
+            }
+            visit::visit_expr(self, e);
+        }
+        fn visit_item(&mut self, _: &'b syn::Item) {}
+    }
+    let mut find = Find {
+        name,
+        found: Vec::new(),
+    };
+    find.visit_block(block);
+    find.found
+}

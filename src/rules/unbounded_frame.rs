@@ -17,6 +17,7 @@ const MAX_DEPTH: usize = 6;
 
 pub struct UnboundedFrame {
     codecs: HashSet<String>,
+    codec_values: HashSet<String>,
     frame_limit_methods: Vec<String>,
     none_limits: Vec<String>,
     ws_configs: HashSet<String>,
@@ -31,6 +32,7 @@ impl UnboundedFrame {
         let keys = |k: &str| api_map(doc, k).into_keys().collect::<HashSet<_>>();
         UnboundedFrame {
             codecs: keys("unlimited-codecs"),
+            codec_values: keys("unlimited-codec-values"),
             frame_limit_methods: name_list(doc, "frame-limit-methods"),
             none_limits: name_list(doc, "limits-off-when-none"),
             ws_configs: keys("websocket-configs"),
@@ -134,6 +136,22 @@ impl Rule for UnboundedFrame {
 
     fn check_expr<'ast>(&self, cx: &mut Context<'ast>, expr: &'ast Expr) {
         match expr {
+            // asynchronous-codec's `LinesCodec` is a unit struct, used as a value.
+            Expr::Path(p) if p.qself.is_none() => {
+                let Some(path) = cx.resolve(&p.path) else {
+                    return;
+                };
+                if !self.codec_values.contains(&path) || self.codec_reads_local_input(cx, expr) {
+                    return;
+                }
+                let ty = path.rsplit("::").next().unwrap_or("codec");
+                cx.report_at(
+                    ID,
+                    expr,
+                    format!("`{ty}` has no maximum frame length: a peer that never sends the delimiter makes the decoder buffer without bound"),
+                    "use a codec with a maximum length (`tokio_util::codec::LinesCodec::new_with_max_length(..)`, or a length-delimited codec with a cap)",
+                );
+            }
             Expr::Call(_) => {
                 let Some(path) = cx.callee(expr) else { return };
                 if !self.codecs.contains(&path) || self.codec_reads_local_input(cx, expr) {

@@ -22,6 +22,10 @@ pub struct WholeBodyRead {
     response_fns: HashSet<String>,
     response_types: HashSet<String>,
     response_passthrough: Vec<String>,
+    result_adapters: Vec<String>,
+    collect_fns: HashSet<String>,
+    stream_readers: HashSet<String>,
+    byte_streams: Vec<String>,
     client_crates: Vec<String>,
     read_methods: Vec<String>,
     body_reads: HashSet<String>,
@@ -44,6 +48,10 @@ impl WholeBodyRead {
             response_fns: keys("response-functions"),
             response_types: keys("response-types"),
             response_passthrough: name_list(doc, "response-passthrough"),
+            result_adapters: name_list(doc, "result-adapters"),
+            collect_fns: keys("collect-functions"),
+            stream_readers: keys("stream-readers"),
+            byte_streams: name_list(doc, "byte-streams"),
             client_crates: name_list(doc, "client-crates"),
             read_methods: name_list(doc, "read-to-end"),
             body_reads: keys("whole-body-functions"),
@@ -75,11 +83,121 @@ impl WholeBodyRead {
         let e = peel(e);
         match e {
             Expr::Call(_) => cx.callee(e).is_some_and(|p| in_crate(&p)),
-            Expr::MethodCall(m) => self.made_by_client_crate(cx, &m.receiver, depth + 1),
+            // A receiver is a smaller expression: only `let`s spend depth.
+            Expr::MethodCall(m) => self.made_by_client_crate(cx, &m.receiver, depth),
             Expr::Field(_) => super::syntax::self_field(e)
                 .and_then(|f| cx.self_field_type(&f))
                 .is_some_and(typed),
             _ => cx.local_is(e, typed, |i| self.made_by_client_crate(cx, i, depth + 1)),
+        }
+    }
+
+    /// A `Result`/`Option` adapter that passes the value through: `.map_err(..)`, `.ok()`,
+    /// `.context(..)`.
+    fn is_adapter(&self, m: &syn::ExprMethodCall) -> bool {
+        self.result_adapters.iter().any(|a| m.method == a)
+    }
+
+    /// The body that `e` gathered whole: `body.collect().await?`, `BodyExt::collect(body).await`,
+    /// through `Result` adapters (`.map_err(..)?`) after the await.
+    fn collected_body<'e>(&self, cx: &Context<'_>, e: &'e Expr) -> Option<&'e Expr> {
+        let mut e = e;
+        let mut awaited = false;
+        loop {
+            e = match e {
+                Expr::Paren(p) => &p.expr,
+                Expr::Group(g) => &g.expr,
+                Expr::Try(t) => &t.expr,
+                Expr::Await(a) => {
+                    awaited = true;
+                    &a.base
+                }
+                Expr::MethodCall(m) if m.method == "collect" && m.args.is_empty() => {
+                    return awaited.then_some(&*m.receiver);
+                }
+                Expr::MethodCall(m)
+                    if !awaited
+                        && (self.is_adapter(m)
+                            || matches!(m.method.to_string().as_str(), "unwrap" | "expect")) =>
+                {
+                    &m.receiver
+                }
+                Expr::Call(c) if c.args.len() == 1 => {
+                    let collects = cx.callee(e).is_some_and(|p| self.collect_fns.contains(&p));
+                    return (awaited && collects).then(|| &c.args[0]);
+                }
+                _ => return None,
+            };
+        }
+    }
+
+    /// The receiver of `.to_bytes()`: the collected body it reads, directly, through a `let`, or
+    /// as the parameter of a closure passed to `.map(..)` / `.and_then(..)` on the collected result.
+    fn collected_receiver<'ast>(&self, cx: &Context<'ast>, recv: &'ast Expr) -> Option<&'ast Expr> {
+        if let Some(body) = self.collected_body(cx, recv) {
+            return Some(body);
+        }
+        let name = ident_of(peel(recv))?;
+        if let Some(b) = cx.binding(&name) {
+            return b.init.and_then(|i| self.collected_body(cx, i));
+        }
+        // `collect().await.map(|c| c.to_bytes())`: the closure's parameter is the collected body.
+        let mut ancestors = cx.ancestors();
+        let closure = ancestors.find_map(|a| match a {
+            Expr::Closure(c) => Some(c),
+            _ => None,
+        })?;
+        let binds = closure.inputs.len() == 1
+            && matches!(super::syntax::strip_pat_type(&closure.inputs[0]), Pat::Ident(p) if p.ident == name);
+        match ancestors.next()? {
+            Expr::MethodCall(m)
+                if binds
+                    && matches!(m.method.to_string().as_str(), "map" | "and_then" | "map_ok")
+                    && m.args.iter().any(
+                        |a| matches!(peel(a), Expr::Closure(c) if std::ptr::eq(c, closure)),
+                    ) =>
+            {
+                self.collected_body(cx, &m.receiver)
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether `e` reads a response's byte stream: `StreamReader::new(resp.bytes_stream())`, through
+    /// stream adapters (`.map_err(..)`) and `let`s.
+    fn reads_response_stream(&self, cx: &Context<'_>, e: &Expr, depth: usize) -> bool {
+        if depth > MAX_DEPTH {
+            return false;
+        }
+        let e = peel(e);
+        match e {
+            Expr::Call(c) => {
+                let wraps = cx.callee(e).is_some_and(|p| {
+                    self.stream_readers.contains(&p) || p.ends_with("::BufReader::new")
+                });
+                wraps
+                    && c.args
+                        .first()
+                        .is_some_and(|a| self.reads_response_stream(cx, a, depth + 1))
+            }
+            Expr::MethodCall(m) if self.byte_streams.iter().any(|b| m.method == b) => {
+                self.is_response(cx, &m.receiver, depth)
+            }
+            // Stream adapters keep the bytes: `.map_err(io::Error::other)`, `.map(..)`, `.map_ok(..)`.
+            Expr::MethodCall(m)
+                if self.is_adapter(m)
+                    || matches!(
+                        m.method.to_string().as_str(),
+                        "map" | "map_ok" | "into_async_read" | "compat"
+                    ) =>
+            {
+                self.reads_response_stream(cx, &m.receiver, depth)
+            }
+            _ => cx.local_is(
+                e,
+                |_| false,
+                |i| self.reads_response_stream(cx, i, depth + 1),
+            ),
         }
     }
 
@@ -92,10 +210,13 @@ impl WholeBodyRead {
         let e = peel(e);
         match e {
             Expr::MethodCall(m) if m.method == "send" && m.args.is_empty() => {
-                self.made_by_client_crate(cx, &m.receiver, depth + 1)
+                self.made_by_client_crate(cx, &m.receiver, depth)
             }
-            Expr::MethodCall(m) if self.response_passthrough.iter().any(|p| m.method == p) => {
-                self.is_response(cx, &m.receiver, depth + 1)
+            Expr::MethodCall(m)
+                if self.response_passthrough.iter().any(|p| m.method == p)
+                    || self.is_adapter(m) =>
+            {
+                self.is_response(cx, &m.receiver, depth)
             }
             Expr::Call(_) => cx.callee(e).is_some_and(|p| self.response_fns.contains(&p)),
             _ => {
@@ -103,7 +224,13 @@ impl WholeBodyRead {
                     return false;
                 };
                 let Some(b) = cx.binding(&name).copied() else {
-                    return false;
+                    // `if let Ok(resp) = ..`, a `match` arm `Ok(resp) =>`.
+                    let Some(body) = cx.current_fn().map(|f| f.body) else {
+                        return false;
+                    };
+                    return super::syntax::pattern_scrutinees(body, &name)
+                        .into_iter()
+                        .any(|s| self.is_response(cx, s, depth + 1));
                 };
                 let typed = b.ty.is_some_and(|t| {
                     cx.type_path(t)
@@ -126,7 +253,7 @@ impl WholeBodyRead {
     fn shadowed_response(&self, cx: &Context<'_>, name: &str, init: &Expr, depth: usize) -> bool {
         let mut e = peel(init);
         while let Expr::MethodCall(m) = e {
-            if !self.response_passthrough.iter().any(|p| m.method == p) {
+            if !self.response_passthrough.iter().any(|p| m.method == p) && !self.is_adapter(m) {
                 return false;
             }
             e = peel(&m.receiver);
@@ -143,9 +270,14 @@ impl WholeBodyRead {
 
     /// A `content_length()` guard on the response named `name` in `body`: `Some(true)` when it rejects
     /// an unknown length too, `Some(false)` when it lets `None` through, `None` when there is none.
-    fn length_guard(body: &syn::Block, name: &str) -> Option<(bool, std::ops::Range<usize>)> {
+    fn length_guard(
+        body: &syn::Block,
+        name: &str,
+        before: usize,
+    ) -> Option<(bool, std::ops::Range<usize>)> {
         struct Guard<'n> {
             name: &'n str,
+            before: usize,
             found: Option<(bool, std::ops::Range<usize>)>,
         }
         fn is_length_call(e: &Expr, name: &str) -> bool {
@@ -153,6 +285,11 @@ impl WholeBodyRead {
         }
         impl<'ast> Visit<'ast> for Guard<'_> {
             fn visit_expr(&mut self, e: &'ast Expr) {
+                use syn::spanned::Spanned;
+                // A check after the read runs with the whole body already in memory.
+                if e.span().byte_range().start >= self.before {
+                    return;
+                }
                 let strict = match e {
                     // `len.unwrap_or(u64::MAX)`, `.ok_or(..)?`, `.is_none()`, `.map_or(true, ..)`, `unwrap`.
                     Expr::MethodCall(m) if is_length_call(&m.receiver, self.name) => {
@@ -182,7 +319,6 @@ impl WholeBodyRead {
                     _ => None,
                 };
                 if let Some(strict) = strict {
-                    use syn::spanned::Spanned;
                     let better = self.found.as_ref().is_none_or(|(s, _)| !s && strict);
                     if better {
                         self.found = Some((strict, e.span().byte_range()));
@@ -206,7 +342,11 @@ impl WholeBodyRead {
             }
             fn visit_item(&mut self, _: &'ast syn::Item) {}
         }
-        let mut guard = Guard { name, found: None };
+        let mut guard = Guard {
+            name,
+            before,
+            found: None,
+        };
         guard.visit_block(body);
         guard.found
     }
@@ -215,10 +355,17 @@ impl WholeBodyRead {
         if !self.is_response(cx, &m.receiver, 0) {
             return;
         }
+        if in_error_branch(cx, cx.range(m).start) {
+            return;
+        }
         let method = m.method.to_string();
         let root = chain_root_ident(&m.receiver);
         let guard = match (cx.current_fn(), &root) {
-            (Some(f), Some(name)) => Self::length_guard(f.body, name),
+            (Some(f), Some(name)) => {
+                let read_at = cx.range(m).start;
+                Self::length_guard(f.body, name, read_at)
+                    .filter(|(_, r)| !guard_compared_late(f.body, r, read_at))
+            }
             _ => None,
         };
         let mut labels = Vec::new();
@@ -245,6 +392,8 @@ impl WholeBodyRead {
             "a network stream"
         } else if self.is_response(cx, reader, 0) {
             "a response body"
+        } else if self.reads_response_stream(cx, reader, 0) {
+            "a response's byte stream"
         } else {
             return;
         };
@@ -258,14 +407,11 @@ impl WholeBodyRead {
     }
 
     /// `collect().await` on a body that no `Limited` wraps, then `.to_bytes()` / `.aggregate()`.
-    fn check_collected<'ast>(&self, cx: &mut Context<'ast>, m: &syn::ExprMethodCall) {
-        let Expr::MethodCall(collect) = peel(&m.receiver) else {
+    fn check_collected<'ast>(&self, cx: &mut Context<'ast>, m: &'ast syn::ExprMethodCall) {
+        let Some(body) = self.collected_receiver(cx, &m.receiver) else {
             return;
         };
-        if collect.method != "collect" || !collect.args.is_empty() || !awaited(&m.receiver) {
-            return;
-        }
-        if self.is_limited(cx, &collect.receiver, 0) {
+        if self.is_limited(cx, body, 0) || in_error_branch(cx, cx.range(m).start) {
             return;
         }
         let method = m.method.to_string();
@@ -413,6 +559,82 @@ impl WholeBodyRead {
     }
 }
 
+/// A guard bound by a `let` (`let n = resp.content_length().unwrap_or(u64::MAX);`) limits
+/// nothing unless `n` is used before the read at `read_at`: a comparison after it runs with the
+/// whole body in memory.
+fn guard_compared_late(body: &syn::Block, guard: &std::ops::Range<usize>, read_at: usize) -> bool {
+    use syn::spanned::Spanned;
+    let mut name = None;
+    let mut find = |l: &syn::Local| {
+        if let (Pat::Ident(p), Some(init)) = (super::syntax::strip_pat_type(&l.pat), &l.init) {
+            let r = init.expr.span().byte_range();
+            if r.start <= guard.start && guard.end <= r.end {
+                name = Some(p.ident.to_string());
+            }
+        }
+    };
+    struct Locals<'f>(&'f mut dyn FnMut(&syn::Local));
+    impl<'ast> Visit<'ast> for Locals<'_> {
+        fn visit_local(&mut self, l: &'ast syn::Local) {
+            (self.0)(l);
+            visit::visit_local(self, l);
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    Locals(&mut find).visit_block(body);
+    let Some(name) = name else { return false };
+    let mut used_before = false;
+    for_each_expr_in_block(body, false, &mut |e| {
+        if ident_of(e).as_deref() == Some(name.as_str()) {
+            let at = e.span().byte_range().start;
+            used_before |= guard.end <= at && at < read_at;
+        }
+    });
+    !used_before
+}
+
+/// Whether the expression being checked sits in the branch of an `if` that handles a failed status
+/// (`if !status.is_success() { .. }`, `if resp.status() != StatusCode::OK { .. }`, the `else` of a
+/// success check): an error body read for the message of the error returned there.
+fn in_error_branch(cx: &Context<'_>, at: usize) -> bool {
+    use syn::spanned::Spanned;
+    /// `Some(true)` for a success test, `Some(false)` for a failure test, `None` for neither.
+    fn success_test(e: &Expr) -> Option<bool> {
+        match e {
+            Expr::Paren(p) => success_test(&p.expr),
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Not(_)) => {
+                success_test(&u.expr).map(|s| !s)
+            }
+            Expr::MethodCall(m) => match m.method.to_string().as_str() {
+                "is_success" => Some(true),
+                "is_client_error" | "is_server_error" => Some(false),
+                _ => None,
+            },
+            Expr::Binary(b) if matches!(b.op, syn::BinOp::Eq(_) | syn::BinOp::Ne(_)) => {
+                let is_status = |e: &Expr| {
+                    matches!(peel(e), Expr::MethodCall(m) if m.method == "status")
+                        || ident_of(e).is_some_and(|n| n == "status")
+                };
+                (is_status(&b.left) || is_status(&b.right))
+                    .then_some(matches!(b.op, syn::BinOp::Eq(_)))
+            }
+            _ => None,
+        }
+    }
+    cx.ancestors().any(|a| {
+        let Expr::If(i) = a else { return false };
+        let Some(success) = success_test(&i.cond) else {
+            return false;
+        };
+        let in_then = i.then_branch.span().byte_range().contains(&at);
+        let in_else = i
+            .else_branch
+            .as_ref()
+            .is_some_and(|(_, e)| e.span().byte_range().contains(&at));
+        (in_then && !success) || (in_else && success)
+    })
+}
+
 /// A type whose path (or the path inside `Arc<..>`, `&..`) satisfies `pred`.
 fn type_in(cx: &Context<'_>, ty: &syn::Type, pred: &dyn Fn(&str) -> bool) -> bool {
     let Some(path) = cx.type_path(ty) else {
@@ -425,18 +647,6 @@ fn type_in(cx: &Context<'_>, ty: &syn::Type, pred: &dyn Fn(&str) -> bool) -> boo
         path.as_str(),
         "std::sync::Arc" | "std::rc::Rc" | "std::boxed::Box"
     ) && super::syntax::type_args(ty).any(|t| type_in(cx, t, pred))
-}
-
-fn awaited(e: &Expr) -> bool {
-    match e {
-        Expr::Await(_) => true,
-        Expr::Try(t) => awaited(&t.expr),
-        Expr::Paren(p) => awaited(&p.expr),
-        Expr::MethodCall(m) if matches!(m.method.to_string().as_str(), "unwrap" | "expect") => {
-            awaited(&m.receiver)
-        }
-        _ => false,
-    }
 }
 
 /// Whether the current function checks a body's `size_hint()` (hyper 0.14's recommended guard).
