@@ -4,6 +4,7 @@ pub mod context;
 pub mod macros;
 pub mod prefilter;
 pub mod resolve;
+pub mod serving;
 pub mod test_code;
 
 use std::borrow::Cow;
