@@ -56,6 +56,22 @@ pub struct RuleDoc {
     /// wrong for that API (no `send(..).await` for a blocking channel, no tokio permit for a thread).
     #[serde(default)]
     pub entries: BTreeMap<String, EntryText>,
+    /// Where a finding of the rule is a risk.
+    #[serde(default)]
+    pub scope: RuleScope,
+}
+
+/// Where a rule's findings are a risk.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RuleScope {
+    /// Anywhere in production code.
+    #[default]
+    Any,
+    /// Only in code that runs in a process serving network peers: a package that shows a listener
+    /// (`src/engine/serving.toml`), or one used by a workspace member that does. In a tool (a CLI,
+    /// an installer) a stalled or large download stalls the person who ran it; nothing piles up.
+    Serving,
 }
 
 /// What one API entry says instead of the rule's generic text. `{what}` stands for the call as

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
-use crate::catalogue::Catalogue;
+use crate::catalogue::{Catalogue, RuleScope};
 use crate::config::Levels;
-use crate::crate_model::{CrateModel, Role, TestReason};
+use crate::crate_model::{CrateModel, Role, Serving, TestReason};
 use crate::diag::{
     Confidence, Exempt, Finding, Label, Level, NotAnalysed, Suppressed, SuppressedBy,
 };
@@ -68,6 +68,9 @@ pub struct FileCounts {
     pub exempt: BTreeMap<Exempt, usize>,
     /// Of the files skipped as test code, how many for each reason.
     pub test_reasons: BTreeMap<TestReason, usize>,
+    /// Findings of rules scoped to serving processes, left out because their package is a tool
+    /// (it shows no listener, nor does any workspace member that depends on it).
+    pub left_out_in_tools: usize,
 }
 
 /// Everything a run produced, in deterministic order.
@@ -159,6 +162,8 @@ struct Analysed {
     /// `#[cfg(test)] mod x;` items of a loose file (outside every package's module tree).
     test_modules: Vec<TestModule>,
     bytes: u64,
+    /// Findings left out because the file's package is a tool (see `FileCounts`).
+    left_out_in_tools: usize,
 }
 
 /// What the workers fold their files into: counts, the files worth keeping (findings or not
@@ -177,6 +182,7 @@ impl Tally {
     fn add(mut self, a: Analysed) -> Tally {
         self.counts.scanned += 1;
         self.bytes += a.bytes;
+        self.counts.left_out_in_tools += a.left_out_in_tools;
         self.suppressed += a.result.suppressed.len();
         if let Some(reason) = a.test_reason {
             *self.counts.test_reasons.entry(reason).or_default() += 1;
@@ -207,6 +213,7 @@ impl Tally {
         self.counts.scanned += other.counts.scanned;
         self.counts.analysed += other.counts.analysed;
         self.counts.prefiltered += other.counts.prefiltered;
+        self.counts.left_out_in_tools += other.counts.left_out_in_tools;
         for (e, n) in other.counts.exempt {
             *self.counts.exempt.entry(e).or_default() += n;
         }
@@ -309,6 +316,7 @@ fn analyse_file(
         test_reason: None,
         test_modules,
         bytes,
+        left_out_in_tools: 0,
     };
     let skipped_as_test = |reason, bytes| Analysed {
         test_reason: Some(reason),
@@ -384,6 +392,9 @@ fn analyse_file(
                 findings.extend(resolve_findings(meta, &text, &display, level_of));
                 findings.sort_by(|a, b| (a.region, &a.rule).cmp(&(b.region, &b.rule)));
             }
+            // After the suppressions are matched: a comment that covers a finding left out here
+            // is still used.
+            let left_out_in_tools = leave_out_in_tools(&mut findings, model, &file.path);
             // Only loose files judge each other by their declarations.
             let test_modules = if role == Role::Plain {
                 test_modules
@@ -393,6 +404,7 @@ fn analyse_file(
             let mut analysed = done(Outcome::Analysed { findings }, test_modules, len);
             analysed.result.prefiltered = prefiltered;
             analysed.result.suppressed = suppressed;
+            analysed.left_out_in_tools = left_out_in_tools;
             analysed
         }
         Ok(Err(reason)) => done(Outcome::NotAnalysed(reason), Vec::new(), len),
@@ -410,6 +422,23 @@ fn analyse_file(
             )
         }
     }
+}
+
+/// Drops the findings of rules scoped to serving processes when the file's package is a tool;
+/// returns how many.
+fn leave_out_in_tools(findings: &mut Vec<Finding>, model: &CrateModel, path: &Path) -> usize {
+    let catalogue = Catalogue::global();
+    let scoped = |rule: &str| {
+        catalogue
+            .get(rule)
+            .is_some_and(|doc| doc.scope == RuleScope::Serving)
+    };
+    if !findings.iter().any(|f| scoped(&f.rule)) || model.serving(path) != Serving::Tool {
+        return 0;
+    }
+    let before = findings.len();
+    findings.retain(|f| !scoped(&f.rule));
+    before - findings.len()
 }
 
 /// Byte ranges → lines and columns, levels applied (allowed findings dropped), fingerprints added,

@@ -5,7 +5,8 @@ mod common;
 use common::{run_in, stderr, stdout};
 use std::process::Output;
 
-/// A workspace with a crate whose main.rs has an unbounded channel (line 2) and a bare connect (line 3).
+/// A workspace with a crate whose main.rs has an unbounded channel (line 2) and a bare connect (line 3),
+/// in a program that serves peers (line 4: connects matter in servers, not in one-shot tools).
 fn workspace(config: Option<&str>) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
@@ -17,7 +18,7 @@ fn workspace(config: Option<&str>) -> tempfile::TempDir {
     .unwrap();
     std::fs::write(
         p.join("src/main.rs"),
-        "async fn main() {\n    let (tx, rx) = flume::unbounded::<u32>();\n    let s = tokio::net::TcpStream::connect(\"db:5432\").await;\n}\n",
+        "async fn main() {\n    let (tx, rx) = flume::unbounded::<u32>();\n    let s = tokio::net::TcpStream::connect(\"db:5432\").await;\n    let server = tokio::net::TcpListener::bind(\"0.0.0.0:8080\").await;\n}\n",
     )
     .unwrap();
     if let Some(c) = config {
@@ -135,7 +136,7 @@ fn declared_timeout_wrapper_and_unbounded_constructor() {
     let dir = workspace(Some(config));
     std::fs::write(
         dir.path().join("src/main.rs"),
-        "use app::net::with_deadline;\nuse app::queue::make_queue;\n\nasync fn main() {\n    let s = with_deadline(async { tokio::net::TcpStream::connect(\"db:5432\").await }).await;\n    let q = make_queue::<u32>();\n}\n",
+        "use app::net::with_deadline;\nuse app::queue::make_queue;\n\nasync fn main() {\n    let s = with_deadline(async { tokio::net::TcpStream::connect(\"db:5432\").await }).await;\n    let q = make_queue::<u32>();\n    let server = tokio::net::TcpListener::bind(\"0.0.0.0:8080\").await;\n}\n",
     )
     .unwrap();
     let out = run_in(dir.path(), &["--format", "short"]);
@@ -262,7 +263,7 @@ fn baseline_hides_old_findings_after_lines_move_and_reports_new_ones() {
     let lines: Vec<_> = stdout(&out).lines().map(str::to_owned).collect();
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(
-        lines[0].contains("main.rs:10:18: warning[unbounded-channel]"),
+        lines[0].contains("main.rs:11:18: warning[unbounded-channel]"),
         "{lines:?}"
     );
     assert!(

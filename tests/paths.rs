@@ -8,7 +8,9 @@ use std::path::Path;
 use std::process::Output;
 
 /// An unbounded channel on line 2 and a bare connect on line 3.
-const MAIN_RS: &str = "async fn main() {\n    let (tx, rx) = flume::unbounded::<u32>();\n    let s = tokio::net::TcpStream::connect(\"db:5432\").await;\n}\n";
+/// An unbounded channel (line 2) and a bare connect (line 3), in a program that serves peers
+/// (line 4: connects matter in servers, not in one-shot tools).
+const MAIN_RS: &str = "async fn main() {\n    let (tx, rx) = flume::unbounded::<u32>();\n    let s = tokio::net::TcpStream::connect(\"db:5432\").await;\n    let server = tokio::net::TcpListener::bind(\"0.0.0.0:8080\").await;\n}\n";
 
 fn write(path: &Path, text: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();

@@ -8,7 +8,9 @@ use std::process::Output;
 
 use common::{run_in, stderr, stdout};
 
-const MAIN_RS: &str = "async fn main() {\n    let (tx, rx) = flume::unbounded::<u32>();\n    let s = tokio::net::TcpStream::connect(\"db:5432\").await;\n}\n";
+/// An unbounded channel (line 2) and a bare connect (line 3), in a program that serves peers
+/// (line 4: connects matter in servers, not in one-shot tools).
+const MAIN_RS: &str = "async fn main() {\n    let (tx, rx) = flume::unbounded::<u32>();\n    let s = tokio::net::TcpStream::connect(\"db:5432\").await;\n    let server = tokio::net::TcpListener::bind(\"0.0.0.0:8080\").await;\n}\n";
 
 /// A crate whose main.rs has an unbounded channel (line 2) and a bare connect (line 3).
 fn workspace(config: Option<&str>) -> tempfile::TempDir {
@@ -183,9 +185,10 @@ fn suppressions_name_families_and_typos_get_a_suggestion() {
                 "<u32>();",
                 "<u32>(); // backpressure:allow(unbounded) drained at startup",
             )
-            .replace(
+            .replacen(
                 ".await;",
                 ".await; // backpressure:allow(conect-without-timeout)",
+                1,
             ),
     )
     .unwrap();

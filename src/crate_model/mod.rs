@@ -19,6 +19,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::engine::serving::ServingScan;
 use crate::engine::test_code;
 use crate::manifest::CrateInfo;
 
@@ -115,6 +116,8 @@ impl Manifests {
 /// A workspace: which of its members only serve tests.
 struct Workspace {
     dev_only: HashSet<PathBuf>,
+    /// Package name (`-` → `_`) → the members that name it in their `[dependencies]`.
+    dependents: HashMap<String, Vec<PathBuf>>,
 }
 
 /// What the run keeps of one package.
@@ -133,6 +136,33 @@ struct Package {
     /// Top-level folders of the package that hold files of its module trees (`src`): a file in
     /// one of them that no tree reaches is unreachable.
     source_folders: HashSet<OsString>,
+    /// Whether it has a library target (others may link it).
+    has_lib: bool,
+    /// The first production file that shows a network listener.
+    listener: Option<Listener>,
+    /// Workspace members whose `[dependencies]` name this package.
+    dependents: Vec<PathBuf>,
+}
+
+/// Where a package shows that it serves network peers.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Listener {
+    pub file: PathBuf,
+    pub entry: &'static str,
+}
+
+/// Whether a file's code runs in a process that serves network peers, judged by its package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Serving {
+    /// The package itself shows a listener.
+    Serves(Listener),
+    /// A workspace member that depends on the package shows one.
+    UsedByServer { dependent: PathBuf },
+    /// Neither the package nor any member that depends on it shows a listener: a tool (a CLI,
+    /// an installer, a release script), where a stalled or large download stalls its user.
+    Tool,
+    /// A library nothing in view depends on, or a file outside any package: it may serve anyone.
+    Unknown,
 }
 
 /// The crate model of one run.
@@ -185,28 +215,84 @@ impl CrateModel {
             let shell = package_shell(dir, &mut manifests, &mut workspaces, &mut model);
             shells.push(shell);
         }
+        // The members that depend on a linted package: whether they serve decides whether the
+        // package's code runs in a server (their files are read for that, never linted). Their
+        // configuration errors and notes belong to their own runs.
+        let mut extra: Vec<PathBuf> = shells
+            .iter()
+            .flat_map(|s| s.dependents.iter().cloned())
+            .filter(|d| !package_index.contains_key(d))
+            .collect();
+        extra.sort();
+        extra.dedup();
+        let mut quiet = CrateModel::default();
+        for dir in &extra {
+            shells.push(package_shell(
+                dir,
+                &mut manifests,
+                &mut workspaces,
+                &mut quiet,
+            ));
+        }
         // The module trees, in parallel (each reads its files lexically).
-        let trees: Vec<(HashMap<PathBuf, Role>, HashSet<OsString>)> = shells
+        let trees: Vec<Tree> = shells
             .par_iter()
             .map(|s| match &s.targets {
                 Some(targets) => module_tree(&s.dir, targets),
-                None => (HashMap::new(), HashSet::new()),
+                None => Tree {
+                    roles: HashMap::new(),
+                    source_folders: HashSet::new(),
+                    listener: None,
+                },
             })
             .collect();
-        for (shell, (roles, source_folders)) in shells.into_iter().zip(trees) {
+        for (shell, tree) in shells.into_iter().zip(trees) {
             model.packages.push(Package {
                 dir: shell.dir,
                 info: shell.info,
                 malformed: shell.targets.is_none(),
                 anchor: shell.anchor,
                 whole: shell.whole,
-                roles,
-                source_folders,
+                roles: tree.roles,
+                source_folders: tree.source_folders,
+                has_lib: shell.has_lib,
+                listener: tree.listener,
+                dependents: shell.dependents,
             });
         }
         model.notes.sort();
         model.config_errors.sort();
         model
+    }
+
+    /// Whether `file`'s package serves network peers, or is used by a member that does.
+    pub fn serving(&self, file: &Path) -> Serving {
+        let path = normalise(&self.cwd, file);
+        let Some(p) = path
+            .parent()
+            .and_then(|d| self.owner.get(d).copied().flatten())
+            .and_then(|i| self.packages.get(i))
+        else {
+            return Serving::Unknown;
+        };
+        if p.malformed {
+            return Serving::Unknown;
+        }
+        if let Some(l) = &p.listener {
+            return Serving::Serves(l.clone());
+        }
+        let serving_dependent = p.dependents.iter().find(|d| {
+            self.packages
+                .iter()
+                .any(|q| &q.dir == *d && q.listener.is_some())
+        });
+        match serving_dependent {
+            Some(d) => Serving::UsedByServer {
+                dependent: d.clone(),
+            },
+            None if p.has_lib && p.dependents.is_empty() => Serving::Unknown,
+            None => Serving::Tool,
+        }
     }
 
     /// The role of `file` and the facts of its crate.
@@ -266,6 +352,8 @@ struct Shell {
     whole: Option<TestReason>,
     /// None when the manifest does not parse.
     targets: Option<Vec<(PathBuf, RootKind)>>,
+    has_lib: bool,
+    dependents: Vec<PathBuf>,
 }
 
 fn package_shell(
@@ -313,6 +401,8 @@ fn package_shell(
             anchor,
             whole: None,
             targets: None,
+            has_lib: false,
+            dependents: Vec::new(),
         };
     };
     let ws_root = dir
@@ -343,21 +433,31 @@ fn package_shell(
     if nested && test_code::is_test_name(name) {
         whole = Some(TestReason::TestNamed);
     }
-    if let (None, Some(root)) = (whole, &ws_root) {
+    let mut dependents = Vec::new();
+    if let Some(root) = &ws_root {
         let ws = workspaces
             .entry(root.clone())
             .or_insert_with(|| Arc::new(read_workspace(root, manifests)))
             .clone();
-        if ws.dev_only.contains(dir) {
+        if whole.is_none() && ws.dev_only.contains(dir) {
             whole = Some(TestReason::DevOnlyMember);
         }
+        dependents = ws
+            .dependents
+            .get(&name.replace('-', "_"))
+            .cloned()
+            .unwrap_or_default();
     }
+    let targets = targets(dir, table);
+    let has_lib = table.contains_key("lib") || dir.join("src/lib.rs").is_file();
     Shell {
         dir: dir.to_path_buf(),
         info: Arc::new(info),
         anchor,
         whole,
-        targets: Some(targets(dir, table)),
+        targets: Some(targets),
+        has_lib,
+        dependents,
     }
 }
 
@@ -406,6 +506,9 @@ fn read_workspace(root: &Path, manifests: &mut Manifests) -> Workspace {
     let mut names: HashMap<String, PathBuf> = HashMap::new();
     let mut normal: HashSet<String> = HashSet::new();
     let mut dev: HashSet<String> = HashSet::new();
+    let mut dependents: HashMap<String, Vec<PathBuf>> = HashMap::new();
+    let mut members: Vec<PathBuf> = members.into_iter().collect();
+    members.sort();
     for member in &members {
         let Some(m) = manifests.get(member) else {
             continue;
@@ -445,6 +548,12 @@ fn read_workspace(root: &Path, manifests: &mut Manifests) -> Workspace {
                 if section == "dev-dependencies" {
                     dev.insert(package);
                 } else {
+                    if section == "dependencies" {
+                        dependents
+                            .entry(package.replace('-', "_"))
+                            .or_default()
+                            .push(member.clone());
+                    }
                     normal.insert(package);
                 }
             }
@@ -454,7 +563,14 @@ fn read_workspace(root: &Path, manifests: &mut Manifests) -> Workspace {
         .difference(&normal)
         .filter_map(|name| names.get(name).cloned())
         .collect();
-    Workspace { dev_only }
+    for list in dependents.values_mut() {
+        list.sort();
+        list.dedup();
+    }
+    Workspace {
+        dev_only,
+        dependents,
+    }
 }
 
 /// The folders a workspace member pattern names (`crates/*`, `libs/**` is not supported beyond `*`).
@@ -572,11 +688,17 @@ type Node = (PathBuf, bool);
 /// Follows the module trees of one package: production roots through ungated declarations first
 /// (production), then through all declarations (test-gated), then the test targets and the build
 /// script. Returns each reached file's role and the top-level folders that hold them.
-fn module_tree(
-    dir: &Path,
-    targets: &[(PathBuf, RootKind)],
-) -> (HashMap<PathBuf, Role>, HashSet<OsString>) {
+/// A package's module trees: the role of each file, the top-level folders holding them, and the
+/// first production file (by path) that shows a network listener.
+struct Tree {
+    roles: HashMap<PathBuf, Role>,
+    source_folders: HashSet<OsString>,
+    listener: Option<Listener>,
+}
+
+fn module_tree(dir: &Path, targets: &[(PathBuf, RootKind)]) -> Tree {
     let mut scans: HashMap<PathBuf, scan::FileMods> = HashMap::new();
+    let mut listeners: HashMap<PathBuf, &'static str> = HashMap::new();
     let mut roles: HashMap<PathBuf, Role> = HashMap::new();
     let roots = |kind: RootKind| -> Vec<Node> {
         targets
@@ -613,17 +735,26 @@ fn module_tree(
                 .filter(|(p, _)| !scans.contains_key(p))
                 .map(|(p, _)| p.clone())
                 .collect();
-            let read: Vec<(PathBuf, scan::FileMods)> = unread
+            let read: Vec<(PathBuf, scan::FileMods, Option<&'static str>)> = unread
                 .into_par_iter()
                 .map(|p| {
-                    let mods = crate::input::read_regular_file(&p, crate::input::STRUCTURE_BYTES)
+                    let text = crate::input::read_regular_file(&p, crate::input::STRUCTURE_BYTES)
                         .ok()
-                        .map(|b| scan::scan(&String::from_utf8_lossy(&b)))
-                        .unwrap_or_default();
-                    (p, mods)
+                        .map(|b| String::from_utf8_lossy(&b).into_owned());
+                    let mods = text.as_deref().map(scan::scan).unwrap_or_default();
+                    let listener = text
+                        .as_deref()
+                        .and_then(|t| ServingScan::global().find(t))
+                        .map(|e| e.entry);
+                    (p, mods, listener)
                 })
                 .collect();
-            scans.extend(read);
+            for (p, mods, listener) in read {
+                if let Some(entry) = listener {
+                    listeners.insert(p.clone(), entry);
+                }
+                scans.insert(p, mods);
+            }
             let mut next = Vec::new();
             for (path, owns_folder) in &frontier {
                 let Some(mods) = scans.get(path) else {
@@ -675,7 +806,16 @@ fn module_tree(
             }
         })
         .collect();
-    (roles, folders)
+    let listener = listeners
+        .into_iter()
+        .filter(|(p, _)| roles.get(p) == Some(&Role::Production))
+        .min()
+        .map(|(file, entry)| Listener { file, entry });
+    Tree {
+        roles,
+        source_folders: folders,
+        listener,
+    }
 }
 
 /// The files a `mod` declaration names, as rustc finds them (several with `cfg_attr` paths).

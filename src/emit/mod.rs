@@ -80,6 +80,12 @@ pub fn summary_line(report: &Report) -> String {
             report.hidden_by_baseline
         ));
     }
+    if report.counts.left_out_in_tools > 0 {
+        parts.push(format!(
+            "{} left out in tools that serve no peers",
+            report.counts.left_out_in_tools
+        ));
+    }
     if report.hidden_by_confidence > 0 {
         parts.push(format!(
             "{} below the minimum confidence",
