@@ -141,7 +141,7 @@ fn stats_count_files_by_reason_and_the_summary_names_unreachable_files() {
         ),
         (
             "test-named",
-            &["in a folder or crate named for tests or tooling: 19"],
+            &["in a folder or crate named for tests or tooling: 20"],
         ),
         (
             "outside-tree",

@@ -88,6 +88,7 @@ pub const TEST_NAMES: &[(&str, &str)] = &[
     ("testkit", "test kits"),
     ("testing", "test-support crates and folders"),
     ("*-test", "test crates (`server-test`)"),
+    ("*-tests", "test suites (`k8s-e2e-tests`)"),
     ("*-mock", "mock crates (`store-mock`)"),
     ("test-harness", "test harnesses (also `test_harness`)"),
     ("xtask", "build tooling (the xtask pattern)"),
