@@ -45,6 +45,7 @@ pub fn parse(text: &str, items: &[(u32, u32)]) -> Vec<Suppression> {
         let widest = item_at.entry(start).or_insert(end);
         *widest = (*widest).max(end);
     }
+    let comments = line_comment_starts(text);
     let mut out = Vec::new();
     let mut offset = 0;
     let mut in_header = true;
@@ -58,9 +59,11 @@ pub fn parse(text: &str, items: &[(u32, u32)]) -> Vec<Suppression> {
             || trimmed.starts_with('*');
         if let Some(at) = line.find(MARKER) {
             // A quoted marker (in backticks, as in documentation) is text, not a suppression.
+            // A `//` inside a string literal (test data, say) starts no comment.
             let comment = line[..at]
                 .rfind("//")
-                .filter(|&c| !line[..c].ends_with('`'));
+                .filter(|&c| !line[..c].ends_with('`'))
+                .filter(|&c| comments.binary_search(&(offset + c)).is_ok());
             if let Some(comment) = comment {
                 let inner = line[comment + 2..at].trim_start_matches(['/', '!']).trim();
                 let before = line[..comment].trim();
@@ -92,6 +95,113 @@ pub fn parse(text: &str, items: &[(u32, u32)]) -> Vec<Suppression> {
         offset += line.len();
     }
     out
+}
+
+/// The byte offsets of every `//` that starts a line comment: outside string, byte-string, raw-string
+/// and character literals and block comments. One pass over the text.
+fn line_comment_starts(text: &str) -> Vec<usize> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                out.push(i);
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                // Block comments nest.
+                let mut depth = 0usize;
+                while i < b.len() {
+                    if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+                        depth += 1;
+                        i += 2;
+                    } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
+                        depth -= 1;
+                        i += 2;
+                        if depth == 0 {
+                            break;
+                        }
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
+            b'r' if raw_string_hashes(b, i).is_some() => {
+                let (hashes, body) = raw_string_hashes(b, i).unwrap_or((0, i + 1));
+                i = body;
+                loop {
+                    if i >= b.len() {
+                        break;
+                    }
+                    if b[i] == b'"'
+                        && b[i + 1..]
+                            .iter()
+                            .take(hashes)
+                            .filter(|&&c| c == b'#')
+                            .count()
+                            == hashes
+                    {
+                        i += 1 + hashes;
+                        break;
+                    }
+                    i += 1;
+                }
+            }
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'\'' => {
+                // A character literal ('x', '\n', '\u{..}'), or a lifetime / label ('a).
+                if b.get(i + 1) == Some(&b'\\') {
+                    i += 2;
+                    while i < b.len() && b[i] != b'\'' && b[i] != b'\n' {
+                        i += 1;
+                    }
+                    i += 1;
+                } else if let Some(c) = text.get(i + 1..).and_then(|t| t.chars().next()) {
+                    let after = i + 1 + c.len_utf8();
+                    i = if b.get(after) == Some(&b'\'') {
+                        after + 1
+                    } else {
+                        i + 1
+                    };
+                } else {
+                    i += 1;
+                }
+            }
+            b'b' | b'c' if b.get(i + 1) == Some(&b'r') && raw_string_hashes(b, i + 1).is_some() => {
+                // `br"..."`, `cr#"..."#`: the raw string starts at the `r`.
+                i += 1;
+            }
+            _ if b[i].is_ascii_alphanumeric() || b[i] == b'_' => {
+                // A whole identifier, so an `r` inside one starts no raw string.
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                    i += 1;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+/// At `r` (after an optional `b`/`c` prefix): `r"` or `r#..#"` gives the number of hashes and the
+/// offset after the opening quote.
+fn raw_string_hashes(b: &[u8], at: usize) -> Option<(usize, usize)> {
+    let mut j = at + 1;
+    let mut hashes = 0;
+    while b.get(j) == Some(&b'#') {
+        hashes += 1;
+        j += 1;
+    }
+    (b.get(j) == Some(&b'"')).then_some((hashes, j + 1))
 }
 
 type Names = Vec<(String, Range<usize>, bool)>;
@@ -257,6 +367,32 @@ pub fn item_lines(index: &LineIndex<'_>, items: &[Range<usize>]) -> Vec<(u32, u3
         .iter()
         .map(|r| (index.position(r.start).line, index.position(r.end).line))
         .collect()
+}
+
+#[cfg(test)]
+mod comment_tests {
+    use super::*;
+
+    #[test]
+    fn markers_in_literals_are_not_comments() {
+        let text = concat!(
+            "let a = \"x // backpressure:allow(unbounded-channel)\";\n",
+            "let b = r#\"y // backpressure:allow(unbounded-channel)\"#;\n",
+            "let c = br\"z // backpressure:allow(unbounded-channel)\";\n",
+            "let d = '\"'; let e = '€'; let f: &'static str = \"http://h\"; // backpressure:allow(unbounded-channel) real\n",
+            "/* a /* nested */ // backpressure:allow(unbounded-channel) */\n",
+        );
+        let found = parse(text, &[]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].scope, Scope::Lines(4, 4));
+    }
+
+    #[test]
+    fn the_lexer_ends_on_any_text() {
+        for text in ["\"", "r#\"", "'", "'\\", "/*", "br#", "'€", "c", "\"\\"] {
+            let _ = line_comment_starts(text);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -33,4 +33,16 @@ fi
 grep -q 'unbounded-channel' out.txt || { cat out.txt; echo "FAIL: the system hook did not name the rule"; exit 1; }
 PATH="$repo/target/debug:$PATH" "$work/venv/bin/pre-commit" try-repo "$repo" cargo-backpressure-system --files clean.rs > out.txt 2>&1 || { cat out.txt; echo "FAIL: the system hook blocked a clean file"; exit 1; }
 echo "system hook blocked bad.rs and passed clean.rs"
-echo "pre-commit check: 4 passed, 0 failed"
+# A file its parent declares `#[cfg(test)] mod unit;` is test code in the full run: the hook, which
+# names only that file, must agree and let the commit through.
+mkdir -p crate/src
+printf '[package]\nname = "app"\nversion = "0.1.0"\nedition = "2021"\n' > crate/Cargo.toml
+printf 'pub fn run() {}\n\n#[cfg(test)]\nmod unit;\n' > crate/src/lib.rs
+printf 'fn helper() {\n    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<u32>();\n}\n' > crate/src/unit.rs
+git add crate
+PATH="$repo/target/debug:$PATH" "$work/venv/bin/pre-commit" try-repo "$repo" cargo-backpressure-system --files crate/src/unit.rs > out.txt 2>&1 || { cat out.txt; echo "FAIL: the hook blocked a test module the full run skips"; exit 1; }
+full_status=0
+(cd crate && "$repo/target/debug/cargo-backpressure" --format short . > ../full.txt 2>&1) || full_status=$?
+[ "$full_status" -eq 0 ] || { cat full.txt; echo "FAIL: the full run reported the test module"; exit 1; }
+echo "system hook passed the staged test module crate/src/unit.rs, as the full run does"
+echo "pre-commit check: 5 passed, 0 failed"
