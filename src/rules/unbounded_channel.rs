@@ -29,6 +29,7 @@ pub struct UnboundedChannel {
     clone_ctors: HashSet<String>,
     clone_types: HashSet<String>,
     clone_methods: Vec<String>,
+    local_event_sinks: HashSet<String>,
     vocabulary: Vocabulary,
     receiver_vocabulary: Vocabulary,
     max_capacity: u128,
@@ -53,6 +54,7 @@ impl UnboundedChannel {
             clone_ctors: keys("clone-per-message-constructors"),
             clone_types: keys("clone-per-message-types"),
             clone_methods: name_list(doc, "clone-per-message-methods"),
+            local_event_sinks: keys("local-event-sinks"),
             vocabulary: Vocabulary::from_doc(doc, "sender-methods", "sender", "sent"),
             receiver_vocabulary: Vocabulary::from_doc(
                 doc,
@@ -164,11 +166,26 @@ impl UnboundedChannel {
             body: frame.body,
             self_type: frame.self_type.clone(),
         };
-        let senders = handle_uses(
+        let mut senders = handle_uses(
             &index,
             &self.vocabulary,
             start(names.first().cloned().flatten()),
         );
+        for u in &mut senders.uses {
+            if let UseKind::PassedTo {
+                followed: false,
+                path: Some(path),
+                ..
+            } = &u.kind
+            {
+                if cx
+                    .resolve(path)
+                    .is_some_and(|p| self.local_event_sinks.contains(&p))
+                {
+                    u.kind = UseKind::LocalSource;
+                }
+            }
+        }
         let declared = [turbofish_payload(call), annotated_payload(&local.pat)];
         if senders.sends_unit()
             || declared.into_iter().flatten().any(is_empty_payload)
@@ -184,6 +201,12 @@ impl UnboundedChannel {
             &self.receiver_vocabulary,
             start(names.get(1).cloned().flatten()),
         );
+        senders.own_receives = receivers
+            .uses
+            .iter()
+            .filter(|u| matches!(u.kind, UseKind::Act { .. }))
+            .map(|u| u.range.clone())
+            .collect();
         let consumer = receivers
             .uses
             .iter()

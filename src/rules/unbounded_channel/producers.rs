@@ -193,8 +193,16 @@ pub enum UseKind {
         field: String,
         followed: bool,
     },
-    /// Passed to a function: `followed` when it is a helper of this file.
-    PassedTo { callee: String, followed: bool },
+    /// Passed to a function: `followed` when it is a helper of this file; `path` the function's
+    /// path as written, when it is called by path (for the caller to resolve).
+    PassedTo {
+        callee: String,
+        followed: bool,
+        path: Option<syn::Path>,
+    },
+    /// Passed to an API that feeds it events of the local machine (a file-system watcher): its
+    /// volume follows what happens on the host, not outside traffic.
+    LocalSource,
     /// Leaves what this analysis follows: returned, stored in a collection, used by a macro.
     Escapes { how: String },
 }
@@ -347,6 +355,9 @@ pub enum Start<'ast> {
 /// Every use of a handle visible in this file, and the types it was stored or passed with.
 pub struct Producers<'ast> {
     pub uses: Vec<HandleUse<'ast>>,
+    /// Where the channel's own receiver takes messages: a loop fed by one of these is the
+    /// consumer feeding its own queue (see [`Producers::pace`]).
+    pub own_receives: Vec<Range<usize>>,
     /// Declared types the handle was given: the fields it is stored in, the parameters it is
     /// passed as (`UnboundedSender<()>` says the payload is `()`).
     pub types: Vec<&'ast Type>,
@@ -373,6 +384,7 @@ pub fn handle_uses<'ast>(
 ) -> Producers<'ast> {
     let mut out = Producers {
         uses: Vec::new(),
+        own_receives: Vec::new(),
         types: Vec::new(),
     };
     let mut pending = Vec::new();
@@ -621,6 +633,7 @@ impl<'i, 'ast> Walker<'i, 'ast> {
                     UseKind::PassedTo {
                         callee: format!("`.{method}()`"),
                         followed: false,
+                        path: None,
                     },
                     arg,
                 );
@@ -682,6 +695,7 @@ impl<'i, 'ast> Walker<'i, 'ast> {
                     UseKind::PassedTo {
                         callee: format!("`{}`", segments.join("::")),
                         followed: false,
+                        path: path.cloned(),
                     },
                     arg,
                 );
@@ -730,6 +744,7 @@ impl<'i, 'ast> Walker<'i, 'ast> {
             UseKind::PassedTo {
                 callee: format!("`{callee}`"),
                 followed,
+                path: None,
             },
             arg,
         );
@@ -1017,10 +1032,40 @@ pub fn feed(
             return Feed::Finite;
         }
     }
+    if let Expr::While(w) = loop_expr {
+        if drains_local_collection(&w.cond, &w.body) {
+            return Feed::Finite;
+        }
+    }
     if timer {
         return Feed::Timer;
     }
     Feed::Unknown
+}
+
+/// `while let Some(x) = queue.pop_front()` over a binding or field the body never refills: the
+/// loop ends when the collection is empty.
+fn drains_local_collection(cond: &Expr, body: &syn::Block) -> bool {
+    const POPS: &[&str] = &["pop", "pop_front", "pop_back", "pop_first", "pop_last"];
+    let Expr::Let(l) = peel_paren(cond) else {
+        return false;
+    };
+    let Expr::MethodCall(m) = peel_paren(&l.expr) else {
+        return false;
+    };
+    if !POPS.iter().any(|p| m.method == p)
+        || !matches!(peel_paren(&m.receiver), Expr::Path(_) | Expr::Field(_))
+    {
+        return false;
+    }
+    let collection = render(&m.receiver);
+    let mut refilled = false;
+    super::super::syntax::for_each_expr_in_block(body, false, &mut |e| {
+        if let Expr::MethodCall(c) = e {
+            refilled |= !POPS.iter().any(|p| c.method == p) && render(&c.receiver) == collection;
+        }
+    });
+    !refilled
 }
 
 /// An outside source: `listener.accept()`, `socket.recv()`, an awaited `stream.next()`.
@@ -1253,6 +1298,11 @@ impl<'ast> Producers<'ast> {
                     accept,
                 } = feed(vocab, l, index.sig_of(body), body)
                 {
+                    // The loop drains this very channel: the consumer feeds its own queue (a
+                    // work list), whose volume is the work itself; a bound could deadlock it.
+                    if self.own_receives.iter().any(|r| contains(&source, r)) {
+                        return Pace::Bounded;
+                    }
                     if !self.lock_step(l) {
                         return Pace::External {
                             source,
@@ -1298,11 +1348,13 @@ impl<'ast> Producers<'ast> {
             UseKind::PassedTo {
                 callee,
                 followed: false,
+                ..
             } => Some((
                 format!("the {noun} is passed to {callee}, which is not in this file"),
                 format!("passed here to {callee}, which is not in this file"),
             )),
             UseKind::IntoField { .. } | UseKind::PassedTo { .. } => None,
+            UseKind::LocalSource => return Pace::Bounded,
             UseKind::Escapes { how } => {
                 Some((format!("the {noun} is {how}"), format!("{how} here")))
             }
@@ -1362,6 +1414,10 @@ impl<'ast> Producers<'ast> {
                 && u.range.end <= range.end
         })
     }
+}
+
+fn contains(outer: &Range<usize>, inner: &Range<usize>) -> bool {
+    outer.start <= inner.start && inner.end <= outer.end && inner.end > inner.start
 }
 
 /// The caller a closure is handed to, as written in a message: `` `.with_writer()` ``.
@@ -1633,9 +1689,10 @@ mod tests {
                     field,
                     followed,
                 } => format!("field {owner}.{field} followed={followed}"),
-                UseKind::PassedTo { callee, followed } => {
-                    format!("passed {callee} followed={followed}")
-                }
+                UseKind::PassedTo {
+                    callee, followed, ..
+                } => format!("passed {callee} followed={followed}"),
+                UseKind::LocalSource => "local source".to_owned(),
                 UseKind::Escapes { how } => format!("escapes {how}"),
             })
             .collect()
