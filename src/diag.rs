@@ -154,6 +154,8 @@ pub enum NotAnalysed {
     NotUtf8,
     /// The file nests deeper than the parser's stack guard allows.
     TooDeep { depth: usize, limit: usize },
+    /// The file has more tokens than a syntax tree may hold within the memory bound.
+    TooManyTokens { tokens: usize, limit: usize },
     /// The file exceeds the size limit.
     TooLarge { bytes: u64, limit: u64 },
     /// A FIFO, device or socket named on the command line: reading it could block or never end.
@@ -177,6 +179,12 @@ impl fmt::Display for NotAnalysed {
             NotAnalysed::NotUtf8 => f.write_str("not valid UTF-8"),
             NotAnalysed::TooDeep { depth, limit } => {
                 write!(f, "nesting depth {depth} exceeds the limit of {limit}")
+            }
+            NotAnalysed::TooManyTokens { tokens, limit } => {
+                write!(
+                    f,
+                    "{tokens} tokens, above the limit of {limit} (its syntax tree would take too much memory)"
+                )
             }
             NotAnalysed::TooLarge { bytes, limit } => {
                 write!(

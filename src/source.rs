@@ -8,14 +8,20 @@ pub struct LineIndex<'a> {
 
 impl<'a> LineIndex<'a> {
     pub fn new(text: &'a str) -> Self {
-        let mut line_starts = vec![0];
+        // rustc does not count a byte-order mark: line 1 starts after it.
+        let first = if text.starts_with('\u{feff}') {
+            '\u{feff}'.len_utf8()
+        } else {
+            0
+        };
+        let mut line_starts = vec![first];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         LineIndex { text, line_starts }
     }
 
-    /// The position of `byte` (clamped to the text and to a char boundary).
+    /// The position of `byte` (clamped to the text, to a char boundary and past a BOM).
     pub fn position(&self, byte: usize) -> Position {
-        let mut byte = byte.min(self.text.len());
+        let mut byte = byte.min(self.text.len()).max(self.line_starts[0]);
         while !self.text.is_char_boundary(byte) {
             byte -= 1;
         }
@@ -61,5 +67,15 @@ mod tests {
         let p = idx.position(4 + 3); // after "çd" on line 2 ('ç' is two bytes)
         assert_eq!((p.line, p.column), (2, 3));
         assert_eq!(idx.line_text(1), "ab");
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_a_column() {
+        let idx = LineIndex::new("\u{feff}fn f() {}\nx");
+        let p = idx.position(3 + 3); // `f`, after the BOM and "fn "
+        assert_eq!((p.line, p.column, p.byte), (1, 4, 6));
+        assert_eq!(idx.position(0).column, 1);
+        assert_eq!(idx.line_text(1), "fn f() {}");
+        assert_eq!(idx.position(3 + 10).column, 1);
     }
 }

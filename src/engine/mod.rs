@@ -104,13 +104,7 @@ impl Engine {
         crate_info: &CrateInfo,
     ) -> Result<FileAnalysis, NotAnalysed> {
         let (offset, prepared) = prepare(text);
-        let depth = guard::estimated_depth(&prepared, guard::DEPTH_LIMIT);
-        if depth > guard::DEPTH_LIMIT {
-            return Err(NotAnalysed::TooDeep {
-                depth,
-                limit: guard::DEPTH_LIMIT,
-            });
-        }
+        guard::check(&prepared)?;
         let mut file = syn::parse_str::<syn::File>(&prepared).map_err(|e| {
             let start = e.span().start();
             NotAnalysed::Syntax {
