@@ -156,6 +156,13 @@ pub enum NotAnalysed {
     TooDeep { depth: usize, limit: usize },
     /// The file has more tokens than a syntax tree may hold within the memory bound.
     TooManyTokens { tokens: usize, limit: usize },
+    /// A function body has more expressions than the rules can follow within the time bound (they
+    /// relate each call to the rest of its function).
+    FunctionTooLarge {
+        line: u32,
+        expressions: usize,
+        limit: usize,
+    },
     /// The file exceeds the size limit.
     TooLarge { bytes: u64, limit: u64 },
     /// A FIFO, device or socket named on the command line: reading it could block or never end.
@@ -190,6 +197,16 @@ impl fmt::Display for NotAnalysed {
                 write!(
                     f,
                     "file is {bytes} bytes, above the size limit of {limit} bytes"
+                )
+            }
+            NotAnalysed::FunctionTooLarge {
+                line,
+                expressions,
+                limit,
+            } => {
+                write!(
+                    f,
+                    "the function at line {line} has {expressions} expressions, above the limit of {limit} the rules can follow in bounded time"
                 )
             }
             NotAnalysed::NotRegularFile { file_type } => {

@@ -784,3 +784,65 @@ mod tests {
         assert_eq!(scan(&long, usize::MAX, 10).tokens, 2_000);
     }
 }
+
+/// Expressions one function body (closures and nested blocks included) may hold. The rules relate
+/// each call to the rest of its function (where a sender goes, whether a timeout wraps a connect),
+/// so their work grows with the product of the two; real functions stay far below this
+/// (generated tables are `@generated` files, skipped).
+pub const FUNCTION_EXPRESSION_LIMIT: usize = 5_000;
+
+/// The first function body of `file` above [`FUNCTION_EXPRESSION_LIMIT`] expressions: its line
+/// and its count.
+pub fn oversized_function(file: &syn::File) -> Option<(u32, usize)> {
+    use syn::visit::Visit;
+    struct Count {
+        /// Expressions of each enclosing function body, innermost last.
+        open: Vec<usize>,
+        found: Option<(u32, usize)>,
+    }
+    impl Count {
+        fn body(&mut self, line: u32, walk: impl FnOnce(&mut Self)) {
+            if self.found.is_some() {
+                return;
+            }
+            self.open.push(0);
+            walk(self);
+            let n = self.open.pop().unwrap_or(0);
+            if let Some(outer) = self.open.last_mut() {
+                *outer += n;
+            }
+            if n > FUNCTION_EXPRESSION_LIMIT && self.found.is_none() {
+                self.found = Some((line, n));
+            }
+        }
+    }
+    impl<'ast> Visit<'ast> for Count {
+        fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+            let line = f.sig.ident.span().start().line as u32;
+            self.body(line, |c| syn::visit::visit_item_fn(c, f));
+        }
+        fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
+            let line = f.sig.ident.span().start().line as u32;
+            self.body(line, |c| syn::visit::visit_impl_item_fn(c, f));
+        }
+        fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
+            let line = f.sig.ident.span().start().line as u32;
+            self.body(line, |c| syn::visit::visit_trait_item_fn(c, f));
+        }
+        fn visit_expr(&mut self, e: &'ast syn::Expr) {
+            if self.found.is_some() {
+                return;
+            }
+            if let Some(n) = self.open.last_mut() {
+                *n += 1;
+            }
+            syn::visit::visit_expr(self, e);
+        }
+    }
+    let mut count = Count {
+        open: Vec::new(),
+        found: None,
+    };
+    count.visit_file(file);
+    count.found
+}

@@ -117,6 +117,13 @@ impl Engine {
             macros::any_ident(tokens, &|w| self.macro_words.contains(w))
         };
         macros::expand(&mut file, &wanted);
+        if let Some((line, expressions)) = guard::oversized_function(&file) {
+            return Err(NotAnalysed::FunctionTooLarge {
+                line,
+                expressions,
+                limit: guard::FUNCTION_EXPRESSION_LIMIT,
+            });
+        }
         let tree = ModuleTree::build(&file.items);
         let mut items = FileItems::default();
         collect_items(&file.items, &mut items);
