@@ -414,6 +414,7 @@ fn package_shell(
         .and_then(|r| manifests.get(r))
         .and_then(|m| m.table().cloned());
     let mut info = CrateInfo::from_manifest(dir, table, ws_table.as_ref().or(Some(table)));
+    info.reexports = member_reexports(dir, table, ws_root.as_deref(), ws_table.as_ref(), manifests);
     if let Some(text) = manifest.as_ref().map(|m| m.text.as_str()) {
         match crate::config::package_levels(
             &manifest_path,
@@ -458,6 +459,169 @@ fn package_shell(
         targets: Some(targets),
         has_lib,
         dependents,
+    }
+}
+
+/// The prefix rewrites for the paths that `dir`'s path dependencies (workspace members) re-export
+/// from their own dependencies in their crate root: `pub use tokio;` in `common` makes
+/// `common::tokio` here mean `tokio`.
+fn member_reexports(
+    dir: &Path,
+    table: &toml::Table,
+    ws_root: Option<&Path>,
+    ws_table: Option<&toml::Table>,
+    manifests: &mut Manifests,
+) -> Vec<(Vec<String>, Vec<String>)> {
+    let ws_deps = ws_table
+        .and_then(|w| w.get("workspace"))
+        .and_then(|w| w.get("dependencies"))
+        .and_then(toml::Value::as_table);
+    let mut sections: Vec<&toml::Table> = Vec::new();
+    for section in ["dependencies", "dev-dependencies", "build-dependencies"] {
+        sections.extend(table.get(section).and_then(toml::Value::as_table));
+    }
+    if let Some(targets) = table.get("target").and_then(toml::Value::as_table) {
+        for target in targets.values() {
+            for section in ["dependencies", "dev-dependencies", "build-dependencies"] {
+                sections.extend(target.get(section).and_then(toml::Value::as_table));
+            }
+        }
+    }
+    let mut out: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+    for (key, spec) in sections.into_iter().flatten() {
+        let inherited = spec.get("workspace").and_then(toml::Value::as_bool) == Some(true);
+        let ws_spec = inherited
+            .then(|| ws_deps.and_then(|d| d.get(key)))
+            .flatten();
+        let dep_dir = match (
+            spec.get("path"),
+            ws_spec.and_then(|w| w.get("path")),
+            ws_root,
+        ) {
+            (Some(toml::Value::String(p)), _, _) => normalise(dir, Path::new(p)),
+            (None, Some(toml::Value::String(p)), Some(root)) => normalise(root, Path::new(p)),
+            _ => continue,
+        };
+        let renamed =
+            spec.get("package").is_some() || ws_spec.is_some_and(|w| w.get("package").is_some());
+        let Some(exports) = crate_root_exports(&dep_dir, ws_table, manifests) else {
+            continue;
+        };
+        // Code names a renamed dependency by its key, any other by its library's name.
+        let name = if renamed {
+            key.replace('-', "_")
+        } else {
+            exports.lib_name
+        };
+        for (alias, target) in exports.items {
+            let from = vec![name.clone(), alias];
+            if !out.iter().any(|(f, _)| *f == from) {
+                out.push((from, target));
+            }
+        }
+    }
+    out.sort_by_key(|(from, _)| std::cmp::Reverse(from.len()));
+    out
+}
+
+/// What a library exports under its own root from its dependencies.
+struct RootExports {
+    /// The library's name as code writes it (`[lib] name`, else the package name, `-` → `_`).
+    lib_name: String,
+    /// (name at the root, canonical path of the dependency item).
+    items: Vec<(String, Vec<String>)>,
+}
+
+/// Reads the crate root of the library in `dir` lexically for `pub use` items that name one of
+/// its dependencies (through its Cargo renames); local modules and `crate::` paths are not
+/// dependencies, globs say nothing of which names they bring.
+fn crate_root_exports(
+    dir: &Path,
+    ws_table: Option<&toml::Table>,
+    manifests: &mut Manifests,
+) -> Option<RootExports> {
+    let manifest = manifests.get(dir)?;
+    let table = manifest.table()?;
+    let package = table.get("package")?;
+    let lib = table.get("lib");
+    let lib_name = lib
+        .and_then(|l| l.get("name"))
+        .or_else(|| package.get("name"))
+        .and_then(toml::Value::as_str)?
+        .replace('-', "_");
+    let root = lib
+        .and_then(|l| l.get("path"))
+        .and_then(toml::Value::as_str)
+        .unwrap_or("src/lib.rs");
+    let text = crate::input::read_regular_text(
+        &normalise(dir, Path::new(root)),
+        crate::input::STRUCTURE_BYTES,
+    )
+    .ok()?;
+    let info = CrateInfo::from_manifest(dir, table, ws_table.or(Some(table)));
+    let local: HashSet<String> = scan::scan(&text)
+        .decls
+        .into_iter()
+        .map(|d| d.name)
+        .collect();
+    let mut items = Vec::new();
+    for item in scan::root_pub_uses(&text) {
+        let Ok(item) = syn::parse_str::<syn::ItemUse>(item) else {
+            continue;
+        };
+        let mut flat = Vec::new();
+        flatten_use(&item.tree, Vec::new(), &mut flat);
+        for (alias, mut path) in flat {
+            let Some(first) = path.first_mut() else {
+                continue;
+            };
+            let is_dependency = info.renames.contains_key(first.as_str())
+                || info.versions.contains_key(first.as_str());
+            if !is_dependency || local.contains(first.as_str()) {
+                continue;
+            }
+            if let Some(real) = info.renames.get(first.as_str()) {
+                *first = real.clone();
+            }
+            items.push((alias, path));
+        }
+    }
+    Some(RootExports { lib_name, items })
+}
+
+/// The (name, path) pairs a `use` tree binds (globs bind nothing we can name).
+fn flatten_use(tree: &syn::UseTree, mut prefix: Vec<String>, out: &mut Vec<(String, Vec<String>)>) {
+    match tree {
+        syn::UseTree::Path(p) => {
+            prefix.push(p.ident.to_string());
+            flatten_use(&p.tree, prefix, out);
+        }
+        syn::UseTree::Name(n) => {
+            let ident = n.ident.to_string();
+            if ident == "self" {
+                if let Some(last) = prefix.last().cloned() {
+                    out.push((last, prefix));
+                }
+            } else {
+                prefix.push(ident.clone());
+                out.push((ident, prefix));
+            }
+        }
+        syn::UseTree::Rename(r) => {
+            let ident = r.ident.to_string();
+            if ident != "self" {
+                prefix.push(ident);
+            }
+            if !prefix.is_empty() && r.rename != "_" {
+                out.push((r.rename.to_string(), prefix));
+            }
+        }
+        syn::UseTree::Glob(_) => {}
+        syn::UseTree::Group(g) => {
+            for t in &g.items {
+                flatten_use(t, prefix.clone(), out);
+            }
+        }
     }
 }
 

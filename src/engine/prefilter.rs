@@ -152,11 +152,14 @@ impl Prefilter {
     }
 
     /// Which words appear in `text` as whole identifiers; a Cargo rename (`renames`: alias → crate)
-    /// found in the text counts as its crate's name.
+    /// found in the text counts as its crate's name, and a member that re-exports a dependency
+    /// (`reexports`: `common::mpsc` → `tokio::sync::mpsc`) found in the text counts as every
+    /// segment of the path it stands for (the rest of such a path is written in the file).
     fn present(
         &self,
         text: &str,
         renames: &std::collections::HashMap<String, String>,
+        reexports: &[(Vec<String>, Vec<String>)],
     ) -> Vec<bool> {
         let bytes = text.as_bytes();
         let mut present = vec![false; self.words.len()];
@@ -174,7 +177,34 @@ impl Prefilter {
                 }
             }
         }
+        let mut member_named: Option<(&str, bool)> = None;
+        for (from, to) in reexports {
+            let Some(member) = from.first() else {
+                continue;
+            };
+            let named = match member_named {
+                Some((m, named)) if m == member => named,
+                _ => contains_word(text, member),
+            };
+            member_named = Some((member, named));
+            if named {
+                for word in to {
+                    if let Ok(i) = self.words.binary_search(word) {
+                        present[i] = true;
+                    }
+                }
+            }
+        }
         present
+    }
+
+    /// [`Prefilter::may_fire_with`] for a file of the crate `info` describes (its Cargo renames
+    /// and the re-exports of the workspace members it depends on).
+    pub fn may_fire_for(&self, text: &str, info: &crate::manifest::CrateInfo) -> bool {
+        let present = self.present(text, &info.renames, &info.reexports);
+        self.conjunctions
+            .iter()
+            .any(|c| c.iter().all(|&i| present[i]))
     }
 
     /// True when every word of some anchor conjunction appears in `text`.
@@ -183,7 +213,7 @@ impl Prefilter {
         text: &str,
         renames: &std::collections::HashMap<String, String>,
     ) -> bool {
-        let present = self.present(text, renames);
+        let present = self.present(text, renames, &[]);
         self.conjunctions
             .iter()
             .any(|c| c.iter().all(|&i| present[i]))

@@ -532,6 +532,16 @@ impl Resolver<'_> {
     }
 
     fn external(&self, mut segs: Vec<String>) -> Resolved {
+        // A workspace member's re-export of a dependency (`common::tokio::..`) is that dependency.
+        if let Some((from, to)) = self
+            .crate_info
+            .reexports
+            .iter()
+            .find(|(from, _)| segs.starts_with(from))
+        {
+            segs.splice(..from.len(), to.iter().cloned());
+            return Resolved::External(canonicalize(segs).join("::"));
+        }
         if let Some(real) = self.tree.extern_aliases.get(&segs[0]) {
             segs[0] = real.clone();
         } else if let Some(real) = self.crate_info.renames.get(&segs[0]) {
