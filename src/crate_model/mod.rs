@@ -3,7 +3,9 @@
 //! manifest is read once, its target roots (`src/lib.rs`, `src/main.rs`, `src/bin/*`, `[lib]` and
 //! `[[bin]]` paths, tests, benches, examples, the build script) are followed through `mod`
 //! declarations ([`scan`], lexical: no parse) with their `#[path]` and `#[cfg]`, and each file gets a
-//! [`Role`]. The answer for a file depends only on the files on disk, never on which files a run
+//! [`Role`]. Crate roots' `use` items are read too: a root's imports give its crate's files
+//! `crate::name` rewrites, and a library's `pub use` of a dependency gives the packages that
+//! depend on it by path `member::name` rewrites ([`CrateInfo::reexports`]). The answer for a file depends only on the files on disk, never on which files a run
 //! names, so a single-file run and a whole-workspace run agree by construction.
 //!
 //! Kept for the run: one role per file of the module trees and one small record per package (no
@@ -142,6 +144,10 @@ struct Package {
     listener: Option<Listener>,
     /// Workspace members whose `[dependencies]` name this package.
     dependents: Vec<PathBuf>,
+    /// File → its crate root, and the facts of the roots whose `use` items `crate::` paths reach
+    /// (the others share `info`).
+    crate_of: HashMap<PathBuf, PathBuf>,
+    crate_infos: HashMap<PathBuf, Arc<CrateInfo>>,
 }
 
 /// Where a package shows that it serves network peers.
@@ -243,11 +249,31 @@ impl CrateModel {
                     roles: HashMap::new(),
                     source_folders: HashSet::new(),
                     listener: None,
+                    crate_of: HashMap::new(),
+                    root_uses: HashMap::new(),
                 },
             })
             .collect();
         for (shell, tree) in shells.into_iter().zip(trees) {
+            // Each crate root's `use` items rewrite `crate::name` for the files of that crate.
+            let crate_infos = tree
+                .root_uses
+                .iter()
+                .filter_map(|(root, uses)| {
+                    let mut rewrites = uses.crate_rewrites(&shell.info);
+                    if rewrites.is_empty() {
+                        return None;
+                    }
+                    let mut info = CrateInfo::clone(&shell.info);
+                    info.reexports.append(&mut rewrites);
+                    info.reexports
+                        .sort_by_key(|(from, _)| std::cmp::Reverse(from.len()));
+                    Some((root.clone(), Arc::new(info)))
+                })
+                .collect();
             model.packages.push(Package {
+                crate_of: tree.crate_of,
+                crate_infos,
                 dir: shell.dir,
                 info: shell.info,
                 malformed: shell.targets.is_none(),
@@ -305,7 +331,12 @@ impl CrateModel {
         let Some(p) = package else {
             return (Role::Plain, Arc::default());
         };
-        (p.role_of(&path), p.info.clone())
+        let info = p
+            .crate_of
+            .get(&path)
+            .and_then(|root| p.crate_infos.get(root))
+            .unwrap_or(&p.info);
+        (p.role_of(&path), info.clone())
     }
 }
 
@@ -559,34 +590,93 @@ fn crate_root_exports(
     )
     .ok()?;
     let info = CrateInfo::from_manifest(dir, table, ws_table.or(Some(table)));
-    let local: HashSet<String> = scan::scan(&text)
-        .decls
-        .into_iter()
-        .map(|d| d.name)
+    let uses = RootUses::read(&text, scan::root_pub_uses);
+    // A public name for a private import of the root (`use tokio::sync::mpsc; pub use self::mpsc
+    // as chan;`) is followed to the dependency.
+    let within = RootUses::read(&text, scan::root_uses).crate_rewrites(&info);
+    let items = uses
+        .bindings
+        .iter()
+        .filter_map(|(alias, path)| {
+            let target = through(&within, uses.target(path, &info)?);
+            (target[0] != "crate").then(|| (alias.clone(), target))
+        })
         .collect();
-    let mut items = Vec::new();
-    for item in scan::root_pub_uses(&text) {
-        let Ok(item) = syn::parse_str::<syn::ItemUse>(item) else {
-            continue;
-        };
-        let mut flat = Vec::new();
-        flatten_use(&item.tree, Vec::new(), &mut flat);
-        for (alias, mut path) in flat {
-            let Some(first) = path.first_mut() else {
-                continue;
-            };
-            let is_dependency = info.renames.contains_key(first.as_str())
-                || info.versions.contains_key(first.as_str());
-            if !is_dependency || local.contains(first.as_str()) {
-                continue;
-            }
-            if let Some(real) = info.renames.get(first.as_str()) {
-                *first = real.clone();
-            }
-            items.push((alias, path));
-        }
-    }
     Some(RootExports { lib_name, items })
+}
+
+/// The `use` items of a crate root, flattened, with the names of the modules it declares.
+#[derive(Default)]
+struct RootUses {
+    /// (name bound at the root, path as written).
+    bindings: Vec<(String, Vec<String>)>,
+    modules: HashSet<String>,
+}
+
+impl RootUses {
+    fn read(text: &str, items: fn(&str) -> Vec<&str>) -> RootUses {
+        let mut bindings = Vec::new();
+        for item in items(text) {
+            if let Ok(item) = syn::parse_str::<syn::ItemUse>(item) {
+                flatten_use(&item.tree, Vec::new(), &mut bindings);
+            }
+        }
+        let modules = scan::scan(text).decls.into_iter().map(|d| d.name).collect();
+        RootUses { bindings, modules }
+    }
+
+    /// Where a path written in a `use` of the root leads: into a dependency (through the crate's
+    /// Cargo renames) or std, or `crate::..` for the crate's own modules; None when unknown.
+    fn target(&self, path: &[String], info: &CrateInfo) -> Option<Vec<String>> {
+        let first = path.first()?.as_str();
+        let mut out = path.to_vec();
+        match first {
+            "crate" | "self" => out[0] = "crate".to_owned(),
+            _ if self.modules.contains(first) => out.insert(0, "crate".to_owned()),
+            "std" | "core" | "alloc" => {}
+            _ if info.renames.contains_key(first) || info.versions.contains_key(first) => {
+                if let Some(real) = info.renames.get(first) {
+                    out[0] = real.clone();
+                }
+            }
+            _ => return None,
+        }
+        Some(out)
+    }
+
+    /// `crate::alias` → the path it names, for the files of this crate root (chains through
+    /// other names of the root followed, so each target is as far as the root can tell).
+    fn crate_rewrites(&self, info: &CrateInfo) -> Vec<(Vec<String>, Vec<String>)> {
+        let mut out = Vec::new();
+        for (alias, path) in &self.bindings {
+            let from = vec!["crate".to_owned(), alias.clone()];
+            match self.target(path, info) {
+                // `pub use self::a as a;` would rewrite onto itself.
+                Some(to) if !to.starts_with(&from) => out.push((from, to)),
+                _ => {}
+            }
+        }
+        let followed: Vec<Vec<String>> = out
+            .iter()
+            .map(|(_, to)| through(&out, to.clone()))
+            .collect();
+        for ((_, to), followed) in out.iter_mut().zip(followed) {
+            *to = followed;
+        }
+        out
+    }
+}
+
+/// `path` with the root's `crate::name` rewrites applied until none matches (bounded: a cycle of
+/// imports must not hang the run).
+fn through(rewrites: &[(Vec<String>, Vec<String>)], mut path: Vec<String>) -> Vec<String> {
+    for _ in 0..8 {
+        let Some((from, to)) = rewrites.iter().find(|(from, _)| path.starts_with(from)) else {
+            break;
+        };
+        path.splice(..from.len(), to.iter().cloned());
+    }
+    path
 }
 
 /// The (name, path) pairs a `use` tree binds (globs bind nothing we can name).
@@ -858,12 +948,21 @@ struct Tree {
     roles: HashMap<PathBuf, Role>,
     source_folders: HashSet<OsString>,
     listener: Option<Listener>,
+    /// File → the crate root it belongs to (the first that reaches it).
+    crate_of: HashMap<PathBuf, PathBuf>,
+    root_uses: HashMap<PathBuf, RootUses>,
 }
 
 fn module_tree(dir: &Path, targets: &[(PathBuf, RootKind)]) -> Tree {
     let mut scans: HashMap<PathBuf, scan::FileMods> = HashMap::new();
     let mut listeners: HashMap<PathBuf, &'static str> = HashMap::new();
     let mut roles: HashMap<PathBuf, Role> = HashMap::new();
+    // The crate root each file was first reached from, and each root's `use` items.
+    let mut crate_of: HashMap<PathBuf, PathBuf> = targets
+        .iter()
+        .map(|(p, _)| (p.clone(), p.clone()))
+        .collect();
+    let mut root_uses: HashMap<PathBuf, RootUses> = HashMap::new();
     let roots = |kind: RootKind| -> Vec<Node> {
         targets
             .iter()
@@ -899,7 +998,7 @@ fn module_tree(dir: &Path, targets: &[(PathBuf, RootKind)]) -> Tree {
                 .filter(|(p, _)| !scans.contains_key(p))
                 .map(|(p, _)| p.clone())
                 .collect();
-            let read: Vec<(PathBuf, scan::FileMods, Option<&'static str>)> = unread
+            let read: Vec<ReadFile> = unread
                 .into_par_iter()
                 .map(|p| {
                     let text = crate::input::read_regular_file(&p, crate::input::STRUCTURE_BYTES)
@@ -910,10 +1009,17 @@ fn module_tree(dir: &Path, targets: &[(PathBuf, RootKind)]) -> Tree {
                         .as_deref()
                         .and_then(|t| ServingScan::global().find(t))
                         .map(|e| e.entry);
-                    (p, mods, listener)
+                    let uses = text
+                        .as_deref()
+                        .filter(|_| targets.iter().any(|(root, _)| *root == p))
+                        .map(|t| RootUses::read(t, scan::root_uses));
+                    (p, mods, listener, uses)
                 })
                 .collect();
-            for (p, mods, listener) in read {
+            for (p, mods, listener, uses) in read {
+                if let Some(uses) = uses {
+                    root_uses.insert(p.clone(), uses);
+                }
                 if let Some(entry) = listener {
                     listeners.insert(p.clone(), entry);
                 }
@@ -933,6 +1039,7 @@ fn module_tree(dir: &Path, targets: &[(PathBuf, RootKind)]) -> Tree {
                     continue;
                 }
                 roles.entry(path.clone()).or_insert(role);
+                let first_child = next.len();
                 for decl in &mods.decls {
                     if !follow_test
                         && decl
@@ -952,6 +1059,13 @@ fn module_tree(dir: &Path, targets: &[(PathBuf, RootKind)]) -> Tree {
                         if file.is_file() {
                             next.push((file, true));
                         }
+                    }
+                }
+                if let Some(root) = crate_of.get(path).cloned() {
+                    for (child, _) in &next[first_child..] {
+                        crate_of
+                            .entry(child.clone())
+                            .or_insert_with(|| root.clone());
                     }
                 }
             }
@@ -979,8 +1093,19 @@ fn module_tree(dir: &Path, targets: &[(PathBuf, RootKind)]) -> Tree {
         roles,
         source_folders: folders,
         listener,
+        crate_of,
+        root_uses,
     }
 }
+
+/// A file read for the module tree: its declarations, a listener it shows, and, for a crate
+/// root, its `use` items.
+type ReadFile = (
+    PathBuf,
+    scan::FileMods,
+    Option<&'static str>,
+    Option<RootUses>,
+);
 
 /// The files a `mod` declaration names, as rustc finds them (several with `cfg_attr` paths).
 fn resolve(parent: &Path, owns_folder: bool, decl: &scan::ModDecl) -> Vec<Node> {

@@ -90,4 +90,13 @@ fn root_pub_uses_are_module_level_public_items() {
         super::scan::root_pub_uses(src),
         ["pub use tokio;", "pub use x::{y, z::{self as w}};"]
     );
+    assert_eq!(
+        super::scan::root_uses(src),
+        [
+            "use tokio;",
+            "use a::b;",
+            "use c::d;",
+            "use x::{y, z::{self as w}};"
+        ]
+    );
 }

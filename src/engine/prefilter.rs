@@ -152,9 +152,10 @@ impl Prefilter {
     }
 
     /// Which words appear in `text` as whole identifiers; a Cargo rename (`renames`: alias → crate)
-    /// found in the text counts as its crate's name, and a member that re-exports a dependency
-    /// (`reexports`: `common::mpsc` → `tokio::sync::mpsc`) found in the text counts as every
-    /// segment of the path it stands for (the rest of such a path is written in the file).
+    /// found in the text counts as its crate's name, and a re-exported path (`reexports`:
+    /// `common::mpsc` → `tokio::sync::mpsc`, `crate::chan` → the same) whose every segment is in
+    /// the text counts as every segment of the path it stands for (a path through it spells the
+    /// re-export's segments, through a `use` item at least, and the rest as written).
     fn present(
         &self,
         text: &str,
@@ -177,21 +178,16 @@ impl Prefilter {
                 }
             }
         }
-        let mut member_named: Option<(&str, bool)> = None;
         for (from, to) in reexports {
-            let Some(member) = from.first() else {
-                continue;
-            };
-            let named = match member_named {
-                Some((m, named)) if m == member => named,
-                _ => contains_word(text, member),
-            };
-            member_named = Some((member, named));
-            if named {
-                for word in to {
-                    if let Ok(i) = self.words.binary_search(word) {
-                        present[i] = true;
-                    }
+            // Only a rewrite that would add a missing anchor word is worth the text scans.
+            let missing: Vec<usize> = to
+                .iter()
+                .filter_map(|w| self.words.binary_search(w).ok())
+                .filter(|&i| !present[i])
+                .collect();
+            if !missing.is_empty() && from.iter().rev().all(|w| contains_word(text, w)) {
+                for i in missing {
+                    present[i] = true;
                 }
             }
         }
