@@ -11,6 +11,10 @@ pub struct CrateInfo {
     pub renames: HashMap<String, String>,
     /// Package name (`-` → `_`) → version requirement as written (empty when unknown).
     pub versions: HashMap<String, String>,
+    /// Paths that workspace members this package depends on re-export from their own
+    /// dependencies, as (prefix written here, canonical prefix): `common::tokio` → `tokio`,
+    /// `common::Client` → `reqwest::Client`. Longest prefix first; applied after the file's `use` items.
+    pub reexports: Vec<(Vec<String>, Vec<String>)>,
     /// The directory holding this Cargo.toml.
     pub root: Option<PathBuf>,
     /// `[package.metadata.backpressure.rules]` levels: they refine the workspace's for this package.

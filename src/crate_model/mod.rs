@@ -3,7 +3,9 @@
 //! manifest is read once, its target roots (`src/lib.rs`, `src/main.rs`, `src/bin/*`, `[lib]` and
 //! `[[bin]]` paths, tests, benches, examples, the build script) are followed through `mod`
 //! declarations ([`scan`], lexical: no parse) with their `#[path]` and `#[cfg]`, and each file gets a
-//! [`Role`]. The answer for a file depends only on the files on disk, never on which files a run
+//! [`Role`]. Crate roots' `use` items are read too: a root's imports give its crate's files
+//! `crate::name` rewrites, and a library's `pub use` of a dependency gives the packages that
+//! depend on it by path `member::name` rewrites ([`CrateInfo::reexports`]). The answer for a file depends only on the files on disk, never on which files a run
 //! names, so a single-file run and a whole-workspace run agree by construction.
 //!
 //! Kept for the run: one role per file of the module trees and one small record per package (no
@@ -142,6 +144,10 @@ struct Package {
     listener: Option<Listener>,
     /// Workspace members whose `[dependencies]` name this package.
     dependents: Vec<PathBuf>,
+    /// File → its crate root, and the facts of the roots whose `use` items `crate::` paths reach
+    /// (the others share `info`).
+    crate_of: HashMap<PathBuf, PathBuf>,
+    crate_infos: HashMap<PathBuf, Arc<CrateInfo>>,
 }
 
 /// Where a package shows that it serves network peers.
@@ -243,11 +249,31 @@ impl CrateModel {
                     roles: HashMap::new(),
                     source_folders: HashSet::new(),
                     listener: None,
+                    crate_of: HashMap::new(),
+                    root_uses: HashMap::new(),
                 },
             })
             .collect();
         for (shell, tree) in shells.into_iter().zip(trees) {
+            // Each crate root's `use` items rewrite `crate::name` for the files of that crate.
+            let crate_infos = tree
+                .root_uses
+                .iter()
+                .filter_map(|(root, uses)| {
+                    let mut rewrites = uses.crate_rewrites(&shell.info);
+                    if rewrites.is_empty() {
+                        return None;
+                    }
+                    let mut info = CrateInfo::clone(&shell.info);
+                    info.reexports.append(&mut rewrites);
+                    info.reexports
+                        .sort_by_key(|(from, _)| std::cmp::Reverse(from.len()));
+                    Some((root.clone(), Arc::new(info)))
+                })
+                .collect();
             model.packages.push(Package {
+                crate_of: tree.crate_of,
+                crate_infos,
                 dir: shell.dir,
                 info: shell.info,
                 malformed: shell.targets.is_none(),
@@ -305,7 +331,12 @@ impl CrateModel {
         let Some(p) = package else {
             return (Role::Plain, Arc::default());
         };
-        (p.role_of(&path), p.info.clone())
+        let info = p
+            .crate_of
+            .get(&path)
+            .and_then(|root| p.crate_infos.get(root))
+            .unwrap_or(&p.info);
+        (p.role_of(&path), info.clone())
     }
 }
 
@@ -414,6 +445,7 @@ fn package_shell(
         .and_then(|r| manifests.get(r))
         .and_then(|m| m.table().cloned());
     let mut info = CrateInfo::from_manifest(dir, table, ws_table.as_ref().or(Some(table)));
+    info.reexports = member_reexports(dir, table, ws_root.as_deref(), ws_table.as_ref(), manifests);
     if let Some(text) = manifest.as_ref().map(|m| m.text.as_str()) {
         match crate::config::package_levels(
             &manifest_path,
@@ -458,6 +490,228 @@ fn package_shell(
         targets: Some(targets),
         has_lib,
         dependents,
+    }
+}
+
+/// The prefix rewrites for the paths that `dir`'s path dependencies (workspace members) re-export
+/// from their own dependencies in their crate root: `pub use tokio;` in `common` makes
+/// `common::tokio` here mean `tokio`.
+fn member_reexports(
+    dir: &Path,
+    table: &toml::Table,
+    ws_root: Option<&Path>,
+    ws_table: Option<&toml::Table>,
+    manifests: &mut Manifests,
+) -> Vec<(Vec<String>, Vec<String>)> {
+    let ws_deps = ws_table
+        .and_then(|w| w.get("workspace"))
+        .and_then(|w| w.get("dependencies"))
+        .and_then(toml::Value::as_table);
+    let mut sections: Vec<&toml::Table> = Vec::new();
+    for section in ["dependencies", "dev-dependencies", "build-dependencies"] {
+        sections.extend(table.get(section).and_then(toml::Value::as_table));
+    }
+    if let Some(targets) = table.get("target").and_then(toml::Value::as_table) {
+        for target in targets.values() {
+            for section in ["dependencies", "dev-dependencies", "build-dependencies"] {
+                sections.extend(target.get(section).and_then(toml::Value::as_table));
+            }
+        }
+    }
+    let mut out: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+    for (key, spec) in sections.into_iter().flatten() {
+        let inherited = spec.get("workspace").and_then(toml::Value::as_bool) == Some(true);
+        let ws_spec = inherited
+            .then(|| ws_deps.and_then(|d| d.get(key)))
+            .flatten();
+        let dep_dir = match (
+            spec.get("path"),
+            ws_spec.and_then(|w| w.get("path")),
+            ws_root,
+        ) {
+            (Some(toml::Value::String(p)), _, _) => normalise(dir, Path::new(p)),
+            (None, Some(toml::Value::String(p)), Some(root)) => normalise(root, Path::new(p)),
+            _ => continue,
+        };
+        let renamed =
+            spec.get("package").is_some() || ws_spec.is_some_and(|w| w.get("package").is_some());
+        let Some(exports) = crate_root_exports(&dep_dir, ws_table, manifests) else {
+            continue;
+        };
+        // Code names a renamed dependency by its key, any other by its library's name.
+        let name = if renamed {
+            key.replace('-', "_")
+        } else {
+            exports.lib_name
+        };
+        for (alias, target) in exports.items {
+            let from = vec![name.clone(), alias];
+            if !out.iter().any(|(f, _)| *f == from) {
+                out.push((from, target));
+            }
+        }
+    }
+    out.sort_by_key(|(from, _)| std::cmp::Reverse(from.len()));
+    out
+}
+
+/// What a library exports under its own root from its dependencies.
+struct RootExports {
+    /// The library's name as code writes it (`[lib] name`, else the package name, `-` → `_`).
+    lib_name: String,
+    /// (name at the root, canonical path of the dependency item).
+    items: Vec<(String, Vec<String>)>,
+}
+
+/// Reads the crate root of the library in `dir` lexically for `pub use` items that name one of
+/// its dependencies (through its Cargo renames); local modules and `crate::` paths are not
+/// dependencies, globs say nothing of which names they bring.
+fn crate_root_exports(
+    dir: &Path,
+    ws_table: Option<&toml::Table>,
+    manifests: &mut Manifests,
+) -> Option<RootExports> {
+    let manifest = manifests.get(dir)?;
+    let table = manifest.table()?;
+    let package = table.get("package")?;
+    let lib = table.get("lib");
+    let lib_name = lib
+        .and_then(|l| l.get("name"))
+        .or_else(|| package.get("name"))
+        .and_then(toml::Value::as_str)?
+        .replace('-', "_");
+    let root = lib
+        .and_then(|l| l.get("path"))
+        .and_then(toml::Value::as_str)
+        .unwrap_or("src/lib.rs");
+    let text = crate::input::read_regular_text(
+        &normalise(dir, Path::new(root)),
+        crate::input::STRUCTURE_BYTES,
+    )
+    .ok()?;
+    let info = CrateInfo::from_manifest(dir, table, ws_table.or(Some(table)));
+    let uses = RootUses::read(&text, scan::root_pub_uses);
+    // A public name for a private import of the root (`use tokio::sync::mpsc; pub use self::mpsc
+    // as chan;`) is followed to the dependency.
+    let within = RootUses::read(&text, scan::root_uses).crate_rewrites(&info);
+    let items = uses
+        .bindings
+        .iter()
+        .filter_map(|(alias, path)| {
+            let target = through(&within, uses.target(path, &info)?);
+            (target[0] != "crate").then(|| (alias.clone(), target))
+        })
+        .collect();
+    Some(RootExports { lib_name, items })
+}
+
+/// The `use` items of a crate root, flattened, with the names of the modules it declares.
+#[derive(Default)]
+struct RootUses {
+    /// (name bound at the root, path as written).
+    bindings: Vec<(String, Vec<String>)>,
+    modules: HashSet<String>,
+}
+
+impl RootUses {
+    fn read(text: &str, items: fn(&str) -> Vec<&str>) -> RootUses {
+        let mut bindings = Vec::new();
+        for item in items(text) {
+            if let Ok(item) = syn::parse_str::<syn::ItemUse>(item) {
+                flatten_use(&item.tree, Vec::new(), &mut bindings);
+            }
+        }
+        let modules = scan::scan(text).decls.into_iter().map(|d| d.name).collect();
+        RootUses { bindings, modules }
+    }
+
+    /// Where a path written in a `use` of the root leads: into a dependency (through the crate's
+    /// Cargo renames) or std, or `crate::..` for the crate's own modules; None when unknown.
+    fn target(&self, path: &[String], info: &CrateInfo) -> Option<Vec<String>> {
+        let first = path.first()?.as_str();
+        let mut out = path.to_vec();
+        match first {
+            "crate" | "self" => out[0] = "crate".to_owned(),
+            _ if self.modules.contains(first) => out.insert(0, "crate".to_owned()),
+            "std" | "core" | "alloc" => {}
+            _ if info.renames.contains_key(first) || info.versions.contains_key(first) => {
+                if let Some(real) = info.renames.get(first) {
+                    out[0] = real.clone();
+                }
+            }
+            _ => return None,
+        }
+        Some(out)
+    }
+
+    /// `crate::alias` → the path it names, for the files of this crate root (chains through
+    /// other names of the root followed, so each target is as far as the root can tell).
+    fn crate_rewrites(&self, info: &CrateInfo) -> Vec<(Vec<String>, Vec<String>)> {
+        let mut out = Vec::new();
+        for (alias, path) in &self.bindings {
+            let from = vec!["crate".to_owned(), alias.clone()];
+            match self.target(path, info) {
+                // `pub use self::a as a;` would rewrite onto itself.
+                Some(to) if !to.starts_with(&from) => out.push((from, to)),
+                _ => {}
+            }
+        }
+        let followed: Vec<Vec<String>> = out
+            .iter()
+            .map(|(_, to)| through(&out, to.clone()))
+            .collect();
+        for ((_, to), followed) in out.iter_mut().zip(followed) {
+            *to = followed;
+        }
+        out
+    }
+}
+
+/// `path` with the root's `crate::name` rewrites applied until none matches (bounded: a cycle of
+/// imports must not hang the run).
+fn through(rewrites: &[(Vec<String>, Vec<String>)], mut path: Vec<String>) -> Vec<String> {
+    for _ in 0..8 {
+        let Some((from, to)) = rewrites.iter().find(|(from, _)| path.starts_with(from)) else {
+            break;
+        };
+        path.splice(..from.len(), to.iter().cloned());
+    }
+    path
+}
+
+/// The (name, path) pairs a `use` tree binds (globs bind nothing we can name).
+fn flatten_use(tree: &syn::UseTree, mut prefix: Vec<String>, out: &mut Vec<(String, Vec<String>)>) {
+    match tree {
+        syn::UseTree::Path(p) => {
+            prefix.push(p.ident.to_string());
+            flatten_use(&p.tree, prefix, out);
+        }
+        syn::UseTree::Name(n) => {
+            let ident = n.ident.to_string();
+            if ident == "self" {
+                if let Some(last) = prefix.last().cloned() {
+                    out.push((last, prefix));
+                }
+            } else {
+                prefix.push(ident.clone());
+                out.push((ident, prefix));
+            }
+        }
+        syn::UseTree::Rename(r) => {
+            let ident = r.ident.to_string();
+            if ident != "self" {
+                prefix.push(ident);
+            }
+            if !prefix.is_empty() && r.rename != "_" {
+                out.push((r.rename.to_string(), prefix));
+            }
+        }
+        syn::UseTree::Glob(_) => {}
+        syn::UseTree::Group(g) => {
+            for t in &g.items {
+                flatten_use(t, prefix.clone(), out);
+            }
+        }
     }
 }
 
@@ -694,12 +948,21 @@ struct Tree {
     roles: HashMap<PathBuf, Role>,
     source_folders: HashSet<OsString>,
     listener: Option<Listener>,
+    /// File → the crate root it belongs to (the first that reaches it).
+    crate_of: HashMap<PathBuf, PathBuf>,
+    root_uses: HashMap<PathBuf, RootUses>,
 }
 
 fn module_tree(dir: &Path, targets: &[(PathBuf, RootKind)]) -> Tree {
     let mut scans: HashMap<PathBuf, scan::FileMods> = HashMap::new();
     let mut listeners: HashMap<PathBuf, &'static str> = HashMap::new();
     let mut roles: HashMap<PathBuf, Role> = HashMap::new();
+    // The crate root each file was first reached from, and each root's `use` items.
+    let mut crate_of: HashMap<PathBuf, PathBuf> = targets
+        .iter()
+        .map(|(p, _)| (p.clone(), p.clone()))
+        .collect();
+    let mut root_uses: HashMap<PathBuf, RootUses> = HashMap::new();
     let roots = |kind: RootKind| -> Vec<Node> {
         targets
             .iter()
@@ -735,7 +998,7 @@ fn module_tree(dir: &Path, targets: &[(PathBuf, RootKind)]) -> Tree {
                 .filter(|(p, _)| !scans.contains_key(p))
                 .map(|(p, _)| p.clone())
                 .collect();
-            let read: Vec<(PathBuf, scan::FileMods, Option<&'static str>)> = unread
+            let read: Vec<ReadFile> = unread
                 .into_par_iter()
                 .map(|p| {
                     let text = crate::input::read_regular_file(&p, crate::input::STRUCTURE_BYTES)
@@ -746,10 +1009,17 @@ fn module_tree(dir: &Path, targets: &[(PathBuf, RootKind)]) -> Tree {
                         .as_deref()
                         .and_then(|t| ServingScan::global().find(t))
                         .map(|e| e.entry);
-                    (p, mods, listener)
+                    let uses = text
+                        .as_deref()
+                        .filter(|_| targets.iter().any(|(root, _)| *root == p))
+                        .map(|t| RootUses::read(t, scan::root_uses));
+                    (p, mods, listener, uses)
                 })
                 .collect();
-            for (p, mods, listener) in read {
+            for (p, mods, listener, uses) in read {
+                if let Some(uses) = uses {
+                    root_uses.insert(p.clone(), uses);
+                }
                 if let Some(entry) = listener {
                     listeners.insert(p.clone(), entry);
                 }
@@ -769,6 +1039,7 @@ fn module_tree(dir: &Path, targets: &[(PathBuf, RootKind)]) -> Tree {
                     continue;
                 }
                 roles.entry(path.clone()).or_insert(role);
+                let first_child = next.len();
                 for decl in &mods.decls {
                     if !follow_test
                         && decl
@@ -788,6 +1059,13 @@ fn module_tree(dir: &Path, targets: &[(PathBuf, RootKind)]) -> Tree {
                         if file.is_file() {
                             next.push((file, true));
                         }
+                    }
+                }
+                if let Some(root) = crate_of.get(path).cloned() {
+                    for (child, _) in &next[first_child..] {
+                        crate_of
+                            .entry(child.clone())
+                            .or_insert_with(|| root.clone());
                     }
                 }
             }
@@ -815,8 +1093,19 @@ fn module_tree(dir: &Path, targets: &[(PathBuf, RootKind)]) -> Tree {
         roles,
         source_folders: folders,
         listener,
+        crate_of,
+        root_uses,
     }
 }
+
+/// A file read for the module tree: its declarations, a listener it shows, and, for a crate
+/// root, its `use` items.
+type ReadFile = (
+    PathBuf,
+    scan::FileMods,
+    Option<&'static str>,
+    Option<RootUses>,
+);
 
 /// The files a `mod` declaration names, as rustc finds them (several with `cfg_attr` paths).
 fn resolve(parent: &Path, owns_folder: bool, decl: &scan::ModDecl) -> Vec<Node> {

@@ -454,3 +454,65 @@ fn context(stack: &[Scope]) -> (Vec<String>, Vec<String>) {
     }
     (dirs, cfgs)
 }
+
+/// The text of each module-level `pub use ..;` item of a file (not `pub(crate)`, not inside an
+/// inline module, a function or a macro call): what the crate exports under its own root.
+pub fn root_pub_uses(text: &str) -> Vec<&str> {
+    module_uses(text, true)
+}
+
+/// The text of each module-level `use ..;` item of a file, whatever its visibility (from `use`
+/// on): what `crate::` paths reach when the file is a crate root (its descendants see them all).
+pub fn root_uses(text: &str) -> Vec<&str> {
+    module_uses(text, false)
+}
+
+fn module_uses(text: &str, only_pub: bool) -> Vec<&str> {
+    let mut out = Vec::new();
+    if !text.contains("use") {
+        return out;
+    }
+    let mut lx = Lexer {
+        src: text.as_bytes(),
+        pos: 0,
+    };
+    let mut depth = 0usize;
+    let mut buffered: Vec<Tok> = Vec::new();
+    let next = |buffered: &mut Vec<Tok>, lx: &mut Lexer| buffered.pop().or_else(|| lx.next());
+    let ident = |t: Option<Tok>| match t {
+        Some(Tok::Ident(s, e)) => text.get(s..e),
+        _ => None,
+    };
+    while let Some(tok) = next(&mut buffered, &mut lx) {
+        match tok {
+            Tok::Punct(b'{' | b'(' | b'[') => depth += 1,
+            Tok::Punct(b'}' | b')' | b']') => depth = depth.saturating_sub(1),
+            Tok::Ident(start, _)
+                if depth == 0 && ident(Some(tok)) == Some(if only_pub { "pub" } else { "use" }) =>
+            {
+                if only_pub {
+                    let after = next(&mut buffered, &mut lx);
+                    if ident(after) != Some("use") {
+                        buffered.extend(after);
+                        continue;
+                    }
+                }
+                // The item runs to the first `;` outside its `{ }` groups.
+                let mut groups = 0usize;
+                while let Some(t) = next(&mut buffered, &mut lx) {
+                    match t {
+                        Tok::Punct(b'{') => groups += 1,
+                        Tok::Punct(b'}') => groups = groups.saturating_sub(1),
+                        Tok::Punct(b';') if groups == 0 => {
+                            out.extend(text.get(start..lx.pos));
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}

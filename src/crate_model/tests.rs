@@ -73,8 +73,30 @@ fn any_prefix_of_a_file_scans_without_panicking() {
     let src = "#[cfg(test)] #[path = \"é.rs\"] mod t; const C: char = 'é'; b'\\'; r##\"x\"## mod m { fn f<'a>() {} } /* /* */";
     for (i, _) in src.char_indices() {
         let _ = scan(&src[..i]);
+        let _ = super::scan::root_pub_uses(&src[..i]);
     }
+    let _ = super::scan::root_pub_uses("pub use a::{b; pub");
     let _ = scan("'\\");
     let _ = scan("r#\"");
     let _ = scan("mod");
+}
+
+#[test]
+fn root_pub_uses_are_module_level_public_items() {
+    let src = "pub use tokio;\npub(crate) use a::b;\nuse c::d;\npub use x::{y, z::{self as w}};\n\
+               fn f() { pub use inner::x; }\nmod m { pub use nested::x; }\n\
+               // pub use in::comment;\nconst S: &str = \"pub use in::string;\";\n";
+    assert_eq!(
+        super::scan::root_pub_uses(src),
+        ["pub use tokio;", "pub use x::{y, z::{self as w}};"]
+    );
+    assert_eq!(
+        super::scan::root_uses(src),
+        [
+            "use tokio;",
+            "use a::b;",
+            "use c::d;",
+            "use x::{y, z::{self as w}};"
+        ]
+    );
 }

@@ -72,7 +72,7 @@ impl Engine {
         if self
             .prefilter
             .as_ref()
-            .is_some_and(|p| !p.may_fire_with(text, &crate_info.renames))
+            .is_some_and(|p| !p.may_fire_for(text, crate_info))
         {
             // No rule's anchor word appears: no rule can fire here.
             // Its `#[cfg(test)] mod x;` declarations still make x's file test code.

@@ -152,11 +152,15 @@ impl Prefilter {
     }
 
     /// Which words appear in `text` as whole identifiers; a Cargo rename (`renames`: alias → crate)
-    /// found in the text counts as its crate's name.
+    /// found in the text counts as its crate's name, and a re-exported path (`reexports`:
+    /// `common::mpsc` → `tokio::sync::mpsc`, `crate::chan` → the same) whose every segment is in
+    /// the text counts as every segment of the path it stands for (a path through it spells the
+    /// re-export's segments, through a `use` item at least, and the rest as written).
     fn present(
         &self,
         text: &str,
         renames: &std::collections::HashMap<String, String>,
+        reexports: &[(Vec<String>, Vec<String>)],
     ) -> Vec<bool> {
         let bytes = text.as_bytes();
         let mut present = vec![false; self.words.len()];
@@ -174,7 +178,29 @@ impl Prefilter {
                 }
             }
         }
+        for (from, to) in reexports {
+            // Only a rewrite that would add a missing anchor word is worth the text scans.
+            let missing: Vec<usize> = to
+                .iter()
+                .filter_map(|w| self.words.binary_search(w).ok())
+                .filter(|&i| !present[i])
+                .collect();
+            if !missing.is_empty() && from.iter().rev().all(|w| contains_word(text, w)) {
+                for i in missing {
+                    present[i] = true;
+                }
+            }
+        }
         present
+    }
+
+    /// [`Prefilter::may_fire_with`] for a file of the crate `info` describes (its Cargo renames
+    /// and the re-exports of the workspace members it depends on).
+    pub fn may_fire_for(&self, text: &str, info: &crate::manifest::CrateInfo) -> bool {
+        let present = self.present(text, &info.renames, &info.reexports);
+        self.conjunctions
+            .iter()
+            .any(|c| c.iter().all(|&i| present[i]))
     }
 
     /// True when every word of some anchor conjunction appears in `text`.
@@ -183,7 +209,7 @@ impl Prefilter {
         text: &str,
         renames: &std::collections::HashMap<String, String>,
     ) -> bool {
-        let present = self.present(text, renames);
+        let present = self.present(text, renames, &[]);
         self.conjunctions
             .iter()
             .any(|c| c.iter().all(|&i| present[i]))

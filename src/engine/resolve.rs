@@ -1,6 +1,7 @@
 //! Path resolution: maps the names a file uses to canonical crate paths through its `use` items
 //! (renames, groups, `self`, globs), nested and block-local modules and items, `extern crate` aliases,
-//! the owning crate's Cargo.toml renames and the ecosystem's re-exports. Rules only ever see the result.
+//! the owning crate's Cargo.toml renames, its crate root's and workspace members' re-exports (from
+//! the crate model) and the ecosystem's re-exports. Rules only ever see the result.
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
@@ -393,7 +394,21 @@ impl Resolver<'_> {
             return self.external(segs);
         }
         match segs[0].as_str() {
-            "crate" => return self.resolve_in_module(0, &segs[1..], depth, via),
+            "crate" => {
+                // A name the crate root brings in (`use tokio::sync::mpsc;` in lib.rs, or
+                // `pub use self::net::connect as dial;`) seen from any file of the crate.
+                if let Some((from, to)) = self
+                    .crate_info
+                    .reexports
+                    .iter()
+                    .find(|(from, _)| segs.starts_with(from))
+                {
+                    let mut full = to.clone();
+                    full.extend_from_slice(&segs[from.len()..]);
+                    return self.resolve_segments(module, &[], full, false, depth + 1, via);
+                }
+                return self.resolve_in_module(0, &segs[1..], depth, via);
+            }
             "self" => return self.resolve_in_module(module, &segs[1..], depth, via),
             "super" => {
                 return match self.tree.modules.get(module).and_then(|m| m.parent) {
@@ -532,6 +547,16 @@ impl Resolver<'_> {
     }
 
     fn external(&self, mut segs: Vec<String>) -> Resolved {
+        // A workspace member's re-export of a dependency (`common::tokio::..`) is that dependency.
+        if let Some((from, to)) = self
+            .crate_info
+            .reexports
+            .iter()
+            .find(|(from, _)| segs.starts_with(from))
+        {
+            segs.splice(..from.len(), to.iter().cloned());
+            return Resolved::External(canonicalize(segs).join("::"));
+        }
         if let Some(real) = self.tree.extern_aliases.get(&segs[0]) {
             segs[0] = real.clone();
         } else if let Some(real) = self.crate_info.renames.get(&segs[0]) {
