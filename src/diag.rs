@@ -156,10 +156,11 @@ pub enum NotAnalysed {
     TooDeep { depth: usize, limit: usize },
     /// The file has more tokens than a syntax tree may hold within the memory bound.
     TooManyTokens { tokens: usize, limit: usize },
-    /// A function body has more expressions than the rules can follow within the time bound (they
-    /// relate each call to the rest of its function).
+    /// A function body asks more of the rules than the time bound allows: they relate each call to
+    /// the rest of its function, so their work is its calls times its expressions.
     FunctionTooLarge {
         line: u32,
+        calls: usize,
         expressions: usize,
         limit: usize,
     },
@@ -201,12 +202,13 @@ impl fmt::Display for NotAnalysed {
             }
             NotAnalysed::FunctionTooLarge {
                 line,
+                calls,
                 expressions,
                 limit,
             } => {
                 write!(
                     f,
-                    "the function at line {line} has {expressions} expressions, above the limit of {limit} the rules can follow in bounded time"
+                    "the function at line {line} has {calls} calls among {expressions} expressions: their product is above the limit of {limit} the rules can follow in bounded time"
                 )
             }
             NotAnalysed::NotRegularFile { file_type } => {

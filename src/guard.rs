@@ -658,6 +658,85 @@ fn skip_raw_string(bytes: &[u8], mut i: usize) -> usize {
     bytes.len()
 }
 
+/// The work one function body (closures and nested blocks included) may ask of the rules: its calls
+/// times its expressions. The rules relate each call to the rest of its function (where a sender
+/// goes, whether a timeout wraps a connect), so their time grows with that product: 4,000 connects
+/// in one body took 33 s. Real functions stay far below it (on the corpus only generated tables
+/// reach it, and `@generated` files are skipped anyway).
+pub const FUNCTION_WORK_LIMIT: usize = 5_000_000;
+
+/// A function body too large for the rules to follow: its line, calls and expressions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OversizedFunction {
+    pub line: u32,
+    pub calls: usize,
+    pub expressions: usize,
+}
+
+/// The first function body of `file` whose calls times expressions exceed [`FUNCTION_WORK_LIMIT`].
+pub fn oversized_function(file: &syn::File) -> Option<OversizedFunction> {
+    use syn::visit::Visit;
+    struct Count {
+        /// (calls, expressions) of each enclosing function body, innermost last.
+        open: Vec<(usize, usize)>,
+        found: Option<OversizedFunction>,
+    }
+    impl Count {
+        fn body(&mut self, line: u32, walk: impl FnOnce(&mut Self)) {
+            if self.found.is_some() {
+                return;
+            }
+            self.open.push((0, 0));
+            walk(self);
+            let (calls, expressions) = self.open.pop().unwrap_or((0, 0));
+            if let Some(outer) = self.open.last_mut() {
+                outer.0 += calls;
+                outer.1 += expressions;
+            }
+            if calls.saturating_mul(expressions) > FUNCTION_WORK_LIMIT && self.found.is_none() {
+                self.found = Some(OversizedFunction {
+                    line,
+                    calls,
+                    expressions,
+                });
+            }
+        }
+    }
+    impl<'ast> Visit<'ast> for Count {
+        fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+            let line = f.sig.ident.span().start().line as u32;
+            self.body(line, |c| syn::visit::visit_item_fn(c, f));
+        }
+        fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
+            let line = f.sig.ident.span().start().line as u32;
+            self.body(line, |c| syn::visit::visit_impl_item_fn(c, f));
+        }
+        fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
+            let line = f.sig.ident.span().start().line as u32;
+            self.body(line, |c| syn::visit::visit_trait_item_fn(c, f));
+        }
+        fn visit_expr(&mut self, e: &'ast syn::Expr) {
+            if self.found.is_some() {
+                return;
+            }
+            if let Some((calls, expressions)) = self.open.last_mut() {
+                *expressions += 1;
+                *calls += usize::from(matches!(
+                    e,
+                    syn::Expr::Call(_) | syn::Expr::MethodCall(_) | syn::Expr::Macro(_)
+                ));
+            }
+            syn::visit::visit_expr(self, e);
+        }
+    }
+    let mut count = Count {
+        open: Vec::new(),
+        found: None,
+    };
+    count.visit_file(file);
+    count.found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -783,66 +862,4 @@ mod tests {
         let long = "x;".repeat(1_000);
         assert_eq!(scan(&long, usize::MAX, 10).tokens, 2_000);
     }
-}
-
-/// Expressions one function body (closures and nested blocks included) may hold. The rules relate
-/// each call to the rest of its function (where a sender goes, whether a timeout wraps a connect),
-/// so their work grows with the product of the two; real functions stay far below this
-/// (generated tables are `@generated` files, skipped).
-pub const FUNCTION_EXPRESSION_LIMIT: usize = 5_000;
-
-/// The first function body of `file` above [`FUNCTION_EXPRESSION_LIMIT`] expressions: its line
-/// and its count.
-pub fn oversized_function(file: &syn::File) -> Option<(u32, usize)> {
-    use syn::visit::Visit;
-    struct Count {
-        /// Expressions of each enclosing function body, innermost last.
-        open: Vec<usize>,
-        found: Option<(u32, usize)>,
-    }
-    impl Count {
-        fn body(&mut self, line: u32, walk: impl FnOnce(&mut Self)) {
-            if self.found.is_some() {
-                return;
-            }
-            self.open.push(0);
-            walk(self);
-            let n = self.open.pop().unwrap_or(0);
-            if let Some(outer) = self.open.last_mut() {
-                *outer += n;
-            }
-            if n > FUNCTION_EXPRESSION_LIMIT && self.found.is_none() {
-                self.found = Some((line, n));
-            }
-        }
-    }
-    impl<'ast> Visit<'ast> for Count {
-        fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
-            let line = f.sig.ident.span().start().line as u32;
-            self.body(line, |c| syn::visit::visit_item_fn(c, f));
-        }
-        fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
-            let line = f.sig.ident.span().start().line as u32;
-            self.body(line, |c| syn::visit::visit_impl_item_fn(c, f));
-        }
-        fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
-            let line = f.sig.ident.span().start().line as u32;
-            self.body(line, |c| syn::visit::visit_trait_item_fn(c, f));
-        }
-        fn visit_expr(&mut self, e: &'ast syn::Expr) {
-            if self.found.is_some() {
-                return;
-            }
-            if let Some(n) = self.open.last_mut() {
-                *n += 1;
-            }
-            syn::visit::visit_expr(self, e);
-        }
-    }
-    let mut count = Count {
-        open: Vec::new(),
-        found: None,
-    };
-    count.visit_file(file);
-    count.found
 }

@@ -117,11 +117,12 @@ impl Engine {
             macros::any_ident(tokens, &|w| self.macro_words.contains(w))
         };
         macros::expand(&mut file, &wanted);
-        if let Some((line, expressions)) = guard::oversized_function(&file) {
+        if let Some(big) = guard::oversized_function(&file) {
             return Err(NotAnalysed::FunctionTooLarge {
-                line,
-                expressions,
-                limit: guard::FUNCTION_EXPRESSION_LIMIT,
+                line: big.line,
+                calls: big.calls,
+                expressions: big.expressions,
+                limit: guard::FUNCTION_WORK_LIMIT,
             });
         }
         let tree = ModuleTree::build(&file.items);
