@@ -381,3 +381,21 @@ fn a_function_too_large_to_follow_is_refused_in_bounded_time() {
     // Debug build, a loaded machine: still far from the minutes the old code took.
     assert!(elapsed.as_secs() < 60, "took {elapsed:?}");
 }
+
+/// The text format's `┌─ file:line:col` header agrees with the other formats on a BOM file.
+#[test]
+fn a_bom_does_not_shift_the_text_header() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bom.rs"), format!("\u{feff}{FINDING}")).unwrap();
+    let out = common::run_in(dir.path(), &["--color", "never", "bom.rs"]);
+    let text = common::stdout(&out);
+    let short = common::stdout(&common::run_in(
+        dir.path(),
+        &["--format", "short", "bom.rs"],
+    ));
+    let column = short.split(':').nth(2).unwrap_or_default().to_owned();
+    assert!(
+        text.contains(&format!("bom.rs:1:{column}")),
+        "{text}\n{short}"
+    );
+}

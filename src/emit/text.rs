@@ -28,11 +28,15 @@ fn render(report: &Report, cx: &EmitContext<'_>, w: &mut dyn WriteColor) -> io::
                 // Unreadable now (changed since it was analysed): each finding falls back to a line.
                 let source =
                     input::read_regular_text(&file.path, cx.max_file_bytes).unwrap_or_default();
-                let shown = printable::Source::new(&source);
+                // rustc counts no column for a byte-order mark, and neither do the findings.
+                let bom = if source.starts_with('\u{feff}') { 3 } else { 0 };
+                let body = &source[bom..];
+                let shown = printable::Source::new(body);
                 let display = printable::line(&file.display);
                 let files = SimpleFile::new(display.as_ref(), shown.text.as_ref());
                 for f in findings {
-                    let diagnostic = diagnostic(f, |byte| shown.offset(&source, byte));
+                    let diagnostic =
+                        diagnostic(f, |byte| shown.offset(body, byte.saturating_sub(bom)));
                     if term::emit_to_write_style(w, &config, &files, &diagnostic).is_err() {
                         writeln!(
                             w,
