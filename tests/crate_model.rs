@@ -4,92 +4,17 @@
 //! fire with `--include-tests`; files marked `// not in the build` never do, and are counted.
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::Path;
 
 use cargo_backpressure::engine::test_code::TEST_NAMES;
+use common::crates::{cases as fixture_crates, lint, markers, of_file, rust_files};
 use common::{run_in, stderr, stdout};
-
-type Found = BTreeSet<(String, u32, String)>;
-
-fn cases() -> Vec<PathBuf> {
-    let root = common::repo_root().join("fixtures/crate-model");
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(&root)
-        .expect("fixtures/crate-model exists")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.join("Cargo.toml").is_file())
-        .collect();
-    cases.sort();
-    assert!(cases.len() >= 10, "fixture crates not found in {root:?}");
-    cases
-}
-
-/// Every `.rs` file below `dir`, relative to it, `/`-separated.
-fn rust_files(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "rs") {
-                let rel = p.strip_prefix(dir).unwrap().to_string_lossy();
-                out.push(rel.replace('\\', "/"));
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
-/// (path, line, rule) of every finding of a JSON run in `dir`.
-fn lint(dir: &Path, args: &[&str]) -> Found {
-    let mut all = vec!["--format", "json"];
-    all.extend_from_slice(args);
-    let out = run_in(dir, &all);
-    assert!(
-        matches!(out.status.code(), Some(0 | 1)),
-        "{dir:?} {args:?}: {}",
-        stderr(&out)
-    );
-    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json report");
-    report["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .map(|f| {
-            (
-                f["path"].as_str().unwrap_or("").to_owned(),
-                f["region"]["start"]["line"].as_u64().unwrap_or(0) as u32,
-                f["rule"].as_str().unwrap_or("").to_owned(),
-            )
-        })
-        .collect()
-}
-
-fn markers(dir: &Path, file: &str) -> Found {
-    let text = std::fs::read_to_string(dir.join(file)).unwrap();
-    let mut out = Found::new();
-    for (i, line) in text.lines().enumerate() {
-        if let Some((_, marker)) = line.split_once("//~") {
-            for rule in marker.split(',').map(str::trim).filter(|r| !r.is_empty()) {
-                out.insert((file.to_owned(), i as u32 + 1, rule.to_owned()));
-            }
-        }
-    }
-    out
-}
-
-fn of_file(found: &Found, file: &str) -> Found {
-    found.iter().filter(|f| f.0 == file).cloned().collect()
-}
 
 #[test]
 fn whole_run_and_single_file_runs_agree_with_the_markers() {
     let mut problems = Vec::new();
-    for case in cases() {
+    for case in fixture_crates("crate-model") {
         let name = case.file_name().unwrap().to_string_lossy().into_owned();
         let whole = lint(&case, &["."]);
         let with_tests = lint(&case, &["--include-tests", "."]);

@@ -1,5 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
+pub mod crates;
+
 use std::path::{Path, PathBuf};
 
 use cargo_backpressure::catalogue::Catalogue;
