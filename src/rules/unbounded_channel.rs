@@ -243,17 +243,7 @@ impl UnboundedChannel {
                 accept,
                 at,
             } => {
-                let (per, label) = if accept {
-                    (
-                        format!("accepted connection (`{text}`)"),
-                        "one message per accepted connection here".to_owned(),
-                    )
-                } else {
-                    (
-                        format!("item of `{text}`"),
-                        format!("fed once per item of `{text}` here"),
-                    )
-                };
+                let (per, label) = producers::feed_words(&text, accept, "message");
                 labels.push((source, label));
                 labels.push((at, "sent here, with nothing to slow the sender".to_owned()));
                 format!("`{ctor}` creates an unbounded channel fed once per {per}: when that source outpaces the consumer the queue grows until the process runs out of memory")

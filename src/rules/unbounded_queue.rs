@@ -9,7 +9,7 @@ use super::syntax::{
     for_each_expr_in_block, ident_of, let_binding_of, peel, self_field, stmts_after,
     strip_pat_type, written,
 };
-use super::unbounded_channel::producers::{handle_uses, FileIndex, Pace, Start, Vocabulary};
+use super::unbounded_channel::producers::{self, handle_uses, FileIndex, Pace, Start, Vocabulary};
 use super::{api_map, name_list, ApiExtensions};
 use crate::catalogue::RuleDoc;
 use crate::engine::{Context, RawFinding, Rule};
@@ -435,17 +435,7 @@ impl Rule for UnboundedQueue {
                 accept,
                 at,
             } => {
-                let (per, label) = if accept {
-                    (
-                        format!("accepted connection (`{text}`)"),
-                        "one push per accepted connection here".to_owned(),
-                    )
-                } else {
-                    (
-                        format!("item of `{text}`"),
-                        format!("fed once per item of `{text}` here"),
-                    )
-                };
+                let (per, label) = producers::feed_words(&text, accept, "push");
                 labels.push((source, label));
                 labels.push((
                     at,

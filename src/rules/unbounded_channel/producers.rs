@@ -1249,6 +1249,22 @@ pub enum Pace {
     Bounded,
 }
 
+/// How a finding names an outside feed: the phrase after "once per" and the feeding site's label
+/// (`unit` is what each item adds: "message", "push").
+pub fn feed_words(text: &str, accept: bool, unit: &str) -> (String, String) {
+    if accept {
+        (
+            format!("accepted connection (`{text}`)"),
+            format!("one {unit} per accepted connection here"),
+        )
+    } else {
+        (
+            format!("item of `{text}`"),
+            format!("fed once per item of `{text}` here"),
+        )
+    }
+}
+
 impl Pace {
     fn rank(&self) -> u8 {
         match self {
