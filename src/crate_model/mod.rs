@@ -1001,9 +1001,10 @@ fn module_tree(dir: &Path, targets: &[(PathBuf, RootKind)]) -> Tree {
             let read: Vec<ReadFile> = unread
                 .into_par_iter()
                 .map(|p| {
-                    let text = crate::input::read_regular_file(&p, crate::input::STRUCTURE_BYTES)
-                        .ok()
-                        .map(|b| String::from_utf8_lossy(&b).into_owned());
+                    let bytes =
+                        crate::input::read_regular_file(&p, crate::input::STRUCTURE_BYTES).ok();
+                    // Borrowed when the file is UTF-8 (nearly always): one copy of its text.
+                    let text = bytes.as_deref().map(String::from_utf8_lossy);
                     let mods = text.as_deref().map(scan::scan).unwrap_or_default();
                     let listener = text
                         .as_deref()
