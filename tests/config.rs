@@ -2,8 +2,7 @@
 //! configuration errors pointing into the file, suppressions and baselines.
 mod common;
 
-use common::{run_in, stderr, stdout};
-use std::process::Output;
+use common::{rules_fired, run_in, stderr, stdout};
 
 /// A workspace with a crate whose main.rs has an unbounded channel (line 2) and a bare connect (line 3),
 /// in a program that serves peers (line 4: connects matter in servers, not in one-shot tools).
@@ -25,17 +24,6 @@ fn workspace(config: Option<&str>) -> tempfile::TempDir {
         std::fs::write(p.join("backpressure.toml"), c).unwrap();
     }
     dir
-}
-
-fn rules_fired(o: &Output) -> Vec<String> {
-    stdout(o)
-        .lines()
-        .filter_map(|l| {
-            l.split_once("warning[")
-                .or_else(|| l.split_once("error["))
-                .map(|(_, r)| r.split(']').next().unwrap().to_owned())
-        })
-        .collect()
 }
 
 #[test]

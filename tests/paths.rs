@@ -3,9 +3,8 @@
 //! named on the command line are Rust files, always parsed.
 mod common;
 
-use common::{run_in, stderr, stdout};
+use common::{rules_fired, run_in, stderr, stdout};
 use std::path::Path;
-use std::process::Output;
 
 /// An unbounded channel on line 2 and a bare connect on line 3.
 /// An unbounded channel (line 2) and a bare connect (line 3), in a program that serves peers
@@ -30,17 +29,6 @@ fn package(dir: &Path, manifest_extra: &str, config: Option<&str>) {
     if let Some(c) = config {
         write(&dir.join("backpressure.toml"), c);
     }
-}
-
-fn rules_fired(o: &Output) -> Vec<String> {
-    stdout(o)
-        .lines()
-        .filter_map(|l| {
-            l.split_once("warning[")
-                .or_else(|| l.split_once("error["))
-                .map(|(_, r)| r.split(']').next().unwrap().to_owned())
-        })
-        .collect()
 }
 
 const ALLOW_CHANNEL: &str = "[rules]\nunbounded-channel = \"allow\"\n";

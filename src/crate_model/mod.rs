@@ -291,14 +291,16 @@ impl CrateModel {
         model
     }
 
-    /// Whether `file`'s package serves network peers, or is used by a member that does.
-    pub fn serving(&self, file: &Path) -> Serving {
-        let path = normalise(&self.cwd, file);
-        let Some(p) = path
-            .parent()
+    /// The package that owns the (normalised) `path`.
+    fn package_of(&self, path: &Path) -> Option<&Package> {
+        path.parent()
             .and_then(|d| self.owner.get(d).copied().flatten())
             .and_then(|i| self.packages.get(i))
-        else {
+    }
+
+    /// Whether `file`'s package serves network peers, or is used by a member that does.
+    pub fn serving(&self, file: &Path) -> Serving {
+        let Some(p) = self.package_of(&normalise(&self.cwd, file)) else {
             return Serving::Unknown;
         };
         if p.malformed {
@@ -324,11 +326,7 @@ impl CrateModel {
     /// The role of `file` and the facts of its crate.
     pub fn lookup(&self, file: &Path) -> (Role, Arc<CrateInfo>) {
         let path = normalise(&self.cwd, file);
-        let package = path
-            .parent()
-            .and_then(|d| self.owner.get(d).copied().flatten())
-            .and_then(|i| self.packages.get(i));
-        let Some(p) = package else {
+        let Some(p) = self.package_of(&path) else {
             return (Role::Plain, Arc::default());
         };
         let info = p

@@ -74,12 +74,7 @@ impl ClientWithoutTimeout {
         let Expr::Path(p) = &*c.func else {
             return false;
         };
-        let mut segs: Vec<String> = p
-            .path
-            .segments
-            .iter()
-            .map(|s| s.ident.to_string())
-            .collect();
+        let mut segs: Vec<String> = crate::rules::syntax::segment_names(&p.path);
         // `GreeterClient::connect` with `use ..::greeter_client::GreeterClient;`: take the module from the import.
         if segs.len() == 2 {
             if let Some(module) = import_parent(&file.items, &segs[0]) {

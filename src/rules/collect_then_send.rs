@@ -68,7 +68,7 @@ impl CollectThenSend {
                         .then(|| m.method.span().byte_range().start..e.span().byte_range().end),
                     Expr::Call(c) => {
                         let is_ctor = matches!(&*c.func, Expr::Path(p) if {
-                            let written: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+                            let written: Vec<String> = crate::rules::syntax::segment_names(&p.path);
                             let tail = written[written.len().saturating_sub(2)..].join("::");
                             self.rule.response_ctors.contains(&tail)
                         });

@@ -151,12 +151,7 @@ fn receiver_type(cx: &Context<'_>, receiver: &Expr) -> Option<String> {
     match peel(binding.init?) {
         Expr::Call(c) => match &*c.func {
             Expr::Path(p) if p.path.segments.len() >= 2 => {
-                let segments: Vec<String> = p
-                    .path
-                    .segments
-                    .iter()
-                    .map(|s| s.ident.to_string())
-                    .collect();
+                let segments: Vec<String> = crate::rules::syntax::segment_names(&p.path);
                 let ty = segments[segments.len() - 2].clone();
                 if ty == "Self" {
                     cx.current_fn().and_then(|f| f.self_type.clone())

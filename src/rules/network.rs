@@ -410,12 +410,7 @@ impl<'c, 'ast> Tracer<'c, 'ast> {
         let Expr::Path(p) = &*c.func else {
             return Trace::Unknown;
         };
-        let segments: Vec<String> = p
-            .path
-            .segments
-            .iter()
-            .map(|s| s.ident.to_string())
-            .collect();
+        let segments: Vec<String> = crate::rules::syntax::segment_names(&p.path);
         let last = segments.last().map_or("", String::as_str);
         let owner = segments.len().checked_sub(2).map(|i| segments[i].as_str());
         let first = c.args.first();
@@ -858,12 +853,7 @@ fn is_duplex(c: &syn::ExprCall) -> bool {
     let Expr::Path(p) = &*c.func else {
         return false;
     };
-    let segments: Vec<String> = p
-        .path
-        .segments
-        .iter()
-        .map(|s| s.ident.to_string())
-        .collect();
+    let segments: Vec<String> = crate::rules::syntax::segment_names(&p.path);
     match segments.as_slice() {
         [.., owner, last] => last == "duplex" && owner == "io",
         [last] => last == "duplex",

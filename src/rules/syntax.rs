@@ -84,12 +84,7 @@ fn const_value_at(cx: &Context<'_>, expr: &Expr, depth: usize) -> Option<u128> {
         Expr::Group(g) => const_value_at(cx, &g.expr, depth + 1),
         Expr::Cast(c) => const_value_at(cx, &c.expr, depth + 1),
         Expr::Path(p) if p.qself.is_none() => {
-            let segs: Vec<String> = p
-                .path
-                .segments
-                .iter()
-                .map(|s| s.ident.to_string())
-                .collect();
+            let segs: Vec<String> = segment_names(&p.path);
             match segs
                 .iter()
                 .map(String::as_str)
@@ -217,17 +212,16 @@ pub fn for_each_expr_in_block<'ast>(
     .visit_block(block);
 }
 
+/// The identifiers of a path's segments, in order: `tokio::net::TcpStream` gives three.
+pub fn segment_names(path: &syn::Path) -> Vec<String> {
+    path.segments.iter().map(|s| s.ident.to_string()).collect()
+}
+
 /// Renders an expression's path compactly for messages: `mpsc::unbounded_channel`.
 pub fn written(expr: &Expr) -> String {
     match expr {
         Expr::Call(c) => written(&c.func),
-        Expr::Path(p) => p
-            .path
-            .segments
-            .iter()
-            .map(|s| s.ident.to_string())
-            .collect::<Vec<_>>()
-            .join("::"),
+        Expr::Path(p) => segment_names(&p.path).join("::"),
         Expr::MethodCall(m) => format!(".{}()", m.method),
         _ => "this call".to_owned(),
     }

@@ -62,3 +62,15 @@ pub fn stdout(o: &std::process::Output) -> String {
 pub fn stderr(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// The rule of each `warning[..]`/`error[..]` line of a text or short report, in order.
+pub fn rules_fired(o: &std::process::Output) -> Vec<String> {
+    stdout(o)
+        .lines()
+        .filter_map(|l| {
+            l.split_once("warning[")
+                .or_else(|| l.split_once("error["))
+                .map(|(_, r)| r.split(']').next().unwrap().to_owned())
+        })
+        .collect()
+}

@@ -1551,12 +1551,7 @@ fn is_self(e: &Expr) -> bool {
 /// `Some(h)`, `Ok(h)`, `Arc::new(h)`, `Mutex::new(h)`: the handle, wrapped.
 fn is_wrapper_call(func: &Expr) -> bool {
     let Expr::Path(p) = func else { return false };
-    let segs: Vec<String> = p
-        .path
-        .segments
-        .iter()
-        .map(|s| s.ident.to_string())
-        .collect();
+    let segs: Vec<String> = crate::rules::syntax::segment_names(&p.path);
     match segs.as_slice() {
         [one] => one == "Some" || one == "Ok",
         [.., ty, f] => {
@@ -1621,13 +1616,7 @@ fn for_each_stmt_expr<'ast>(stmt: &'ast syn::Stmt, f: &mut dyn FnMut(&'ast Expr)
 /// A receiver chain written compactly for messages: `self.events`, `listener`, `stream`.
 pub fn render(e: &Expr) -> String {
     match e {
-        Expr::Path(p) => p
-            .path
-            .segments
-            .iter()
-            .map(|s| s.ident.to_string())
-            .collect::<Vec<_>>()
-            .join("::"),
+        Expr::Path(p) => crate::rules::syntax::segment_names(&p.path).join("::"),
         Expr::Field(f) => match &f.member {
             syn::Member::Named(n) => format!("{}.{n}", render(&f.base)),
             syn::Member::Unnamed(i) => format!("{}.{}", render(&f.base), i.index),
