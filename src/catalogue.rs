@@ -7,6 +7,12 @@ use serde::Deserialize;
 
 use crate::diag::Level;
 
+/// The rule that reports a malformed `backpressure:allow(..)` comment (made by `suppress`, not a
+/// rule of the traversal).
+pub const INVALID_SUPPRESSION: &str = "invalid-suppression";
+/// The rule that reports a suppression comment no finding needed.
+pub const UNUSED_SUPPRESSION: &str = "unused-suppression";
+
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/rule_files.rs"));
 }

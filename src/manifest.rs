@@ -19,8 +19,6 @@ pub struct CrateInfo {
     pub root: Option<PathBuf>,
     /// `[package.metadata.backpressure.rules]` levels: they refine the workspace's for this package.
     pub levels: std::collections::BTreeMap<String, crate::diag::Level>,
-    /// An error in this package's `[package.metadata.backpressure]` table: it stops the run.
-    pub config_error: Option<Box<crate::config::ConfigError>>,
 }
 
 impl CrateInfo {

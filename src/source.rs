@@ -1,5 +1,10 @@
-//! Line index over one file's text: byte offsets to 1-based lines and code-point columns.
+//! Line index over one file's text (byte offsets to 1-based lines and code-point columns), and the
+//! marker that starts a suppression comment.
 use crate::diag::{Position, Region};
+
+/// What starts a suppression comment; a file without it has none (the engine and the run check
+/// this before they look for items or comments).
+pub const SUPPRESSION_MARKER: &str = "backpressure:allow(";
 
 pub struct LineIndex<'a> {
     text: &'a str,

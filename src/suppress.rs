@@ -12,9 +12,8 @@ use crate::engine::RawFinding;
 use crate::groups;
 use crate::source::LineIndex;
 
-pub const MARKER: &str = "backpressure:allow(";
-pub const INVALID: &str = "invalid-suppression";
-pub const UNUSED: &str = "unused-suppression";
+pub use crate::catalogue::{INVALID_SUPPRESSION as INVALID, UNUSED_SUPPRESSION as UNUSED};
+pub use crate::source::SUPPRESSION_MARKER as MARKER;
 
 /// The lines a suppression covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

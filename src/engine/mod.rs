@@ -154,7 +154,7 @@ impl Engine {
             current_impl: None,
         };
         checker.visit_file(&file);
-        let item_ranges = if text.contains(crate::suppress::MARKER) {
+        let item_ranges = if text.contains(crate::source::SUPPRESSION_MARKER) {
             item_ranges(&file, offset)
         } else {
             Vec::new()
