@@ -74,13 +74,44 @@ enum RootKind {
     Build,
 }
 
-/// One Cargo.toml, read once.
+/// One Cargo.toml, read once. Only what the model reads is kept: the manifests of a large tree
+/// (a vendored registry) hold megabytes of feature lists and metadata that nothing here needs.
 struct Manifest {
-    text: String,
+    /// The text, kept only when it holds a backpressure configuration (read again for it).
+    config_text: Option<String>,
     table: Result<toml::Table, String>,
 }
 
+/// The top-level keys of a manifest that the crate model reads.
+const MANIFEST_KEYS: &[&str] = &[
+    "package",
+    "lib",
+    "bin",
+    "test",
+    "bench",
+    "example",
+    "dependencies",
+    "dev-dependencies",
+    "build-dependencies",
+    "target",
+    "workspace",
+];
+
 impl Manifest {
+    fn read(text: String) -> Manifest {
+        let table = text
+            .parse::<toml::Table>()
+            .map(|mut t| {
+                t.retain(|key, _| MANIFEST_KEYS.contains(&key));
+                if let Some(toml::Value::Table(package)) = t.get_mut("package") {
+                    package.retain(|key, _| PACKAGE_KEYS.contains(&key));
+                }
+                t
+            })
+            .map_err(|e| e.to_string());
+        let config_text = crate::config::holds_backpressure_config(&text).then_some(text);
+        Manifest { config_text, table }
+    }
     fn table(&self) -> Option<&toml::Table> {
         self.table.as_ref().ok()
     }
@@ -91,6 +122,17 @@ impl Manifest {
         self.table().is_some_and(|t| t.contains_key("workspace"))
     }
 }
+
+/// The keys of `[package]` that the crate model reads.
+const PACKAGE_KEYS: &[&str] = &[
+    "name",
+    "build",
+    "autobins",
+    "autotests",
+    "autobenches",
+    "autoexamples",
+    "autolib",
+];
 
 /// Parses each Cargo.toml at most once (keyed by its folder).
 #[derive(Default)]
@@ -106,10 +148,7 @@ impl Manifests {
         let loaded =
             crate::input::read_regular_text(&dir.join("Cargo.toml"), crate::input::STRUCTURE_BYTES)
                 .ok()
-                .map(|text| {
-                    let table = text.parse::<toml::Table>().map_err(|e| e.to_string());
-                    Arc::new(Manifest { text, table })
-                });
+                .map(|text| Arc::new(Manifest::read(text)));
         self.by_dir.insert(dir.to_path_buf(), loaded.clone());
         loaded
     }
@@ -404,10 +443,10 @@ fn package_shell(
     let Some(table) = manifest.as_ref().and_then(|m| m.table()) else {
         if let Some(m) = &manifest {
             let message = m.table.as_ref().err().cloned().unwrap_or_default();
-            if crate::config::holds_backpressure_config(&m.text) {
+            if let Some(text) = &m.config_text {
                 if let Err(e) = crate::config::parse(
                     &manifest_path,
-                    &m.text,
+                    text,
                     &["package", "metadata", "backpressure"],
                     crate::catalogue::Catalogue::global(),
                 ) {
@@ -444,7 +483,7 @@ fn package_shell(
         .and_then(|m| m.table().cloned());
     let mut info = CrateInfo::from_manifest(dir, table, ws_table.as_ref().or(Some(table)));
     info.reexports = member_reexports(dir, table, ws_root.as_deref(), ws_table.as_ref(), manifests);
-    if let Some(text) = manifest.as_ref().map(|m| m.text.as_str()) {
+    if let Some(text) = manifest.as_ref().and_then(|m| m.config_text.as_deref()) {
         match crate::config::package_levels(
             &manifest_path,
             text,
@@ -619,6 +658,8 @@ impl RootUses {
                 flatten_use(&item.tree, Vec::new(), &mut bindings);
             }
         }
+        // proc-macro2 keeps each parsed text per thread; nothing parsed here outlives this call.
+        proc_macro2::extra::invalidate_current_thread_spans();
         let modules = scan::scan(text).decls.into_iter().map(|d| d.name).collect();
         RootUses { bindings, modules }
     }
