@@ -22,6 +22,9 @@ pub use crate::run::{build_engine, build_engine_with};
 use crate::suppress;
 use crate::walk;
 
+/// The argument that starts the language server on standard input and output.
+pub const LSP_COMMAND: &str = "lsp";
+
 /// Exit status: no finding at a failing level.
 pub const EXIT_CLEAN: u8 = 0;
 /// Exit status: findings at or above the failing level.
@@ -37,7 +40,8 @@ Examples:
   cargo backpressure -D unbounded-channel -A unbounded-queue
   cargo backpressure -D timeouts -D warnings
   cargo backpressure --explain unbounded-channel
-  cargo backpressure --list-rules";
+  cargo backpressure --list-rules
+  cargo backpressure lsp                  serve editors over the Language Server Protocol (stdio)";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -190,6 +194,10 @@ pub fn normalise_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString>
 /// Runs the command line; returns the exit status.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     let args = normalise_args(args);
+    // `cargo backpressure lsp`: the language server (`./lsp` lints a folder of that name).
+    if args.len() == 2 && args[1] == LSP_COMMAND {
+        return crate::lsp::serve();
+    }
     let matches = match Cli::command().try_get_matches_from(&args) {
         Ok(m) => m,
         Err(e) => {
