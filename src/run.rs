@@ -448,8 +448,17 @@ pub fn analyse_source(
     options: &RunOptions,
 ) -> FileResult {
     let display = display_path(path, &options.base_dir);
+    let bytes = text.len() as u64;
     match place(model, path, options) {
         Placed::Skip(exempt, _) => Analysed::new(path, &display, Outcome::Exempt(exempt), 0).result,
+        // As a run skips the file on disk above the limit.
+        Placed::Lint(..) if bytes > options.max_file_bytes => {
+            let too_large = NotAnalysed::TooLarge {
+                bytes,
+                limit: options.max_file_bytes,
+            };
+            Analysed::new(path, &display, Outcome::NotAnalysed(too_large), bytes).result
+        }
         Placed::Lint(role, crate_info) => {
             let file = TextFile {
                 path,

@@ -589,3 +589,73 @@ fn the_end_of_input_ends_the_server() {
     client.send_raw(b"Content-Length: 100\r\n\r\n{\"jsonrpc\"", "half a frame");
     assert_eq!(client.wait().0, Some(1));
 }
+
+#[test]
+fn a_members_package_table_refines_the_workspace_levels() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("svc/src")).expect("src");
+    std::fs::write(
+        root.join("Cargo.toml"),
+        "[workspace]\nmembers = [\"svc\"]\n",
+    )
+    .expect("root");
+    let member = format!(
+        "{MANIFEST}\n[package.metadata.backpressure.rules]\nunbounded-channel = \"allow\"\n"
+    );
+    std::fs::write(root.join("svc/Cargo.toml"), member).expect("member");
+    std::fs::write(root.join("svc/src/main.rs"), SERVER).expect("main.rs");
+    std::fs::write(
+        root.join("backpressure.toml"),
+        "[rules]\nwhole-body-read = \"deny\"\n",
+    )
+    .expect("config");
+    let uri = uri_of(&root.join("svc/src/main.rs"));
+    let mut client = Client::start(root);
+    client.initialize(false);
+    client.open(&uri, SERVER);
+    let diagnostics = client.diagnostics(&uri)["diagnostics"].clone();
+    // The member allows unbounded-channel; the workspace denies whole-body-read.
+    assert_eq!(rules(&diagnostics), ["whole-body-read"]);
+    assert_eq!(diagnostics[0]["severity"], 1);
+    client.request("shutdown", Value::Null);
+    client.notify("exit", Value::Null);
+    assert_eq!(client.wait().0, Some(0));
+}
+
+/// The function the server and the run share: a buffer above the size limit is not analysed, as
+/// the file on disk would not be.
+#[test]
+fn analyse_source_keeps_the_size_limit_of_a_run() {
+    use cargo_backpressure::diag::NotAnalysed;
+    use cargo_backpressure::run::{self, Outcome, RunOptions};
+    let (_dir, root) = server_workspace();
+    let path = root.join("src/main.rs");
+    let catalogue = cargo_backpressure::catalogue::Catalogue::global();
+    let engine = run::build_engine(catalogue, false, true);
+    let levels = cargo_backpressure::config::Levels::from_catalogue(catalogue);
+    let model = cargo_backpressure::crate_model::CrateModel::build(std::iter::once(path.as_path()));
+    let options = |max_file_bytes| RunOptions {
+        include_tests: false,
+        include_generated: false,
+        max_file_bytes,
+        threads: 1,
+        base_dir: root.clone(),
+        config: Default::default(),
+    };
+    let within = run::analyse_source(&engine, &levels, &model, &path, SERVER, &options(1 << 20));
+    assert!(
+        matches!(&within.outcome, Outcome::Analysed { findings } if findings.len() == 2),
+        "{:?}",
+        within.outcome
+    );
+    let above = run::analyse_source(&engine, &levels, &model, &path, SERVER, &options(100));
+    assert!(
+        matches!(
+            above.outcome,
+            Outcome::NotAnalysed(NotAnalysed::TooLarge { limit: 100, .. })
+        ),
+        "{:?}",
+        above.outcome
+    );
+}
