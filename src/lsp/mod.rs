@@ -656,9 +656,8 @@ impl<W: Write> Server<W> {
         let actions: Vec<CodeActionOrCommand> = found
             .iter()
             .filter(|(_, d)| convert::overlaps(&d.range, &params.range))
-            .map(|(f, d)| {
-                CodeActionOrCommand::CodeAction(actions::suppress_action(f, d, &index, &uri))
-            })
+            .flat_map(|(f, d)| actions::actions_for(f, d, &index, &uri))
+            .map(CodeActionOrCommand::CodeAction)
             .collect();
         serde_json::to_value(actions).unwrap_or_default()
     }
