@@ -56,7 +56,8 @@ pub fn hub() -> (Hub, mpsc::UnboundedReceiver<u32>) {
 
 struct Client {
     child: Child,
-    stdin: ChildStdin,
+    /// Taken when the client closes its end.
+    stdin: Option<ChildStdin>,
     incoming: mpsc::Receiver<Value>,
     /// Server messages read but not yet asked for.
     queued: Vec<Value>,
@@ -87,7 +88,7 @@ impl Client {
         });
         Client {
             child,
-            stdin,
+            stdin: Some(stdin),
             incoming,
             queued: Vec::new(),
             next_id: 0,
@@ -97,8 +98,9 @@ impl Client {
 
     fn send_raw(&mut self, bytes: &[u8], shown: &str) {
         self.transcript.push(format!("--> {shown}"));
-        self.stdin.write_all(bytes).expect("write to the server");
-        self.stdin.flush().expect("flush");
+        let stdin = self.stdin.as_mut().expect("the client's end is open");
+        stdin.write_all(bytes).expect("write to the server");
+        stdin.flush().expect("flush");
     }
 
     fn send(&mut self, message: Value) {
@@ -197,15 +199,22 @@ impl Client {
 
     /// Waits for the server to end; its exit status.
     fn wait(mut self) -> (Option<i32>, Vec<String>) {
-        drop(self.stdin);
+        self.stdin = None;
         for _ in 0..600 {
             if let Ok(Some(status)) = self.child.try_wait() {
-                return (status.code(), self.transcript);
+                return (status.code(), std::mem::take(&mut self.transcript));
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        let _ = self.child.kill();
         panic!("the server did not exit");
+    }
+}
+
+impl Drop for Client {
+    /// A test that failed leaves no server behind.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -658,4 +667,29 @@ fn analyse_source_keeps_the_size_limit_of_a_run() {
         "{:?}",
         above.outcome
     );
+}
+
+/// A FIFO named like the configuration is an error shown to the user, never a read that waits.
+#[cfg(unix)]
+#[test]
+fn a_fifo_configuration_is_an_error_not_a_hang() {
+    let (_dir, root) = server_workspace();
+    let config = root.join("backpressure.toml");
+    std::fs::remove_file(&config).expect("remove");
+    let made = Command::new("mkfifo")
+        .arg(&config)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let uri = uri_of(&root.join("src/main.rs"));
+    let mut client = Client::start(&root);
+    client.initialize(false);
+    client.open(&uri, SERVER);
+    let message = client.next(|m| m["method"] == "window/showMessage");
+    let text = message["params"]["message"].as_str().unwrap_or("");
+    assert!(text.contains("not a regular file"), "{text}");
+    assert_eq!(client.diagnostics(&uri)["diagnostics"], json!([]));
+    client.request("shutdown", Value::Null);
+    client.notify("exit", Value::Null);
+    assert_eq!(client.wait().0, Some(0));
 }

@@ -414,10 +414,7 @@ impl<W: Write> Server<W> {
     /// reads them again.
     fn reload_configs(&mut self) {
         self.configs.retain(|loaded| {
-            let text = loaded
-                .located
-                .as_ref()
-                .and_then(|l| std::fs::read_to_string(&l.file).ok());
+            let text = loaded.located.as_ref().and_then(|l| config_text(&l.file));
             text == loaded.text
         });
         // A configuration that appeared above a file changes what `locate` finds for it; the
@@ -430,9 +427,7 @@ impl<W: Write> Server<W> {
         if let Some(loaded) = self.configs.iter().find(|c| c.located == located) {
             return loaded.settings.clone();
         }
-        let text = located
-            .as_ref()
-            .and_then(|l| std::fs::read_to_string(&l.file).ok());
+        let text = located.as_ref().and_then(|l| config_text(&l.file));
         let base = base_dir(path);
         let catalogue = Catalogue::global();
         let settings = config::discover(None, located.as_ref(), &base, catalogue)
@@ -668,6 +663,11 @@ fn parse<P: serde::de::DeserializeOwned>(
     params: serde_json::Value,
 ) -> Result<P, (ErrorCode, String)> {
     serde_json::from_value(params).map_err(|e| (ErrorCode::InvalidParams, e.to_string()))
+}
+
+/// A configuration file's text, read as a run reads it (a FIFO there is refused, never waited on).
+fn config_text(path: &Path) -> Option<String> {
+    crate::input::read_regular_text(path, config::MAX_CONFIG_BYTES).ok()
 }
 
 /// The folder a document's paths are judged from: its workspace root, or its own folder.
