@@ -693,3 +693,20 @@ fn a_fifo_configuration_is_an_error_not_a_hang() {
     client.notify("exit", Value::Null);
     assert_eq!(client.wait().0, Some(0));
 }
+
+/// The server reads ahead of its handler through a bounded queue: the linter on its own server
+/// finds no unbounded channel (a flooding client waits on the pipe).
+#[test]
+fn the_server_passes_its_own_linter() {
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-backpressure"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["src/lsp", "--format", "short"])
+        .output()
+        .expect("cli runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

@@ -48,10 +48,14 @@ pub const EXIT_UNCLEAN: u8 = 1;
 /// Exit status when the server could not start its threads.
 pub const EXIT_ERROR: u8 = 2;
 
+/// Messages read ahead of the handler (each at most `transport::MAX_MESSAGE_BYTES`).
+const READ_AHEAD_MESSAGES: usize = 16;
+
 /// Serves LSP on standard input and output until `exit` or the end of input; returns the exit status.
 pub fn serve() -> u8 {
-    let (sender, receiver) = mpsc::channel();
-    // Reads ahead of the handler so that a burst of changes is judged once, at its last text.
+    // Reads ahead of the handler so that a burst of changes is judged once, at its last text; a
+    // client that writes faster than the server judges waits on the pipe, not on our memory.
+    let (sender, receiver) = mpsc::sync_channel(READ_AHEAD_MESSAGES);
     let reader = std::thread::Builder::new()
         .name("backpressure-lsp-reader".to_owned())
         .spawn(move || {
@@ -463,7 +467,14 @@ impl<W: Write> Server<W> {
     fn model_for(&mut self, path: &Path) -> Arc<CrateModel> {
         self.models
             .entry(path.to_path_buf())
-            .or_insert_with(|| Arc::new(CrateModel::build(std::iter::once(path))))
+            .or_insert_with(|| {
+                let model = CrateModel::build(std::iter::once(path));
+                // What a run prints as `note:` (a manifest that does not parse) goes to the log.
+                for note in &model.notes {
+                    log(&format!("note: {note}"));
+                }
+                Arc::new(model)
+            })
             .clone()
     }
 
