@@ -171,8 +171,14 @@ impl<W: Write> Server<W> {
                 }
                 next = receiver.try_recv().ok();
             }
-            // The queue is drained: judge the documents that changed, once each.
-            self.publish_stale();
+            // The queue is drained: judge the documents that changed, once each. A bug there
+            // costs those documents their diagnostics until they change again, not the server.
+            if catch_unwind(AssertUnwindSafe(|| self.publish_stale())).is_err() {
+                log("internal error while judging the changed documents");
+                for doc in self.documents.values_mut() {
+                    doc.findings.get_or_insert_with(Vec::new);
+                }
+            }
         }
         EXIT_UNCLEAN
     }
