@@ -8,20 +8,22 @@ use clap::{ArgAction, CommandFactory, FromArgMatches, Parser};
 
 use crate::baseline::Baseline;
 use crate::catalogue::Catalogue;
-use crate::config::{self, Levels};
+use crate::config;
 use crate::diag::{Confidence, Level};
+pub use crate::docs::explain;
 use crate::emit::{self, printable, EmitContext, Format};
-use crate::engine::prefilter::{self, Prefilter};
-use crate::engine::resolve::KnownPaths;
-use crate::engine::Engine;
 use crate::groups::{self, Selection};
 use crate::listing;
 use crate::manifest;
 use crate::project;
-use crate::rules::{self, ApiExtensions, RuleOptions};
+// The engine is built where the run and the editor server share it; tests name it here.
 use crate::run::{self, RunOptions};
+pub use crate::run::{build_engine, build_engine_with};
 use crate::suppress;
 use crate::walk;
+
+/// The argument that starts the language server on standard input and output.
+pub const LSP_COMMAND: &str = "lsp";
 
 /// Exit status: no finding at a failing level.
 pub const EXIT_CLEAN: u8 = 0;
@@ -38,7 +40,8 @@ Examples:
   cargo backpressure -D unbounded-channel -A unbounded-queue
   cargo backpressure -D timeouts -D warnings
   cargo backpressure --explain unbounded-channel
-  cargo backpressure --list-rules";
+  cargo backpressure --list-rules
+  cargo backpressure lsp                  serve editors over the Language Server Protocol (stdio)";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -191,6 +194,10 @@ pub fn normalise_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString>
 /// Runs the command line; returns the exit status.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     let args = normalise_args(args);
+    // `cargo backpressure lsp`: the language server (`./lsp` lints a folder of that name).
+    if args.len() == 2 && args[1] == LSP_COMMAND {
+        return crate::lsp::serve();
+    }
     let matches = match Cli::command().try_get_matches_from(&args) {
         Ok(m) => m,
         Err(e) => {
@@ -291,10 +298,7 @@ fn execute(cli: &Cli, matches: &clap::ArgMatches) -> Result<u8, String> {
             .to_owned()
     })?;
 
-    let mut levels = Levels::from_catalogue(catalogue);
-    for (rule, level) in &config.levels {
-        levels.set(rule, *level);
-    }
+    let mut levels = run::configured_levels(catalogue, &config);
     if cli.report_unused_suppressions {
         levels.set_from_cli(suppress::UNUSED, Level::Warn);
     }
@@ -418,53 +422,6 @@ fn execute(cli: &Cli, matches: &clap::ArgMatches) -> Result<u8, String> {
     Ok(if failing { EXIT_FINDINGS } else { EXIT_CLEAN })
 }
 
-/// The engine with every catalogue rule and default options; levels are applied to findings afterwards.
-pub fn build_engine(catalogue: &Catalogue, include_tests: bool, use_prefilter: bool) -> Engine {
-    build_engine_with(
-        catalogue,
-        include_tests,
-        use_prefilter,
-        &RuleOptions::default(),
-        &ApiExtensions::default(),
-    )
-}
-
-/// The engine with configured rule options and API extensions.
-pub fn build_engine_with(
-    catalogue: &Catalogue,
-    include_tests: bool,
-    use_prefilter: bool,
-    options: &RuleOptions,
-    ext: &ApiExtensions,
-) -> Engine {
-    let catalogue_paths = catalogue
-        .rules
-        .iter()
-        .flat_map(|r| r.matches.values().flatten())
-        .map(|entry| entry.split("->").next().unwrap_or(entry).trim());
-    let extension_paths = ext
-        .unbounded_constructors
-        .iter()
-        .chain(&ext.spawners)
-        .chain(&ext.timeout_wrappers);
-    let known = KnownPaths::new(catalogue_paths.chain(extension_paths.clone().map(String::as_str)));
-    let mut macro_words: std::collections::HashSet<String> =
-        prefilter::all_list_words(catalogue).into_iter().collect();
-    macro_words.extend(
-        extension_paths
-            .clone()
-            .filter_map(|p| p.rsplit("::").next().map(str::to_owned)),
-    );
-    Engine {
-        rules: rules::build(catalogue, options, ext),
-        known,
-        include_tests,
-        macro_words,
-        prefilter: use_prefilter
-            .then(|| Prefilter::new(prefilter::anchor_conjunctions(catalogue, extension_paths))),
-    }
-}
-
 /// Writes `bytes` to standard output. A reader that went away (`| head -1`) is not an error: the
 /// output stops there, quietly, and the exit status stays the one the findings decide.
 fn write_stdout(bytes: &[u8]) -> Result<(), String> {
@@ -481,51 +438,6 @@ fn write_stdout(bytes: &[u8]) -> Result<(), String> {
 /// panic instead).
 fn note(line: std::fmt::Arguments<'_>) {
     let _ = writeln!(std::io::stderr().lock(), "{line}");
-}
-
-/// The rule's documentation as `--explain` prints it.
-pub fn explain(doc: &crate::catalogue::RuleDoc) -> String {
-    let mut out = format!(
-        "{id} ({level} by default, family: {family})\n\n{summary}\n\nWhy is this bad?\n{rationale}\nExample\n{bad}\nUse instead\n{good}\nFix\n{fix}\n",
-        id = doc.id,
-        level = doc.level,
-        family = doc.family,
-        summary = doc.summary,
-        rationale = doc.rationale.trim_start(),
-        bad = indent(&doc.bad),
-        good = indent(&doc.good),
-        fix = doc.fix.trim_start(),
-    );
-    if !doc.options.is_empty() {
-        out.push_str("Options\n");
-        for (key, opt) in &doc.options {
-            out.push_str(&format!(
-                "    {key} (default {}): {}\n",
-                opt.default, opt.doc
-            ));
-        }
-        out.push('\n');
-    }
-    out.push_str(&format!(
-        "Limits of the heuristic\n{}",
-        doc.limits.trim_start()
-    ));
-    out
-}
-
-fn indent(code: &str) -> String {
-    code.trim_start_matches('\n')
-        .lines()
-        .map(|l| {
-            if l.is_empty() {
-                String::new()
-            } else {
-                format!("    {l}")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-        + "\n"
 }
 
 fn print_stats(report: &run::Report) {

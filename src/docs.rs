@@ -1,4 +1,4 @@
-//! Rule pages: `docs/rules/<id>.md`, generated from the catalogue (tests/ux.rs checks they are up to
+//! The `--explain` text, and rule pages: `docs/rules/<id>.md`, generated from the catalogue (tests/ux.rs checks they are up to
 //! date; `UPDATE_DOCS=1 cargo test --test ux` rewrites them), and the links to them that SARIF's
 //! `helpUri` and the text footer carry.
 use crate::catalogue::RuleDoc;
@@ -11,6 +11,51 @@ pub const REPOSITORY: &str = env!("CARGO_PKG_REPOSITORY");
 
 /// The command that regenerates the pages.
 pub const REGENERATE: &str = "UPDATE_DOCS=1 cargo test --test ux";
+
+/// The rule's documentation as `--explain` prints it.
+pub fn explain(doc: &RuleDoc) -> String {
+    let mut out = format!(
+        "{id} ({level} by default, family: {family})\n\n{summary}\n\nWhy is this bad?\n{rationale}\nExample\n{bad}\nUse instead\n{good}\nFix\n{fix}\n",
+        id = doc.id,
+        level = doc.level,
+        family = doc.family,
+        summary = doc.summary,
+        rationale = doc.rationale.trim_start(),
+        bad = indent(&doc.bad),
+        good = indent(&doc.good),
+        fix = doc.fix.trim_start(),
+    );
+    if !doc.options.is_empty() {
+        out.push_str("Options\n");
+        for (key, opt) in &doc.options {
+            out.push_str(&format!(
+                "    {key} (default {}): {}\n",
+                opt.default, opt.doc
+            ));
+        }
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "Limits of the heuristic\n{}",
+        doc.limits.trim_start()
+    ));
+    out
+}
+
+fn indent(code: &str) -> String {
+    code.trim_start_matches('\n')
+        .lines()
+        .map(|l| {
+            if l.is_empty() {
+                String::new()
+            } else {
+                format!("    {l}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
 
 /// The rule's page in the repository.
 pub fn page_url(id: &str) -> String {

@@ -15,9 +15,12 @@ use crate::crate_model::{CrateModel, Role, Serving, TestReason};
 use crate::diag::{
     Confidence, Exempt, Finding, Label, Level, NotAnalysed, Suppressed, SuppressedBy,
 };
+use crate::engine::prefilter::{self, Prefilter};
+use crate::engine::resolve::KnownPaths;
 use crate::engine::test_code;
 use crate::engine::{Engine, FileAnalysis, Reported, TestModule};
 use crate::input::{self, ReadError};
+use crate::rules::{self, ApiExtensions, RuleOptions};
 use crate::source::LineIndex;
 use crate::suppress;
 use crate::walk::{SourceFile, Sources};
@@ -71,6 +74,18 @@ pub struct FileCounts {
     /// Findings of rules scoped to serving processes, left out because their package is a tool
     /// (it shows no listener, nor does any workspace member that depends on it).
     pub left_out_in_tools: usize,
+}
+
+impl FileResult {
+    /// Drops the findings below `minimum` confidence; returns how many.
+    pub fn drop_below(&mut self, minimum: Confidence) -> usize {
+        let Outcome::Analysed { findings } = &mut self.outcome else {
+            return 0;
+        };
+        let before = findings.len();
+        findings.retain(|f| f.confidence >= minimum);
+        before - findings.len()
+    }
 }
 
 /// Everything a run produced, in deterministic order.
@@ -127,15 +142,7 @@ impl Report {
     /// Drops the findings below `minimum` confidence (`--min-confidence`); returns how many.
     /// Suppressions were matched before, so a comment that silences a hidden finding is not unused.
     pub fn drop_below(&mut self, minimum: Confidence) -> usize {
-        let mut dropped = 0;
-        for file in &mut self.files {
-            if let Outcome::Analysed { findings } = &mut file.outcome {
-                let before = findings.len();
-                findings.retain(|f| f.confidence >= minimum);
-                dropped += before - findings.len();
-            }
-        }
-        dropped
+        self.files.iter_mut().map(|f| f.drop_below(minimum)).sum()
     }
 
     /// The number of findings at each level.
@@ -146,6 +153,62 @@ impl Report {
         }
         counts
     }
+}
+
+/// The engine with every catalogue rule and default options; levels are applied to findings afterwards.
+pub fn build_engine(catalogue: &Catalogue, include_tests: bool, use_prefilter: bool) -> Engine {
+    build_engine_with(
+        catalogue,
+        include_tests,
+        use_prefilter,
+        &RuleOptions::default(),
+        &ApiExtensions::default(),
+    )
+}
+
+/// The engine with configured rule options and API extensions.
+pub fn build_engine_with(
+    catalogue: &Catalogue,
+    include_tests: bool,
+    use_prefilter: bool,
+    options: &RuleOptions,
+    ext: &ApiExtensions,
+) -> Engine {
+    let catalogue_paths = catalogue
+        .rules
+        .iter()
+        .flat_map(|r| r.matches.values().flatten())
+        .map(|entry| entry.split("->").next().unwrap_or(entry).trim());
+    let extension_paths = ext
+        .unbounded_constructors
+        .iter()
+        .chain(&ext.spawners)
+        .chain(&ext.timeout_wrappers);
+    let known = KnownPaths::new(catalogue_paths.chain(extension_paths.clone().map(String::as_str)));
+    let mut macro_words: std::collections::HashSet<String> =
+        prefilter::all_list_words(catalogue).into_iter().collect();
+    macro_words.extend(
+        extension_paths
+            .clone()
+            .filter_map(|p| p.rsplit("::").next().map(str::to_owned)),
+    );
+    Engine {
+        rules: rules::build(catalogue, options, ext),
+        known,
+        include_tests,
+        macro_words,
+        prefilter: use_prefilter
+            .then(|| Prefilter::new(prefilter::anchor_conjunctions(catalogue, extension_paths))),
+    }
+}
+
+/// The catalogue's levels refined by the configuration's `[rules]` (before the command line's flags).
+pub fn configured_levels(catalogue: &Catalogue, config: &crate::config::Config) -> Levels {
+    let mut levels = Levels::from_catalogue(catalogue);
+    for (rule, level) in &config.levels {
+        levels.set(rule, *level);
+    }
+    levels
 }
 
 /// Display form of a path: relative to `base` when below it, `/`-separated.
@@ -297,6 +360,27 @@ pub fn run(engine: &Engine, levels: &Levels, sources: &Sources, options: &RunOpt
     report
 }
 
+/// Where a file stands before it is read: left out (excluded, test code, not in the build), or
+/// linted with its role and its crate's facts.
+enum Placed {
+    Skip(Exempt, Option<TestReason>),
+    Lint(Role, std::sync::Arc<crate::manifest::CrateInfo>),
+}
+
+fn place(model: &CrateModel, path: &Path, options: &RunOptions) -> Placed {
+    if options.config.is_excluded(path) {
+        return Placed::Skip(Exempt::Excluded, None);
+    }
+    let (role, crate_info) = model.lookup(path);
+    match role {
+        Role::Test(reason) if !options.include_tests => {
+            Placed::Skip(Exempt::TestCode, Some(reason))
+        }
+        Role::Unreachable => Placed::Skip(Exempt::Unreachable, None),
+        _ => Placed::Lint(role, crate_info),
+    }
+}
+
 fn analyse_file(
     engine: &Engine,
     levels: &Levels,
@@ -305,32 +389,16 @@ fn analyse_file(
     options: &RunOptions,
 ) -> Analysed {
     let display = display_path(&file.path, &options.base_dir);
-    let done = |outcome, test_modules, bytes| Analysed {
-        result: FileResult {
-            path: file.path.clone(),
-            display: display.clone(),
-            outcome,
-            prefiltered: false,
-            suppressed: Vec::new(),
-        },
-        test_reason: None,
-        test_modules,
-        bytes,
-        left_out_in_tools: 0,
+    let done = |outcome, bytes| Analysed::new(&file.path, &display, outcome, bytes);
+    let (role, crate_info) = match place(model, &file.path, options) {
+        Placed::Skip(exempt, test_reason) => {
+            return Analysed {
+                test_reason,
+                ..done(Outcome::Exempt(exempt), 0)
+            }
+        }
+        Placed::Lint(role, crate_info) => (role, crate_info),
     };
-    let skipped_as_test = |reason, bytes| Analysed {
-        test_reason: Some(reason),
-        ..done(Outcome::Exempt(Exempt::TestCode), Vec::new(), bytes)
-    };
-    if options.config.is_excluded(&file.path) {
-        return done(Outcome::Exempt(Exempt::Excluded), Vec::new(), 0);
-    }
-    let (role, crate_info) = model.lookup(&file.path);
-    match role {
-        Role::Test(reason) if !options.include_tests => return skipped_as_test(reason, 0),
-        Role::Unreachable => return done(Outcome::Exempt(Exempt::Unreachable), Vec::new(), 0),
-        _ => {}
-    }
     let bytes = match input::read_regular_file(&file.path, options.max_file_bytes) {
         Ok(b) => b,
         Err(e) => {
@@ -341,27 +409,121 @@ fn analyse_file(
                     message: other.to_string(),
                 },
             };
-            return done(Outcome::NotAnalysed(reason), Vec::new(), 0);
+            return done(Outcome::NotAnalysed(reason), 0);
         }
     };
     let len = bytes.len() as u64;
     let Ok(text) = String::from_utf8(bytes) else {
-        return done(Outcome::NotAnalysed(NotAnalysed::NotUtf8), Vec::new(), len);
+        return done(Outcome::NotAnalysed(NotAnalysed::NotUtf8), len);
+    };
+    let file = TextFile {
+        path: &file.path,
+        display: &display,
+        text: &text,
+        explicit: file.explicit,
+    };
+    analyse_text(engine, levels, model, &file, role, &crate_info, options)
+}
+
+/// One file's text to analyse, read from disk or held by an editor.
+struct TextFile<'a> {
+    path: &'a Path,
+    display: &'a str,
+    text: &'a str,
+    /// Parsed whatever the prefilter says (a syntax error in it is reported).
+    explicit: bool,
+}
+
+/// Analyses `text` as the file at `path` would be in a run over its workspace: the same crate
+/// model (its package, its role: a test file stays quiet unless tests are included), levels, package
+/// tables, overrides and suppressions. For an editor's unsaved buffer (`cargo backpressure lsp`);
+/// the run reads each file and goes the same way. `--min-confidence` is left to the caller
+/// ([`FileResult::drop_below`]), as the run leaves it to the command line.
+pub fn analyse_source(
+    engine: &Engine,
+    levels: &Levels,
+    model: &CrateModel,
+    path: &Path,
+    text: &str,
+    options: &RunOptions,
+) -> FileResult {
+    let display = display_path(path, &options.base_dir);
+    let bytes = text.len() as u64;
+    match place(model, path, options) {
+        Placed::Skip(exempt, _) => Analysed::new(path, &display, Outcome::Exempt(exempt), 0).result,
+        // As a run skips the file on disk above the limit.
+        Placed::Lint(..) if bytes > options.max_file_bytes => {
+            let too_large = NotAnalysed::TooLarge {
+                bytes,
+                limit: options.max_file_bytes,
+            };
+            Analysed::new(path, &display, Outcome::NotAnalysed(too_large), bytes).result
+        }
+        Placed::Lint(role, crate_info) => {
+            let file = TextFile {
+                path,
+                display: &display,
+                text,
+                explicit: false,
+            };
+            analyse_text(engine, levels, model, &file, role, &crate_info, options).result
+        }
+    }
+}
+
+impl Analysed {
+    fn new(path: &Path, display: &str, outcome: Outcome, bytes: u64) -> Analysed {
+        Analysed {
+            result: FileResult {
+                path: path.to_path_buf(),
+                display: display.to_owned(),
+                outcome,
+                prefiltered: false,
+                suppressed: Vec::new(),
+            },
+            test_reason: None,
+            test_modules: Vec::new(),
+            bytes,
+            left_out_in_tools: 0,
+        }
+    }
+}
+
+fn analyse_text(
+    engine: &Engine,
+    levels: &Levels,
+    model: &CrateModel,
+    file: &TextFile<'_>,
+    role: Role,
+    crate_info: &crate::manifest::CrateInfo,
+    options: &RunOptions,
+) -> Analysed {
+    let TextFile {
+        path,
+        display,
+        text,
+        explicit,
+    } = *file;
+    let len = text.len() as u64;
+    let done = |outcome| Analysed::new(path, display, outcome, len);
+    let skipped_as_test = |reason| Analysed {
+        test_reason: Some(reason),
+        ..done(Outcome::Exempt(Exempt::TestCode))
     };
     if !options.include_tests && role == Role::Plain {
         let root = crate_info.root.as_deref().unwrap_or(&options.base_dir);
-        if test_code::is_test_path(file.path.strip_prefix(root).unwrap_or(&file.path)) {
-            return skipped_as_test(TestReason::TestNamed, len);
+        if test_code::is_test_path(path.strip_prefix(root).unwrap_or(path)) {
+            return skipped_as_test(TestReason::TestNamed);
         }
     }
-    if !options.include_generated && test_code::is_generated(&text) {
-        return done(Outcome::Exempt(Exempt::Generated), Vec::new(), len);
+    if !options.include_generated && test_code::is_generated(text) {
+        return done(Outcome::Exempt(Exempt::Generated));
     }
     let analysis = catch_unwind(AssertUnwindSafe(|| {
-        if file.explicit {
-            engine.analyze_parsed(&text, &crate_info)
+        if explicit {
+            engine.analyze_parsed(text, crate_info)
         } else {
-            engine.analyze(&text, &crate_info)
+            engine.analyze(text, crate_info)
         }
     }));
     match analysis {
@@ -371,13 +533,13 @@ fn analyse_file(
             prefiltered,
             item_ranges,
         })) => {
-            let file_levels = options.config.file_levels(&file.path, &crate_info.levels);
+            let file_levels = options.config.file_levels(path, &crate_info.levels);
             let level_of = |rule: &str| levels.get_for(rule, Some(&file_levels));
-            let mut findings = resolve_findings(findings, &text, &display, level_of);
+            let mut findings = resolve_findings(findings, text, display, level_of);
             let mut suppressed = Vec::new();
             if text.contains(suppress::MARKER) {
-                let items = suppress::item_lines(&LineIndex::new(&text), &item_ranges);
-                let mut suppressions = suppress::parse(&text, &items);
+                let items = suppress::item_lines(&LineIndex::new(text), &item_ranges);
+                let mut suppressions = suppress::parse(text, &items);
                 suppressed = suppress::apply(&mut findings, &mut suppressions)
                     .into_iter()
                     .map(|finding| Suppressed {
@@ -389,25 +551,23 @@ fn analyse_file(
                     level_of(rule) != Level::Allow
                 });
                 let meta = meta.into_iter().map(Reported::high).collect();
-                findings.extend(resolve_findings(meta, &text, &display, level_of));
+                findings.extend(resolve_findings(meta, text, display, level_of));
                 findings.sort_by(|a, b| (a.region, &a.rule).cmp(&(b.region, &b.rule)));
             }
             // After the suppressions are matched: a comment that covers a finding left out here
             // is still used.
-            let left_out_in_tools = leave_out_in_tools(&mut findings, model, &file.path);
+            let left_out_in_tools = leave_out_in_tools(&mut findings, model, path);
+            let mut analysed = done(Outcome::Analysed { findings });
             // Only loose files judge each other by their declarations.
-            let test_modules = if role == Role::Plain {
-                test_modules
-            } else {
-                Vec::new()
-            };
-            let mut analysed = done(Outcome::Analysed { findings }, test_modules, len);
+            if role == Role::Plain {
+                analysed.test_modules = test_modules;
+            }
             analysed.result.prefiltered = prefiltered;
             analysed.result.suppressed = suppressed;
             analysed.left_out_in_tools = left_out_in_tools;
             analysed
         }
-        Ok(Err(reason)) => done(Outcome::NotAnalysed(reason), Vec::new(), len),
+        Ok(Err(reason)) => done(Outcome::NotAnalysed(reason)),
         Err(panic) => {
             proc_macro2::extra::invalidate_current_thread_spans();
             let message = panic
@@ -415,11 +575,7 @@ fn analyse_file(
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "panic".to_owned());
-            done(
-                Outcome::NotAnalysed(NotAnalysed::Internal { message }),
-                Vec::new(),
-                len,
-            )
+            done(Outcome::NotAnalysed(NotAnalysed::Internal { message }))
         }
     }
 }
