@@ -13,7 +13,7 @@ use crate::catalogue::{Catalogue, RuleScope};
 use crate::config::Levels;
 use crate::crate_model::{CrateModel, Role, Serving, TestReason};
 use crate::diag::{
-    Confidence, Exempt, Finding, Label, Level, NotAnalysed, Suppressed, SuppressedBy,
+    Confidence, Edit, Exempt, Finding, Fix, Label, Level, NotAnalysed, Suppressed, SuppressedBy,
 };
 use crate::engine::test_code;
 use crate::engine::{Engine, FileAnalysis, Reported, TestModule};
@@ -56,6 +56,9 @@ pub struct FileResult {
     pub prefiltered: bool,
     /// Findings a suppression comment (or, after `Baseline::hide_known`, the baseline) silenced.
     pub suppressed: Vec<Suppressed>,
+    /// SHA-256 of the bytes analysed, kept when a finding offers a fix: `--fix` writes a file
+    /// only while its bytes are still these.
+    pub digest: Option<[u8; 32]>,
 }
 
 /// How every discovered file ended: each counts once.
@@ -94,6 +97,8 @@ pub struct Report {
     pub config_errors: Vec<String>,
     /// Things the user should know that are not findings (a manifest that does not parse).
     pub notes: Vec<String>,
+    /// Fixes `--fix` applied before this report was made.
+    pub fixed: usize,
 }
 
 impl Report {
@@ -312,6 +317,7 @@ fn analyse_file(
             outcome,
             prefiltered: false,
             suppressed: Vec::new(),
+            digest: None,
         },
         test_reason: None,
         test_modules,
@@ -401,7 +407,12 @@ fn analyse_file(
             } else {
                 Vec::new()
             };
+            let digest = findings
+                .iter()
+                .any(|f| f.fix.is_some())
+                .then(|| Sha256::digest(text.as_bytes()).into());
             let mut analysed = done(Outcome::Analysed { findings }, test_modules, len);
+            analysed.result.digest = digest;
             analysed.result.prefiltered = prefiltered;
             analysed.result.suppressed = suppressed;
             analysed.left_out_in_tools = left_out_in_tools;
@@ -480,6 +491,18 @@ fn resolve_findings(
                     },
                     confidence_reason: medium_reason,
                     fingerprint: String::new(),
+                    fix: r.fix.map(|fix| Fix {
+                        message: fix.message,
+                        applicability: fix.applicability,
+                        edits: fix
+                            .edits
+                            .into_iter()
+                            .map(|(range, replacement)| Edit {
+                                region: index.region(range),
+                                replacement,
+                            })
+                            .collect(),
+                    }),
                 })
             },
         )

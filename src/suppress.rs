@@ -312,6 +312,7 @@ pub fn meta_findings(
                 ),
                 help: "name each rule once (there are far fewer), or `all`".to_owned(),
                 labels: Vec::new(),
+                fix: None,
             });
         }
         for (id, range, used) in &s.rules {
@@ -337,6 +338,7 @@ pub fn meta_findings(
                     ),
                     help,
                     labels: Vec::new(),
+                    fix: None,
                 });
             } else if !used
                 && (id == groups::ALL
@@ -354,6 +356,7 @@ pub fn meta_findings(
                     help: "remove it, or move it to the line (or the item) that the finding is on"
                         .to_owned(),
                     labels: Vec::new(),
+                    fix: None,
                 });
             }
         }
@@ -447,6 +450,7 @@ mod tests {
             confidence: crate::diag::Confidence::High,
             confidence_reason: None,
             fingerprint: String::new(),
+            fix: None,
         }
     }
 

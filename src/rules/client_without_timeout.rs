@@ -225,7 +225,7 @@ impl Rule for ClientWithoutTimeout {
                     cx.range(request),
                     "this request is not inside `tokio::time::timeout`".to_owned(),
                 );
-                cx.report(RawFinding { rule: ID, range, message, help: "wrap each request and its body read: `tokio::time::timeout(d, client.request(req)).await`".to_owned(), labels: vec![label] });
+                cx.report(RawFinding { rule: ID, range, message, help: "wrap each request and its body read: `tokio::time::timeout(d, client.request(req)).await`".to_owned(), labels: vec![label], fix: None  });
             }
             return;
         }

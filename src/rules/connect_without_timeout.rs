@@ -280,6 +280,7 @@ impl Rule for ConnectWithoutTimeout {
             message,
             help,
             labels: Vec::new(),
+            fix: None,
         });
     }
 }

@@ -302,6 +302,7 @@ impl Rule for IgnoredTrySend {
             message: format!("`.{method}(..)` is called but {how}: {consequence}"),
             help: "handle the full case explicitly and count the drop (a metric or a log line), or wait for capacity with `send(..).await`".to_owned(),
             labels: Vec::new(),
+            fix: None,
         });
     }
 }

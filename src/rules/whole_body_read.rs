@@ -383,6 +383,7 @@ impl WholeBodyRead {
             message: format!("`.{method}()` reads the whole response body into memory with no size limit: a large or endless upstream body is buffered in full before anything is forwarded"),
             help: "stream it (`resp.bytes_stream()`, forward with `Body::wrap_stream`, or `resp.chunk().await` in a loop that counts bytes), or reject bodies over a limit, treating an unknown `content_length()` as too large".to_owned(),
             labels,
+            fix: None,
         });
     }
 
