@@ -317,6 +317,13 @@ impl<'ast> Context<'ast> {
         }
     }
 
+    /// Whether code in this file may name the crate `package`: its manifest lists it, or the
+    /// file belongs to no manifest we read (then nothing says it may not).
+    pub fn may_use_crate(&self, package: &str) -> bool {
+        let info = self.resolver.crate_info;
+        info.root.is_none() || info.versions.contains_key(package)
+    }
+
     /// The byte range of a node in the file.
     pub fn range(&self, node: &impl Spanned) -> Range<usize> {
         node.span().byte_range()

@@ -139,10 +139,12 @@ pub fn build(
         )),
         Box::new(client_without_timeout::ClientWithoutTimeout::new(
             doc(client_without_timeout::ID),
+            options,
             ext,
         )),
         Box::new(ignored_try_send::IgnoredTrySend::new(
             doc(ignored_try_send::ID),
+            options,
             ext,
         )),
         Box::new(ignored_write_readiness::IgnoredWriteReadiness::new(
@@ -163,6 +165,7 @@ pub fn build(
         )),
         Box::new(connect_without_timeout::ConnectWithoutTimeout::new(
             doc(connect_without_timeout::ID),
+            options,
             ext,
         )),
         Box::new(unbounded_channel::UnboundedChannel::new(
@@ -185,6 +188,7 @@ pub fn build(
         )),
         Box::new(whole_body_read::WholeBodyRead::new(
             doc(whole_body_read::ID),
+            options,
             ext,
         )),
     ]
