@@ -34,27 +34,31 @@ pub struct Applied {
     pub applied: usize,
     /// Fixes left out because their edits overlap a fix applied before them.
     pub left: usize,
+    /// The indices (in the slice given to [`apply`]) of the fixes applied.
+    pub taken: Vec<usize>,
 }
 
 /// Applies `fixes` to `text` in the order of their first edit. An edit identical to one already
 /// taken (the same `use` two fixes need) is shared, not repeated; a fix with an edit that overlaps
 /// a taken one, or that does not fit the text, is left out whole.
 pub fn apply(text: &str, fixes: &[&Fix]) -> Applied {
-    let mut ordered: Vec<&Fix> = fixes
+    let mut ordered: Vec<(usize, &Fix)> = fixes
         .iter()
         .copied()
-        .filter(|f| !f.edits.is_empty())
+        .enumerate()
+        .filter(|(_, f)| !f.edits.is_empty())
         .collect();
-    ordered.sort_by_key(|f| {
+    ordered.sort_by_key(|(_, f)| {
         f.edits
             .iter()
             .map(|e| (e.bytes().start, e.bytes().end))
             .min()
     });
     let mut taken: Vec<&Edit> = Vec::new();
+    let mut taken_fixes = Vec::new();
     let mut applied = 0;
     let mut left = 0;
-    for fix in ordered {
+    for (index, fix) in ordered {
         let fits = fix.edits.iter().all(|e| {
             let r = e.bytes();
             r.start <= r.end
@@ -73,6 +77,7 @@ pub fn apply(text: &str, fixes: &[&Fix]) -> Applied {
             continue;
         }
         taken.extend(new);
+        taken_fixes.push(index);
         applied += 1;
     }
     // From the end, so that earlier offsets stay valid; at one offset a replacement goes before an
@@ -85,10 +90,12 @@ pub fn apply(text: &str, fixes: &[&Fix]) -> Applied {
     for edit in taken {
         out.replace_range(edit.bytes(), &edit.replacement);
     }
+    taken_fixes.sort_unstable();
     Applied {
         text: out,
         applied,
         left,
+        taken: taken_fixes,
     }
 }
 

@@ -115,11 +115,13 @@ pub fn summary_line(report: &Report) -> String {
             line.push_str(&format!("[*] {safe} fixable with `--fix`"));
         }
         if unsafe_ > 0 {
-            if safe > 0 {
-                line.push_str(", ");
-            }
+            let (lead, what) = if safe > 0 {
+                (", ", "more")
+            } else {
+                ("", "fixable")
+            };
             line.push_str(&format!(
-                "{unsafe_} more with `--unsafe-fixes`, which change behaviour: review them"
+                "{lead}{unsafe_} {what} with `--unsafe-fixes`, which change behaviour: review them"
             ));
         }
         line.push(')');

@@ -89,7 +89,7 @@ impl ClientWithoutTimeout {
         let end = call.paren_token.span.close().byte_range().end;
         Some(fix.edit(
             start..end,
-            format!("builder(){timeout}.build().expect(\"the HTTP client builds (as `Client::new()` expects)\")"),
+            format!("builder(){timeout}.build().expect(\"the HTTP client builds\")"),
         ))
     }
 
