@@ -141,7 +141,8 @@ pub struct Cli {
     #[arg(long, value_name = "RULE")]
     pub explain: Option<String>,
 
-    /// Apply the safe fixes (behaviour-preserving) to the files, then report what is left
+    /// Apply the safe fixes (each only sets a limit the code lacked) to the files, then report
+    /// what is left
     #[arg(long)]
     pub fix: bool,
 

@@ -198,6 +198,8 @@ pub fn digest(bytes: &[u8]) -> [u8; 32] {
 /// Writes `after` over `path` atomically: a temporary file in the same folder with the original's
 /// permissions, renamed over it, after checking once more that the file still holds `before`.
 pub fn write(path: &Path, before: &str, after: &str) -> Result<(), String> {
+    // A symbolic link stays one: the file it points to is replaced.
+    let path = &std::fs::canonicalize(path).map_err(|e| format!("cannot read it again: {e}"))?;
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())

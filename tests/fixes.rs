@@ -86,6 +86,7 @@ fn every_fix_offered_on_the_fixtures_converges() {
     let mut counts: BTreeMap<String, Counts> = BTreeMap::new();
     let mut by_applicability: BTreeMap<Applicability, usize> = BTreeMap::new();
     let mut files_with_fixes = 0;
+    let mut no_fix_lines = 0;
     let mut problems = Vec::new();
     for file in rust_files(copy.path()) {
         let display = file
@@ -99,6 +100,25 @@ fn every_fix_offered_on_the_fixtures_converges() {
         }
         files_with_fixes += 1;
         let original = std::fs::read_to_string(&file).unwrap();
+        // The first marked line after a `// No fix` comment must offer no fix.
+        let lines: Vec<&str> = original.lines().collect();
+        let mut no_fix = std::collections::BTreeSet::new();
+        for (i, line) in lines.iter().enumerate() {
+            if line.contains("// No fix") {
+                if let Some(j) = (i + 1..lines.len()).find(|&j| lines[j].contains("//~")) {
+                    no_fix.insert(j as u32 + 1);
+                }
+            }
+        }
+        no_fix_lines += no_fix.len();
+        for f in &before {
+            if no_fix.contains(&f.region.start.line) && f.fix.is_some() {
+                problems.push(format!(
+                    "{display}:{}: a fix is offered where none should be",
+                    f.region.start.line
+                ));
+            }
+        }
         for f in &before {
             if let Some(fix) = &f.fix {
                 counts.entry(f.rule.clone()).or_default().offered += 1;
@@ -177,7 +197,8 @@ fn every_fix_offered_on_the_fixtures_converges() {
             }
         }
     }
-    eprintln!("files with fixes: {files_with_fixes}");
+    eprintln!("files with fixes: {files_with_fixes}; findings marked `No fix`: {no_fix_lines}");
+    assert!(no_fix_lines >= 6, "the no-fix shapes are checked");
     eprintln!("fixes by applicability: {by_applicability:?}");
     for (rule, c) in &counts {
         eprintln!(
@@ -225,7 +246,7 @@ fn the_spelling_decides_whether_a_fix_is_offered() {
         "fn f(h: &str) { let _s = std::net::TcpStream::connect((h, 80)); }",
         // async-std's connect under tokio's timer would need a tokio runtime.
         "async fn f(a: &str) { let _s = async_std::net::TcpStream::connect(a).await; }",
-        // A turbofish on the constructor.
+        // `AnyDelimiterCodec::default()` has delimiters of its own: no one spelling keeps them.
         "fn f(s: tokio::net::TcpStream) { let _f = tokio_util::codec::Framed::new(s, tokio_util::codec::AnyDelimiterCodec::default()); }",
     ];
     for source in none {
@@ -611,4 +632,24 @@ fn outcome_findings(report: &Report) -> usize {
             _ => 0,
         })
         .sum()
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symbolic_link_stays_one_and_its_target_is_fixed() {
+    let dir = project(&[("real.rs", MIXED)]);
+    let link = dir.path().join("link.rs");
+    std::os::unix::fs::symlink(dir.path().join("real.rs"), &link).unwrap();
+    let out = run_in(dir.path(), &["link.rs", "--fix"]);
+    assert!(
+        stderr(&out).contains("applied 1 fix to 1 file"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let real = std::fs::read_to_string(dir.path().join("real.rs")).unwrap();
+    assert!(real.contains("new_with_max_length(65_536)"), "{real}");
 }

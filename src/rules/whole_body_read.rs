@@ -73,8 +73,8 @@ impl WholeBodyRead {
         }
     }
 
-    /// `.take(N)` before `read_to_end` on a socket. Blocking (`std::io::Read`): `s.by_ref().take(N)`,
-    /// which needs no more access than the read did. Awaited (`AsyncReadExt::take` consumes its
+    /// `.take(N)` before `read_to_end` on a socket. Blocking (`std::io::Read`, outside async
+    /// code): `s.by_ref().take(N)`, which needs no more access than the read did. Awaited (`AsyncReadExt::take` consumes its
     /// receiver): `(&mut s).take(N)`, only where `s` is a binding declared `mut`. Unsafe: a longer
     /// stream is cut at N bytes without an error.
     fn take_fix(&self, cx: &Context<'_>, m: &syn::ExprMethodCall) -> Option<RawFix> {
@@ -86,6 +86,13 @@ impl WholeBodyRead {
         // An await has one operand: its parent being one means this read is awaited.
         let awaited = matches!(cx.ancestors().next(), Some(Expr::Await(_)));
         if !awaited {
+            // `by_ref` is `std::io::Read`'s: in async code the read may be a future's (futures'
+            // `AsyncReadExt` has none), so only outside it.
+            let in_async = cx.current_fn().is_some_and(|f| f.sig.asyncness.is_some())
+                || cx.ancestors().any(|e| matches!(e, Expr::Async(_)));
+            if in_async {
+                return None;
+            }
             let at = m.dot_token.span.byte_range().start;
             return Some(fix.edit(at..at, format!(".by_ref().take({limit})")));
         }
