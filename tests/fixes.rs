@@ -510,11 +510,24 @@ fn a_counter_from_a_crate_the_package_does_not_use_is_not_offered() {
     let findings: Vec<&Finding> = report.findings().collect();
     assert_eq!(findings.len(), 1);
     assert!(findings[0].fix.is_none(), "no tracing dependency: no fix");
+    // Only for tests, or optional: production code cannot name it in every build.
+    for extra in [
+        "\n[dev-dependencies]\ntracing = \"0.1\"\n",
+        "tracing = { version = \"0.1\", optional = true }\n",
+    ] {
+        let dir = project(&[
+            ("Cargo.toml", &format!("{manifest}{extra}")),
+            ("src/lib.rs", source),
+        ]);
+        let report = common::lint(dir.path(), false);
+        assert!(report.findings().all(|f| f.fix.is_none()), "{extra}");
+    }
     let with_tracing = project(&[
         ("Cargo.toml", &format!("{manifest}tracing = \"0.1\"\n")),
         ("src/lib.rs", source),
     ]);
     let report = common::lint(with_tracing.path(), false);
+    assert_eq!(report.findings().count(), 1);
     assert!(report.findings().all(|f| f.fix.is_some()));
 }
 
@@ -652,4 +665,38 @@ fn a_symbolic_link_stays_one_and_its_target_is_fixed() {
         .is_symlink());
     let real = std::fs::read_to_string(dir.path().join("real.rs")).unwrap();
     assert!(real.contains("new_with_max_length(65_536)"), "{real}");
+}
+
+#[test]
+fn the_timeout_wrapper_needs_tokios_time_feature_in_the_manifest() {
+    let source =
+        "pub async fn dial(a: &str) {\n    let _s = tokio::net::TcpStream::connect(a).await;\n}\n";
+    let package = |deps: &str| {
+        format!("[package]\nname = \"svc\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n{deps}\n")
+    };
+    let fix_offered = |files: &[(&str, &str)]| {
+        let dir = project(files);
+        let report = common::lint(dir.path(), false);
+        let findings: Vec<&Finding> = report.findings().collect();
+        assert_eq!(findings.len(), 1, "{files:?}");
+        findings[0].fix.is_some()
+    };
+    let net_only = package("tokio = { version = \"1\", features = [\"net\"] }");
+    assert!(!fix_offered(&[
+        ("Cargo.toml", &net_only),
+        ("src/lib.rs", source)
+    ]));
+    let with_time = package("tokio = { version = \"1\", features = [\"net\", \"time\"] }");
+    assert!(fix_offered(&[
+        ("Cargo.toml", &with_time),
+        ("src/lib.rs", source)
+    ]));
+    // Inherited from the workspace, with the workspace's features.
+    let workspace = "[workspace]\nmembers = [\"svc\"]\n\n[workspace.dependencies]\ntokio = { version = \"1\", features = [\"full\"] }\n";
+    let member = package("tokio = { workspace = true }");
+    assert!(fix_offered(&[
+        ("Cargo.toml", workspace),
+        ("svc/Cargo.toml", &member),
+        ("svc/src/lib.rs", source),
+    ]));
 }

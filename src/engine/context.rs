@@ -317,11 +317,23 @@ impl<'ast> Context<'ast> {
         }
     }
 
-    /// Whether code in this file may name the crate `package`: its manifest lists it, or the
+    /// Whether a fix may write a path starting with the crate `key`: the package's manifest has
+    /// it as a dependency that is neither optional nor only for tests or build scripts, or the
     /// file belongs to no manifest we read (then nothing says it may not).
-    pub fn may_use_crate(&self, package: &str) -> bool {
+    pub fn may_use_crate(&self, key: &str) -> bool {
         let info = self.resolver.crate_info;
-        info.root.is_none() || info.versions.contains_key(package)
+        info.root.is_none() || info.always_built.contains_key(key)
+    }
+
+    /// Like [`Context::may_use_crate`], and the manifest turns on one of `features` for it (other
+    /// packages may turn them on too, but only this manifest's are certain).
+    pub fn may_use_crate_feature(&self, key: &str, features: &[&str]) -> bool {
+        let info = self.resolver.crate_info;
+        info.root.is_none()
+            || info
+                .always_built
+                .get(key)
+                .is_some_and(|on| on.iter().any(|f| features.contains(&f.as_str())))
     }
 
     /// The byte range of a node in the file.

@@ -68,7 +68,8 @@ impl ConnectWithoutTimeout {
     /// `Result<_, Elapsed>` around the connect's own result.
     fn wrap_fix(&self, cx: &Context<'_>, call: &Expr, path: &str) -> Option<RawFix> {
         let tokio_based = path.starts_with("tokio::") || path.starts_with("tokio_tungstenite::");
-        if !tokio_based || !cx.may_use_crate("tokio") {
+        // `tokio::time` exists only with tokio's `time` feature (`full` includes it).
+        if !tokio_based || !cx.may_use_crate_feature("tokio", &["time", "full"]) {
             return None;
         }
         let range = cx.range(call);
