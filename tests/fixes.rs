@@ -536,6 +536,9 @@ fn json_and_sarif_carry_the_fixes_and_text_marks_them() {
     let dir = project(&[("lib.rs", MIXED)]);
     let out = run_in(dir.path(), &["lib.rs", "--format", "json"]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["summary"]["fixable_safe"], 1);
+    assert_eq!(json["summary"]["fixable_unsafe"], 1);
+    assert_eq!(json["summary"]["fixes_applied"], 0);
     let findings = json["findings"].as_array().unwrap();
     let frame = findings
         .iter()
@@ -699,4 +702,15 @@ fn the_timeout_wrapper_needs_tokios_time_feature_in_the_manifest() {
         ("svc/Cargo.toml", &member),
         ("svc/src/lib.rs", source),
     ]));
+}
+
+#[test]
+fn the_json_summary_counts_the_fixes_applied() {
+    let dir = project(&[("lib.rs", MIXED)]);
+    let out = run_in(dir.path(), &["lib.rs", "--fix", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["summary"]["fixes_applied"], 1);
+    assert_eq!(json["summary"]["fixable_safe"], 0);
+    assert_eq!(json["summary"]["fixable_unsafe"], 1);
+    assert_eq!(json["findings"].as_array().unwrap().len(), 1);
 }
