@@ -38,7 +38,7 @@ pub struct Applied {
     pub taken: Vec<usize>,
 }
 
-/// Applies `fixes` to `text` in the order of their first edit. An edit identical to one already
+/// Applies `fixes` to `text` in the order of their place in the file (their last edit). An edit identical to one already
 /// taken (the same `use` two fixes need) is shared, not repeated; a fix with an edit that overlaps
 /// a taken one, or that does not fit the text, is left out whole.
 pub fn apply(text: &str, fixes: &[&Fix]) -> Applied {
@@ -48,11 +48,12 @@ pub fn apply(text: &str, fixes: &[&Fix]) -> Applied {
         .enumerate()
         .filter(|(_, f)| !f.edits.is_empty())
         .collect();
+    // "First" by where the fix works, not by the `use` it may add at the top: its last edit.
     ordered.sort_by_key(|(_, f)| {
         f.edits
             .iter()
             .map(|e| (e.bytes().start, e.bytes().end))
-            .min()
+            .max()
     });
     let mut taken: Vec<&Edit> = Vec::new();
     let mut taken_fixes = Vec::new();

@@ -364,7 +364,8 @@ fn fix_writes_the_safe_fixes_and_reports_what_is_left() {
 
 #[test]
 fn overlapping_fixes_leave_one_for_the_next_run() {
-    // The counted drop rewrites the statement that holds the client: one run applies one.
+    // The counted drop rewrites the statement that holds the client: one run applies the first
+    // (the statement), the next the client inside it.
     let source =
         "fn f(tx: &tokio::sync::mpsc::Sender<reqwest::Client>) {\n    let _ = tx.try_send(reqwest::Client::new());\n}\n";
     let dir = project(&[("lib.rs", source)]);
@@ -375,6 +376,11 @@ fn overlapping_fixes_leave_one_for_the_next_run() {
         ),
         "{}",
         stderr(&first)
+    );
+    let after_first = std::fs::read_to_string(dir.path().join("lib.rs")).unwrap();
+    assert!(
+        after_first.contains("if tx.try_send(reqwest::Client::new()).is_err()"),
+        "{after_first}"
     );
     let second = run_in(dir.path(), &["lib.rs", "--unsafe-fixes"]);
     assert!(
