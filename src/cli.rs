@@ -12,6 +12,7 @@ use crate::config;
 use crate::diag::{Confidence, Level};
 pub use crate::docs::explain;
 use crate::emit::{self, printable, EmitContext, Format};
+use crate::fix;
 use crate::groups::{self, Selection};
 use crate::listing;
 use crate::manifest;
@@ -142,6 +143,21 @@ pub struct Cli {
     /// Print the full documentation of RULE (or the rules of a family), then exit
     #[arg(long, value_name = "RULE")]
     pub explain: Option<String>,
+
+    /// Apply the safe fixes (each only sets a limit the code lacked) to the files, then report
+    /// what is left
+    #[arg(long)]
+    pub fix: bool,
+
+    /// Apply the unsafe fixes too (they change a type, an error or what happens at run time:
+    /// review them); implies `--fix`
+    #[arg(long)]
+    pub unsafe_fixes: bool,
+
+    /// Print a unified diff of what `--fix` (or `--unsafe-fixes`) would change, write nothing;
+    /// the exit status is 1 when there is a diff
+    #[arg(long)]
+    pub diff: bool,
 
     /// Parse every file, even those that contain no rule's trigger word (for verifying the prefilter)
     #[arg(long, hide = true)]
@@ -345,15 +361,86 @@ fn execute(cli: &Cli, matches: &clap::ArgMatches) -> Result<u8, String> {
         .map(Confidence::from)
         .or(options.config.min_confidence)
         .unwrap_or(Confidence::Medium);
-    let mut report = run::run(&engine, &levels, &sources, &options);
-    if let Some(first) = report.config_errors.first() {
-        return Err(first.trim_end().trim_start_matches("error: ").to_owned());
+    let analyse = || -> Result<run::Report, String> {
+        let mut report = run::run(&engine, &levels, &sources, &options);
+        if let Some(first) = report.config_errors.first() {
+            return Err(first.trim_end().trim_start_matches("error: ").to_owned());
+        }
+        // Before the baseline is written or read: it records and hides what this run reports.
+        report.hidden_by_confidence = report.drop_below(min_confidence);
+        Ok(report)
+    };
+    let mut report = analyse()?;
+    let fix_mode = match (cli.fix, cli.unsafe_fixes) {
+        (_, true) => Some(fix::Mode::Unsafe),
+        (true, false) => Some(fix::Mode::Safe),
+        (false, false) => None,
+    };
+    if cli.diff || fix_mode.is_some() {
+        // What the baseline knows stays as it is: only reported findings are fixed.
+        if let Some(baseline) = &baseline {
+            baseline.hide_known(&mut report);
+        }
+        let mode = fix_mode.unwrap_or(fix::Mode::Safe);
+        let (plans, refused) = fix::plan(&report, mode, options.max_file_bytes);
+        for not in &refused {
+            let line = format!("note: {}: not fixed: {}", not.display, not.reason);
+            note(format_args!("{}", printable::line(&line)));
+        }
+        let applied: usize = plans.iter().map(|p| p.after.applied).sum();
+        let left: usize = plans.iter().map(|p| p.after.left).sum();
+        let changed: Vec<&fix::FilePlan> =
+            plans.iter().filter(|p| p.after.text != p.before).collect();
+        if cli.diff {
+            let mut out = String::new();
+            for plan in &changed {
+                out.push_str(&fix::unified_diff(
+                    &plan.display,
+                    &plan.before,
+                    &plan.after.text,
+                ));
+            }
+            write_stdout(out.as_bytes())?;
+            note(format_args!(
+                "{applied} {} would be applied to {} {}{}",
+                if applied == 1 { "fix" } else { "fixes" },
+                changed.len(),
+                if changed.len() == 1 { "file" } else { "files" },
+                left_note(left),
+            ));
+            return Ok(if changed.is_empty() {
+                EXIT_CLEAN
+            } else {
+                EXIT_FINDINGS
+            });
+        }
+        let mut written = 0;
+        let mut fixed = 0;
+        for plan in &changed {
+            match fix::write(&plan.path, &plan.before, &plan.after.text) {
+                Ok(()) => {
+                    written += 1;
+                    fixed += plan.after.applied;
+                }
+                Err(reason) => {
+                    let line = format!("note: {}: not fixed: {reason}", plan.display);
+                    note(format_args!("{}", printable::line(&line)));
+                }
+            }
+        }
+        note(format_args!(
+            "applied {fixed} {} to {written} {}{}",
+            if fixed == 1 { "fix" } else { "fixes" },
+            if written == 1 { "file" } else { "files" },
+            left_note(left),
+        ));
+        // What is left is reported from the files as they are now.
+        report = analyse()?;
+        report.fixed = fixed;
     }
     for note in &report.notes {
         eprintln!("note: {note}");
     }
-    // Before the baseline is written or read: it records and hides what this run reports.
-    report.hidden_by_confidence = report.drop_below(min_confidence);
 
     if let Some(path) = &cli.write_baseline {
         Baseline::from_report(&report).write(path)?;
@@ -420,6 +507,18 @@ fn execute(cli: &Cli, matches: &clap::ArgMatches) -> Result<u8, String> {
         FailLevel::Never => false,
     });
     Ok(if failing { EXIT_FINDINGS } else { EXIT_CLEAN })
+}
+
+/// The tail of the fix note when overlapping fixes were left out.
+fn left_note(left: usize) -> String {
+    match left {
+        0 => String::new(),
+        n => format!(
+            "; {n} {} overlapping another fix {} left for the next run (run it again)",
+            if n == 1 { "fix" } else { "fixes" },
+            if n == 1 { "was" } else { "were" }
+        ),
+    }
 }
 
 /// Writes `bytes` to standard output. A reader that went away (`| head -1`) is not an error: the

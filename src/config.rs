@@ -355,6 +355,16 @@ impl Validator<'_> {
         })
     }
 
+    fn string(&self, v: &Spanned<DeValue<'_>>, key: &str) -> Result<String, Box<ConfigError>> {
+        v.get_ref().as_str().map(str::to_owned).ok_or_else(|| {
+            self.error(
+                v.span(),
+                format!("`{key}` must be a string, found {}", v.get_ref().type_str()),
+                None,
+            )
+        })
+    }
+
     fn integer(&self, v: &Spanned<DeValue<'_>>, key: &str) -> Result<i64, Box<ConfigError>> {
         v.get_ref()
             .as_integer()
@@ -613,6 +623,7 @@ fn rule_levels(
                     let parsed = match &option.default {
                         toml::Value::Integer(_) => toml::Value::Integer(v.integer(value, key_str)?),
                         toml::Value::Boolean(_) => toml::Value::Boolean(v.bool(value, key_str)?),
+                        toml::Value::String(_) => toml::Value::String(v.string(value, key_str)?),
                         other => {
                             return Err(v.error(
                                 value.span(),

@@ -121,6 +121,62 @@ pub struct Finding {
     pub confidence_reason: Option<String>,
     /// Line-independent identity: rule + normalised flagged line + occurrence index.
     pub fingerprint: String,
+    /// A mechanical remedy, when the rule has one that is certainly valid Rust for this spelling.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<Fix>,
+}
+
+/// Whether a fix keeps the program's behaviour (`safe`, applied by `--fix`) or changes a type, an
+/// error or what happens at run time (`unsafe`, applied only with `--unsafe-fixes`), as ruff marks them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Applicability {
+    Safe,
+    Unsafe,
+}
+
+impl Applicability {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Applicability::Safe => "safe",
+            Applicability::Unsafe => "unsafe",
+        }
+    }
+}
+
+/// One replacement of a range of the file's original text (an empty range inserts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit {
+    pub region: Region,
+    pub replacement: String,
+}
+
+impl Edit {
+    /// The replaced bytes of the file's original text.
+    pub fn bytes(&self) -> std::ops::Range<usize> {
+        self.region.start.byte..self.region.end.byte
+    }
+}
+
+impl Serialize for Edit {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Edit", 5)?;
+        st.serialize_field("start", &self.region.start)?;
+        st.serialize_field("end", &self.region.end)?;
+        st.serialize_field("start_byte", &self.region.start.byte)?;
+        st.serialize_field("end_byte", &self.region.end.byte)?;
+        st.serialize_field("replacement", &self.replacement)?;
+        st.end()
+    }
+}
+
+/// A finding's remedy: what it does, how safe it is, and its edits (none of them overlap).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fix {
+    pub message: String,
+    pub applicability: Applicability,
+    pub edits: Vec<Edit>,
 }
 
 /// What silenced a finding (SARIF's suppression kinds).

@@ -14,6 +14,7 @@ pub mod diag;
 pub mod docs;
 pub mod emit;
 pub mod engine;
+pub mod fix;
 pub mod groups;
 pub mod guard;
 pub mod input;

@@ -17,6 +17,10 @@ pub struct CrateInfo {
     pub reexports: Vec<(Vec<String>, Vec<String>)>,
     /// The directory holding this Cargo.toml.
     pub root: Option<PathBuf>,
+    /// Dependency keys as used in code (`-` → `_`) that every build of the package's own code
+    /// has: `[dependencies]` (also a target's) that are not optional, with the features this
+    /// manifest (and the workspace's entry it inherits) turns on. A fix may name these.
+    pub always_built: HashMap<String, Vec<String>>,
     /// `[package.metadata.backpressure.rules]` levels: they refine the workspace's for this package.
     pub levels: std::collections::BTreeMap<String, crate::diag::Level>,
 }
@@ -42,8 +46,22 @@ impl CrateInfo {
             .and_then(|w| w.get("workspace"))
             .and_then(|w| w.get("dependencies"))
             .and_then(toml::Value::as_table);
-        let mut visit = |deps: &toml::Table| {
+        let mut visit = |deps: &toml::Table, normal: bool| {
             for (key, spec) in deps {
+                if normal && spec.get("optional").and_then(toml::Value::as_bool) != Some(true) {
+                    let inherited = (spec.get("workspace").and_then(toml::Value::as_bool)
+                        == Some(true))
+                    .then(|| ws_deps.and_then(|d| d.get(key)))
+                    .flatten();
+                    let features = [Some(spec), inherited]
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|s| s.get("features").and_then(toml::Value::as_array))
+                        .flatten()
+                        .filter_map(|f| f.as_str().map(str::to_owned))
+                        .collect();
+                    info.always_built.insert(key.replace('-', "_"), features);
+                }
                 let mut package = spec.get("package").and_then(toml::Value::as_str);
                 let mut version = match spec {
                     toml::Value::String(v) => Some(v.as_str()),
@@ -72,14 +90,14 @@ impl CrateInfo {
         };
         for section in ["dependencies", "dev-dependencies", "build-dependencies"] {
             if let Some(deps) = table.get(section).and_then(toml::Value::as_table) {
-                visit(deps);
+                visit(deps, section == "dependencies");
             }
         }
         if let Some(targets) = table.get("target").and_then(toml::Value::as_table) {
             for target in targets.values() {
                 for section in ["dependencies", "dev-dependencies", "build-dependencies"] {
                     if let Some(deps) = target.get(section).and_then(toml::Value::as_table) {
-                        visit(deps);
+                        visit(deps, section == "dependencies");
                     }
                 }
             }

@@ -13,7 +13,7 @@ use crate::catalogue::{Catalogue, RuleScope};
 use crate::config::Levels;
 use crate::crate_model::{CrateModel, Role, Serving, TestReason};
 use crate::diag::{
-    Confidence, Exempt, Finding, Label, Level, NotAnalysed, Suppressed, SuppressedBy,
+    Confidence, Edit, Exempt, Finding, Fix, Label, Level, NotAnalysed, Suppressed, SuppressedBy,
 };
 use crate::engine::prefilter::{self, Prefilter};
 use crate::engine::resolve::KnownPaths;
@@ -59,6 +59,9 @@ pub struct FileResult {
     pub prefiltered: bool,
     /// Findings a suppression comment (or, after `Baseline::hide_known`, the baseline) silenced.
     pub suppressed: Vec<Suppressed>,
+    /// SHA-256 of the bytes analysed, kept when a finding offers a fix: `--fix` writes a file
+    /// only while its bytes are still these.
+    pub digest: Option<[u8; 32]>,
 }
 
 /// How every discovered file ended: each counts once.
@@ -109,6 +112,8 @@ pub struct Report {
     pub config_errors: Vec<String>,
     /// Things the user should know that are not findings (a manifest that does not parse).
     pub notes: Vec<String>,
+    /// Fixes `--fix` applied before this report was made.
+    pub fixed: usize,
 }
 
 impl Report {
@@ -480,6 +485,7 @@ impl Analysed {
                 outcome,
                 prefiltered: false,
                 suppressed: Vec::new(),
+                digest: None,
             },
             test_reason: None,
             test_modules: Vec::new(),
@@ -557,11 +563,17 @@ fn analyse_text(
             // After the suppressions are matched: a comment that covers a finding left out here
             // is still used.
             let left_out_in_tools = leave_out_in_tools(&mut findings, model, path);
+            // `--fix` writes only over the bytes the fixes were computed from.
+            let findings_digest = findings
+                .iter()
+                .any(|f| f.fix.is_some())
+                .then(|| Sha256::digest(text.as_bytes()).into());
             let mut analysed = done(Outcome::Analysed { findings });
             // Only loose files judge each other by their declarations.
             if role == Role::Plain {
                 analysed.test_modules = test_modules;
             }
+            analysed.result.digest = findings_digest;
             analysed.result.prefiltered = prefiltered;
             analysed.result.suppressed = suppressed;
             analysed.left_out_in_tools = left_out_in_tools;
@@ -636,6 +648,18 @@ fn resolve_findings(
                     },
                     confidence_reason: medium_reason,
                     fingerprint: String::new(),
+                    fix: r.fix.map(|fix| Fix {
+                        message: fix.message,
+                        applicability: fix.applicability,
+                        edits: fix
+                            .edits
+                            .into_iter()
+                            .map(|(range, replacement)| Edit {
+                                region: index.region(range),
+                                replacement,
+                            })
+                            .collect(),
+                    }),
                 })
             },
         )

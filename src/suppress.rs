@@ -311,6 +311,7 @@ pub fn meta_findings(
                 ),
                 help: "name each rule once (there are far fewer), or `all`".to_owned(),
                 labels: Vec::new(),
+                fix: None,
             });
         }
         for (id, range, used) in &s.rules {
@@ -336,6 +337,7 @@ pub fn meta_findings(
                     ),
                     help,
                     labels: Vec::new(),
+                    fix: None,
                 });
             } else if !used
                 && (id == groups::ALL
@@ -353,6 +355,7 @@ pub fn meta_findings(
                     help: "remove it, or move it to the line (or the item) that the finding is on"
                         .to_owned(),
                     labels: Vec::new(),
+                    fix: None,
                 });
             }
         }
@@ -446,6 +449,7 @@ mod tests {
             confidence: crate::diag::Confidence::High,
             confidence_reason: None,
             fingerprint: String::new(),
+            fix: None,
         }
     }
 

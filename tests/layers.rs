@@ -14,7 +14,9 @@ const LAYERS: &[&[&str]] = &[
     &["config", "suppress"],
     &["crate_model"],
     &["run"],
+    &["fix"],
     &["baseline", "emit", "project", "listing"],
+    &["lsp"],
     &["cli"],
 ];
 

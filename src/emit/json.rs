@@ -34,6 +34,10 @@ struct Summary {
     bytes_read: u64,
     warnings: usize,
     errors: usize,
+    /// Fixes `--fix` applied before this report, and those the findings still offer.
+    fixes_applied: usize,
+    fixable_safe: usize,
+    fixable_unsafe: usize,
 }
 
 #[derive(Serialize)]
@@ -52,6 +56,7 @@ struct WalkErrorEntry<'a> {
 pub fn emit(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let exempt = report.exempt_counts();
     let levels = report.count_by_level();
+    let (fixable_safe, fixable_unsafe) = crate::fix::available(report);
     let doc = Document {
         version: 1,
         tool: Tool {
@@ -74,6 +79,9 @@ pub fn emit(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             bytes_read: report.bytes_read,
             warnings: levels.get(&crate::diag::Level::Warn).copied().unwrap_or(0),
             errors: levels.get(&crate::diag::Level::Deny).copied().unwrap_or(0),
+            fixes_applied: report.fixed,
+            fixable_safe,
+            fixable_unsafe,
         },
         findings: report.findings().collect(),
         not_analysed: report

@@ -97,14 +97,36 @@ pub fn summary_line(report: &Report) -> String {
     }
     let warnings = levels.get(&crate::diag::Level::Warn).copied().unwrap_or(0);
     let errors = levels.get(&crate::diag::Level::Deny).copied().unwrap_or(0);
-    format!(
+    let mut line = format!(
         "{}; {} {}, {} {}",
         parts.join(", "),
         warnings,
         plural(warnings, "warning"),
         errors,
         plural(errors, "error")
-    )
+    );
+    if report.fixed > 0 {
+        line.push_str(&format!("; {} fixed", report.fixed));
+    }
+    let (safe, unsafe_) = crate::fix::available(report);
+    if safe + unsafe_ > 0 {
+        line.push_str(" (");
+        if safe > 0 {
+            line.push_str(&format!("[*] {safe} fixable with `--fix`"));
+        }
+        if unsafe_ > 0 {
+            let (lead, what) = if safe > 0 {
+                (", ", "more")
+            } else {
+                ("", "fixable")
+            };
+            line.push_str(&format!(
+                "{lead}{unsafe_} {what} with `--unsafe-fixes`, which change behaviour: review them"
+            ));
+        }
+        line.push(')');
+    }
+    line
 }
 
 /// What a one-line format appends to a medium-confidence finding (nothing to a high one).

@@ -128,6 +128,37 @@ struct SarifResult {
     /// With `--report-suppressed` only: on every result, empty where nothing suppressed it.
     #[serde(skip_serializing_if = "Option::is_none")]
     suppressions: Option<Vec<SarifSuppression>>,
+    /// The finding's fix (SARIF §3.55), when it has one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    fixes: Vec<SarifFix>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifFix {
+    description: Message,
+    artifact_changes: Vec<ArtifactChange>,
+    properties: FixProperties,
+}
+
+#[derive(Serialize)]
+struct FixProperties {
+    applicability: crate::diag::Applicability,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ArtifactChange {
+    artifact_location: ArtifactLocation,
+    replacements: Vec<Replacement>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Replacement {
+    /// The replaced text; an insertion has an empty region (start = end).
+    deleted_region: SarifRegion,
+    inserted_content: Message,
 }
 
 #[derive(Serialize)]
@@ -368,6 +399,39 @@ fn result(
             confidence_reason: f.confidence_reason.clone(),
         },
         suppressions,
+        fixes: f.fix.iter().map(|fix| sarif_fix(f, fix)).collect(),
+    }
+}
+
+/// A fix as SARIF's `fix`: one change to the finding's file, a replacement per edit with the
+/// exact (possibly empty) region it replaces.
+fn sarif_fix(f: &Finding, fix: &crate::diag::Fix) -> SarifFix {
+    let replacements = fix
+        .edits
+        .iter()
+        .map(|e| Replacement {
+            deleted_region: SarifRegion {
+                start_line: e.region.start.line,
+                start_column: e.region.start.column,
+                end_line: e.region.end.line,
+                end_column: e.region.end.column,
+            },
+            inserted_content: Message {
+                text: e.replacement.clone(),
+            },
+        })
+        .collect();
+    SarifFix {
+        description: Message {
+            text: sentence(&format!("{} ({})", fix.message, fix.applicability.as_str())),
+        },
+        artifact_changes: vec![ArtifactChange {
+            artifact_location: artifact(&f.path),
+            replacements,
+        }],
+        properties: FixProperties {
+            applicability: fix.applicability,
+        },
     }
 }
 

@@ -99,8 +99,15 @@ fn diagnostic(f: &Finding, shown: impl Fn(usize) -> usize) -> Diagnostic<()> {
     if let Some(reason) = &f.confidence_reason {
         notes.push(printable::line(&format!("note: medium confidence: {reason}")).into_owned());
     }
+    notes.push(printable::line(&format!("help: {}", f.help)).into_owned());
+    if let Some(fix) = &f.fix {
+        let how = match fix.applicability {
+            crate::diag::Applicability::Safe => "[*] fixable with `--fix`",
+            crate::diag::Applicability::Unsafe => "fixable with `--unsafe-fixes` (review it)",
+        };
+        notes.push(printable::line(&format!("fix: {how}: {}", fix.message)).into_owned());
+    }
     notes.extend([
-        printable::line(&format!("help: {}", f.help)).into_owned(),
         format!("for more, run `cargo backpressure --explain {}`", f.rule),
         format!("rule page: {}", crate::docs::page_url(&f.rule)),
     ]);

@@ -16,6 +16,52 @@ pub struct RawFinding {
     pub message: String,
     pub help: String,
     pub labels: Vec<(Range<usize>, String)>,
+    /// A mechanical remedy (see [`RawFinding::with_fix`]).
+    pub fix: Option<RawFix>,
+}
+
+impl RawFinding {
+    /// Attaches a fix. Rules offer one only where the rewrite is certainly valid Rust for the
+    /// spelling they saw; the engine drops it inside a macro body (the macro decides what its
+    /// tokens mean).
+    pub fn with_fix(mut self, fix: RawFix) -> RawFinding {
+        self.fix = Some(fix);
+        self
+    }
+}
+
+pub use crate::diag::Applicability;
+
+/// A fix as a rule builds it: byte ranges into the file, and the imports it needs.
+#[derive(Debug, Clone)]
+pub struct RawFix {
+    pub message: String,
+    pub applicability: Applicability,
+    pub edits: Vec<(Range<usize>, String)>,
+    /// `use` paths the edits rely on (`std::time::Duration`): the engine adds each once, at the
+    /// top of the file after its `use` items.
+    pub imports: Vec<String>,
+}
+
+impl RawFix {
+    pub fn new(applicability: Applicability, message: impl Into<String>) -> RawFix {
+        RawFix {
+            message: message.into(),
+            applicability,
+            edits: Vec::new(),
+            imports: Vec::new(),
+        }
+    }
+
+    pub fn edit(mut self, range: Range<usize>, replacement: impl Into<String>) -> RawFix {
+        self.edits.push((range, replacement.into()));
+        self
+    }
+
+    pub fn import(mut self, path: impl Into<String>) -> RawFix {
+        self.imports.push(path.into());
+        self
+    }
 }
 
 /// A finding as the engine keeps it: what the rule reported and how far its evidence reaches.
@@ -88,6 +134,8 @@ pub struct Context<'ast> {
     pub items: FileItems<'ast>,
     /// The whole (macro-expanded) file, for the rare rule that must look beyond the current function.
     pub file: &'ast syn::File,
+    /// The text the file was parsed from (spans index into it), for fixes that keep what was written.
+    pub(super) text: &'ast str,
     /// The expressions enclosing the one being checked, outermost first.
     pub(super) ancestors: Vec<&'ast Expr>,
     /// Per-file facts a rule computed once (keyed by rule id).
@@ -220,6 +268,74 @@ impl<'ast> Context<'ast> {
         digits.parse().ok()
     }
 
+    /// The source text of a node as written (`None` for a node made by macro expansion).
+    pub fn source_of(&self, node: &impl Spanned) -> Option<&'ast str> {
+        let range = node.span().byte_range();
+        if range.is_empty() {
+            return None;
+        }
+        self.text.get(range)
+    }
+
+    /// Whether the node being checked sits in a macro's body (made visible by expansion).
+    pub fn in_macro(&self) -> bool {
+        self.ancestors.iter().any(|e| match e {
+            Expr::Block(b) => super::macros::origin(&b.attrs).is_some(),
+            _ => false,
+        })
+    }
+
+    /// Whether `path` written at the current position names `canonical` (so a fix can write
+    /// the short name), for a type the fix spells such as `Duration`.
+    pub fn names(&self, written: &str, canonical: &str) -> bool {
+        syn::parse_str::<syn::Path>(written)
+            .ok()
+            .and_then(|p| self.resolve(&p))
+            .is_some_and(|p| p == canonical)
+    }
+
+    /// How a fix at the current position should spell the type `canonical` (`std::time::Duration`),
+    /// and the import that makes the short name work, if one is needed: the short name when it
+    /// already names that type here, the short name plus an import at the top of the file when
+    /// the position is in the file's top module and the name is used nowhere in the file, else
+    /// the full path.
+    pub fn spell_type(&self, canonical: &str) -> (String, Option<String>) {
+        let short = canonical.rsplit("::").next().unwrap_or(canonical);
+        if self.names(short, canonical) {
+            return (short.to_owned(), None);
+        }
+        let mentioned = self.text.match_indices(short).any(|(i, _)| {
+            let before = self.text[..i].chars().next_back();
+            let after = self.text[i + short.len()..].chars().next();
+            let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+            !word(before) && !word(after)
+        });
+        if self.module == 0 && !mentioned {
+            (short.to_owned(), Some(canonical.to_owned()))
+        } else {
+            (canonical.to_owned(), None)
+        }
+    }
+
+    /// Whether a fix may write a path starting with the crate `key`: the package's manifest has
+    /// it as a dependency that is neither optional nor only for tests or build scripts, or the
+    /// file belongs to no manifest we read (then nothing says it may not).
+    pub fn may_use_crate(&self, key: &str) -> bool {
+        let info = self.resolver.crate_info;
+        info.root.is_none() || info.always_built.contains_key(key)
+    }
+
+    /// Like [`Context::may_use_crate`], and the manifest turns on one of `features` for it (other
+    /// packages may turn them on too, but only this manifest's are certain).
+    pub fn may_use_crate_feature(&self, key: &str, features: &[&str]) -> bool {
+        let info = self.resolver.crate_info;
+        info.root.is_none()
+            || info
+                .always_built
+                .get(key)
+                .is_some_and(|on| on.iter().any(|f| features.contains(&f.as_str())))
+    }
+
     /// The byte range of a node in the file.
     pub fn range(&self, node: &impl Spanned) -> Range<usize> {
         node.span().byte_range()
@@ -269,6 +385,7 @@ impl<'ast> Context<'ast> {
             message,
             help: help.into(),
             labels: Vec::new(),
+            fix: None,
         });
     }
 
@@ -287,10 +404,14 @@ impl<'ast> Context<'ast> {
         });
     }
 
-    fn push(&mut self, reported: Reported) {
+    fn push(&mut self, mut reported: Reported) {
         // A synthetic node (from macro expansion) has no place in the file: never report there.
-        if reported.finding.range.end > reported.finding.range.start {
-            self.findings.push(reported);
+        if reported.finding.range.end <= reported.finding.range.start {
+            return;
         }
+        if reported.finding.fix.is_some() && self.in_macro() {
+            reported.finding.fix = None;
+        }
+        self.findings.push(reported);
     }
 }

@@ -16,7 +16,9 @@ use syn::{Expr, Item, Pat, Type};
 use crate::diag::NotAnalysed;
 use crate::guard;
 use crate::manifest::CrateInfo;
-pub use context::{Binding, Context, FileItems, FnFrame, LoopFrame, RawFinding, Reported};
+pub use context::{
+    Applicability, Binding, Context, FileItems, FnFrame, LoopFrame, RawFinding, RawFix, Reported,
+};
 use resolve::{KnownPaths, ModuleTree, Resolver, Scope};
 
 /// A rule: hooks called by the one traversal. Each hook has an empty default.
@@ -113,6 +115,8 @@ impl Engine {
                 message: e.to_string(),
             }
         })?;
+        // Before expansion: an item spliced from a macro has its place inside the invocation.
+        let import_at = import_position(&file, &prepared);
         let wanted = |tokens: &proc_macro2::TokenStream| {
             macros::any_ident(tokens, &|w| self.macro_words.contains(w))
         };
@@ -143,6 +147,7 @@ impl Engine {
                 findings: Vec::new(),
                 items,
                 file: &file,
+                text: &prepared,
                 ancestors: Vec::new(),
                 cache: HashMap::new(),
                 last_callee: Default::default(),
@@ -160,10 +165,26 @@ impl Engine {
             Vec::new()
         };
         let mut findings = checker.cx.findings;
+        let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
         for Reported { finding: f, .. } in &mut findings {
             f.range = f.range.start + offset..f.range.end + offset;
             for (range, _) in &mut f.labels {
                 *range = range.start + offset..range.end + offset;
+            }
+            if let Some(fix) = &mut f.fix {
+                for path in std::mem::take(&mut fix.imports) {
+                    let (at, before, after) = import_at;
+                    let line = format!(
+                        "{}use {path};{newline}{}",
+                        if before { newline } else { "" },
+                        if after { newline } else { "" }
+                    );
+                    fix.edits.push((at..at, line));
+                }
+                for (range, _) in &mut fix.edits {
+                    *range = range.start + offset..range.end + offset;
+                }
+                fix.edits.sort_by_key(|(r, _)| (r.start, r.end));
             }
         }
         Ok(FileAnalysis {
@@ -172,6 +193,40 @@ impl Engine {
             prefiltered: false,
             item_ranges,
         })
+    }
+}
+
+/// Where a `use` line goes in the prepared text: the start of the line after the file's last
+/// top-level `use` item, or before its first item when it has none. Returns (byte, whether a line
+/// break must come first: the last `use` ends the file, whether a blank line must follow: no
+/// `use` item, so the import stands before other code).
+fn import_position(file: &syn::File, text: &str) -> (usize, bool, bool) {
+    let span_of = |item: &Item| syn::spanned::Spanned::span(item).byte_range();
+    let last_use = file
+        .items
+        .iter()
+        .filter(|i| matches!(i, Item::Use(_)))
+        .map(|i| span_of(i).end)
+        .max();
+    match last_use {
+        Some(end) => match text.get(end..).and_then(|rest| rest.find('\n')) {
+            Some(nl) => (end + nl + 1, false, false),
+            None => (text.len(), true, false),
+        },
+        None => match file.items.first() {
+            Some(first) => {
+                let start = span_of(first).start;
+                // At the start of the item's line, so that its indentation stays its own.
+                let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+                let at = if text[line_start..start].trim().is_empty() {
+                    line_start
+                } else {
+                    start
+                };
+                (at, false, true)
+            }
+            None => (text.len(), !text.is_empty() && !text.ends_with('\n'), false),
+        },
     }
 }
 

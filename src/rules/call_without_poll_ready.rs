@@ -310,6 +310,7 @@ impl Rule for CallWithoutPollReady {
             message,
             help,
             labels: Vec::new(),
+            fix: None,
         });
     }
 }

@@ -7,9 +7,9 @@ use super::syntax::{
     builder_config, for_each_expr, for_each_expr_in_block, ident_of, is_none, let_binding_of,
     written,
 };
-use super::{api_map, name_list, ApiExtensions};
+use super::{api_map, name_list, ApiExtensions, RuleOptions};
 use crate::catalogue::RuleDoc;
-use crate::engine::{Context, RawFinding, Rule};
+use crate::engine::{Applicability, Context, RawFinding, RawFix, Rule};
 
 pub const ID: &str = "client-without-timeout";
 
@@ -25,10 +25,12 @@ pub struct ClientWithoutTimeout {
     request_methods: Vec<String>,
     wrappers: HashSet<String>,
     texts: super::EntryTexts,
+    /// The timeout the fixes write, in seconds (the `timeout-seconds` option).
+    timeout_seconds: u128,
 }
 
 impl ClientWithoutTimeout {
-    pub fn new(doc: &RuleDoc, ext: &ApiExtensions) -> Self {
+    pub fn new(doc: &RuleDoc, options: &RuleOptions, ext: &ApiExtensions) -> Self {
         let keys = |k: &str| api_map(doc, k).into_keys().collect::<HashSet<_>>();
         let mut wrappers = keys("timeout-wrappers");
         wrappers.extend(
@@ -48,7 +50,71 @@ impl ClientWithoutTimeout {
             request_methods: name_list(doc, "request-methods"),
             wrappers,
             texts: super::EntryTexts::of(doc),
+            timeout_seconds: options.int(doc, "timeout-seconds"),
         }
+    }
+
+    /// `.timeout(Duration::from_secs(N))` as the fix at the current position writes it, with
+    /// the import that spelling needs.
+    fn timeout_call(&self, cx: &Context<'_>, fix: RawFix) -> (String, RawFix) {
+        let (ty, import) = cx.spell_type("std::time::Duration");
+        let call = format!(".timeout({ty}::from_secs({}))", self.timeout_seconds);
+        (
+            call,
+            match import {
+                Some(path) => fix.import(path),
+                None => fix,
+            },
+        )
+    }
+
+    /// `reqwest::Client::new()` (or `::default()`) → `Client::builder().timeout(D).build().expect(..)`:
+    /// the same type, and `Client::new` itself panics where `build()` fails. Unsafe: requests now
+    /// fail after D.
+    fn builder_fix(&self, cx: &Context<'_>, expr: &Expr) -> Option<RawFix> {
+        let Expr::Call(call) = expr else { return None };
+        let Expr::Path(func) = &*call.func else {
+            return None;
+        };
+        let last = func.path.segments.last()?;
+        if !call.args.is_empty() || !last.arguments.is_none() {
+            return None;
+        }
+        let fix = RawFix::new(
+            Applicability::Unsafe,
+            format!("build the client with a {} s timeout: a request that takes longer now fails with a timeout error", self.timeout_seconds),
+        );
+        let (timeout, fix) = self.timeout_call(cx, fix);
+        let start = last.ident.span().byte_range().start;
+        let end = call.paren_token.span.close().byte_range().end;
+        Some(fix.edit(
+            start..end,
+            format!("builder(){timeout}.build().expect(\"the HTTP client builds\")"),
+        ))
+    }
+
+    /// A reqwest builder chain that calls `.build()` with no timeout: `.timeout(D)` before it.
+    fn chain_fix(&self, cx: &Context<'_>, ctor: &Expr) -> Option<RawFix> {
+        let mut top = ctor;
+        for ancestor in cx.ancestors() {
+            let Expr::MethodCall(m) = ancestor else {
+                return None;
+            };
+            if !std::ptr::eq(&*m.receiver, top) {
+                return None;
+            }
+            if m.method == "build" && m.args.is_empty() {
+                let at = m.dot_token.span.byte_range().start;
+                let fix = RawFix::new(
+                    Applicability::Unsafe,
+                    format!("set a {} s timeout on the client: a request that takes longer now fails with a timeout error", self.timeout_seconds),
+                );
+                let (timeout, fix) = self.timeout_call(cx, fix);
+                return Some(fix.edit(at..at, timeout));
+            }
+            top = ancestor;
+        }
+        None
     }
 
     /// A per-request `.timeout(d)` in the current function covers the requests made there.
@@ -225,7 +291,7 @@ impl Rule for ClientWithoutTimeout {
                     cx.range(request),
                     "this request is not inside `tokio::time::timeout`".to_owned(),
                 );
-                cx.report(RawFinding { rule: ID, range, message, help: "wrap each request and its body read: `tokio::time::timeout(d, client.request(req)).await`".to_owned(), labels: vec![label] });
+                cx.report(RawFinding { rule: ID, range, message, help: "wrap each request and its body read: `tokio::time::timeout(d, client.request(req)).await`".to_owned(), labels: vec![label], fix: None  });
             }
             return;
         }
@@ -238,7 +304,18 @@ impl Rule for ClientWithoutTimeout {
             } else {
                 format!("`{what}` creates a client with no timeout: reqwest sets none by default, so a hung upstream holds each request's connection, buffers and task forever")
             };
-            cx.report_at(ID, expr, message, TOTAL_HELP);
+            let fix = (!path.ends_with("::get"))
+                .then(|| self.builder_fix(cx, expr))
+                .flatten();
+            let finding = RawFinding {
+                rule: ID,
+                range: cx.range(expr),
+                message,
+                help: TOTAL_HELP.to_owned(),
+                labels: Vec::new(),
+                fix,
+            };
+            cx.report(finding);
             return;
         }
         if self.default_agents.contains(&path) {
@@ -298,6 +375,18 @@ impl Rule for ClientWithoutTimeout {
         };
         // The generic help is reqwest's; a tonic `Endpoint` has other methods.
         let help = self.texts.help(Some(&path), &what);
-        cx.report_at(ID, chain, message, help.as_deref().unwrap_or(TOTAL_HELP));
+        let fix = path
+            .starts_with("reqwest::")
+            .then(|| self.chain_fix(cx, expr))
+            .flatten();
+        let finding = RawFinding {
+            rule: ID,
+            range: cx.range(chain),
+            message,
+            help: help.unwrap_or_else(|| TOTAL_HELP.to_owned()),
+            labels: Vec::new(),
+            fix,
+        };
+        cx.report(finding);
     }
 }

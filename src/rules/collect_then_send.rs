@@ -176,6 +176,7 @@ impl CollectThenSend {
                 (push_range, format!("each item is added to `{buffer}` here")),
                 (send_range, "and sent in one piece here".to_owned()),
             ],
+            fix: None,
         });
     }
 
@@ -242,6 +243,7 @@ impl CollectThenSend {
             message: format!("`.{method}().await` gathers the whole stream into `{name}`, which is then sent in one piece: memory grows with the stream, and nothing reaches the consumer until it ends"),
             help: "forward items as they arrive (`forward`, `send_all`, a loop that sends each), or batch with a bound (`chunks(n)`, `ready_chunks(n)`), or `take(n)` if the stream must be gathered".to_owned(),
             labels: vec![(send_range, "sent in one piece here".to_owned())],
+            fix: None,
         });
     }
 

@@ -7,11 +7,11 @@ use super::syntax::{
     binding_init, fn_bodies, for_each_expr, for_each_expr_in_block, ident_of, let_binding_of,
     written,
 };
-use super::{api_map, name_list, network, ApiExtensions};
+use super::{api_map, name_list, network, ApiExtensions, RuleOptions};
 use crate::catalogue::RuleDoc;
 use crate::engine::macros;
 use crate::engine::resolve::canonical_str;
-use crate::engine::{Context, RawFinding, Rule};
+use crate::engine::{Applicability, Context, RawFinding, RawFix, Rule};
 
 pub const ID: &str = "connect-without-timeout";
 
@@ -24,6 +24,8 @@ pub struct ConnectWithoutTimeout {
     timeout_methods: Vec<String>,
     sleeps: HashSet<String>,
     texts: super::EntryTexts,
+    /// The timeout the fixes write, in seconds (the `timeout-seconds` option).
+    timeout_seconds: u128,
 }
 
 /// File-level facts: functions called inside a timeout wrapper anywhere in the file, and local
@@ -34,7 +36,7 @@ struct FileTimeouts {
 }
 
 impl ConnectWithoutTimeout {
-    pub fn new(doc: &RuleDoc, ext: &ApiExtensions) -> Self {
+    pub fn new(doc: &RuleDoc, options: &RuleOptions, ext: &ApiExtensions) -> Self {
         let keys = |k: &str| api_map(doc, k).into_keys().collect::<HashSet<_>>();
         let mut wrappers = keys("timeout-wrappers");
         wrappers.extend(ext.timeout_wrappers.iter().map(|p| canonical_str(p)));
@@ -51,7 +53,66 @@ impl ConnectWithoutTimeout {
             wrappers,
             timeout_methods: name_list(doc, "timeout-methods"),
             sleeps: keys("sleeps"),
+            timeout_seconds: options.int(doc, "timeout-seconds"),
         }
+    }
+
+    /// `Duration::from_secs(N)` as the fix at the current position can write it, and the import
+    /// that spelling needs.
+    fn duration(&self, cx: &Context<'_>) -> (String, Option<String>) {
+        let (ty, import) = cx.spell_type("std::time::Duration");
+        (format!("{ty}::from_secs({})", self.timeout_seconds), import)
+    }
+
+    /// A tokio connect wrapped in `tokio::time::timeout(D, ..)`: unsafe, the awaited value becomes
+    /// `Result<_, Elapsed>` around the connect's own result.
+    fn wrap_fix(&self, cx: &Context<'_>, call: &Expr, path: &str) -> Option<RawFix> {
+        let tokio_based = path.starts_with("tokio::") || path.starts_with("tokio_tungstenite::");
+        // `tokio::time` exists only with tokio's `time` feature (`full` includes it).
+        if !tokio_based || !cx.may_use_crate_feature("tokio", &["time", "full"]) {
+            return None;
+        }
+        let range = cx.range(call);
+        let (duration, import) = self.duration(cx);
+        let fix = RawFix::new(
+            Applicability::Unsafe,
+            format!("wrap the connect in `tokio::time::timeout` ({} s; needs tokio's `time` feature): the awaited value becomes a `Result` around the connect's, with `Elapsed` as the error", self.timeout_seconds),
+        )
+        .edit(range.start..range.start, format!("tokio::time::timeout({duration}, "))
+        .edit(range.end..range.end, ")");
+        Some(match import {
+            Some(path) => fix.import(path),
+            None => fix,
+        })
+    }
+
+    /// `TcpStream::connect(addr)` → `TcpStream::connect_timeout(&addr, D)`, only where `addr` is
+    /// visibly one `std::net::SocketAddr` (`connect_timeout` takes no other address). Unsafe: the
+    /// call now fails with `TimedOut` after D.
+    fn connect_timeout_fix(&self, cx: &Context<'_>, call: &syn::ExprCall) -> Option<RawFix> {
+        let Expr::Path(func) = &*call.func else {
+            return None;
+        };
+        let last = func.path.segments.last()?;
+        if last.ident != "connect" || !last.arguments.is_none() || call.args.len() != 1 {
+            return None;
+        }
+        let arg = call.args.first()?;
+        let address = socket_addr_ref(cx, arg)?;
+        let (duration, import) = self.duration(cx);
+        let fix = RawFix::new(
+            Applicability::Unsafe,
+            format!(
+                "use `connect_timeout` ({} s): the connect fails with `TimedOut` instead of waiting for the OS",
+                self.timeout_seconds
+            ),
+        )
+        .edit(last.ident.span().byte_range(), "connect_timeout")
+        .edit(cx.range(arg), format!("{address}, {duration}"));
+        Some(match import {
+            Some(path) => fix.import(path),
+            None => fix,
+        })
     }
 
     fn is_wrapper_call(&self, cx: &Context<'_>, e: &Expr) -> bool {
@@ -196,6 +257,41 @@ impl ConnectWithoutTimeout {
     }
 }
 
+/// The connect's address as a `&SocketAddr` expression, when it is visibly one `std::net::SocketAddr`:
+/// a local typed or made as one (`addr` → `&addr`, a `&SocketAddr` parameter as it is), a
+/// reference to such a local, or a `SocketAddr::new(..)`/`SocketAddr::from(..)` call.
+fn socket_addr_ref(cx: &Context<'_>, arg: &Expr) -> Option<String> {
+    const SOCKET_ADDR: &str = "std::net::SocketAddr";
+    let is_socket_addr = |t: &syn::Type| cx.type_path(t).is_some_and(|p| p == SOCKET_ADDR);
+    let made = |e: &Expr| {
+        cx.callee(e)
+            .is_some_and(|p| p == "std::net::SocketAddr::new" || p == "std::net::SocketAddr::from")
+    };
+    let written = cx.source_of(arg)?;
+    match arg {
+        Expr::Path(p) if p.qself.is_none() => {
+            let name = p.path.get_ident()?.to_string();
+            let binding = cx.binding(&name)?;
+            match binding.ty {
+                Some(syn::Type::Reference(r)) if is_socket_addr(&r.elem) => {
+                    Some(written.to_owned())
+                }
+                Some(ty @ syn::Type::Path(_)) if is_socket_addr(ty) => Some(format!("&{written}")),
+                None if binding.tuple_index.is_none() && binding.init.is_some_and(made) => {
+                    Some(format!("&{written}"))
+                }
+                _ => None,
+            }
+        }
+        Expr::Reference(r) if r.mutability.is_none() => {
+            socket_addr_ref(cx, &r.expr).filter(|inner| inner.starts_with('&'))?;
+            Some(written.to_owned())
+        }
+        Expr::Call(_) if made(arg) => Some(format!("&{written}")),
+        _ => None,
+    }
+}
+
 /// The last segment of a call's function path: `connect_with_timeout(..)` → `connect_with_timeout`.
 fn local_callee(e: &Expr) -> String {
     match e {
@@ -274,12 +370,18 @@ impl Rule for ConnectWithoutTimeout {
             self.texts.message(Some(&path), &what).unwrap_or(message),
             self.texts.help(Some(&path), &what).unwrap_or(help),
         );
+        let fix = if sync {
+            self.connect_timeout_fix(cx, call)
+        } else {
+            self.wrap_fix(cx, expr, &path)
+        };
         cx.report(RawFinding {
             rule: ID,
             range: cx.range(expr),
             message,
             help,
             labels: Vec::new(),
+            fix,
         });
     }
 }

@@ -4,9 +4,9 @@ use std::collections::HashSet;
 use syn::{Expr, Stmt};
 
 use super::syntax::{discarded_value, ident_of, peel, receiver_is, self_field};
-use super::{api_map, name_list, ApiExtensions};
+use super::{api_map, name_list, ApiExtensions, RuleOptions};
 use crate::catalogue::RuleDoc;
-use crate::engine::{Context, RawFinding, Rule};
+use crate::engine::{Applicability, Context, RawFinding, RawFix, Rule};
 
 pub const ID: &str = "ignored-try-send";
 
@@ -19,6 +19,9 @@ pub struct IgnoredTrySend {
     unbounded_ctors: HashSet<String>,
     no_slot_types: HashSet<String>,
     sockets: HashSet<String>,
+    /// What the fix runs when a send fails (the `drop-counter` option), and the crate it names;
+    /// `None` when the option does not parse as an expression.
+    drop_counter: Option<(String, String)>,
 }
 
 /// How the result was thrown away, for the message.
@@ -30,7 +33,18 @@ enum Discard {
 }
 
 impl IgnoredTrySend {
-    pub fn new(doc: &RuleDoc, _ext: &ApiExtensions) -> Self {
+    pub fn new(doc: &RuleDoc, options: &RuleOptions, _ext: &ApiExtensions) -> Self {
+        let counter = options.string(doc, "drop-counter");
+        let counter = counter.trim().trim_end_matches(';').trim().to_owned();
+        let drop_counter = syn::parse_str::<Expr>(&counter).ok().map(|_| {
+            let krate = counter
+                .split("::")
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_owned();
+            (counter, krate)
+        });
         let keys = |k: &str| api_map(doc, k).into_keys().collect::<HashSet<_>>();
         IgnoredTrySend {
             methods: name_list(doc, "try-send-methods"),
@@ -41,6 +55,7 @@ impl IgnoredTrySend {
             unbounded_ctors: keys("unbounded-constructors"),
             no_slot_types: keys("no-slot-per-sender-types"),
             sockets: keys("datagram-sockets"),
+            drop_counter,
         }
     }
 
@@ -129,6 +144,43 @@ impl IgnoredTrySend {
             }
             _ => None,
         }
+    }
+}
+
+impl IgnoredTrySend {
+    /// `let _ = tx.try_send(x);` → `if tx.try_send(x).is_err() { <drop counter>; }`: the drop is
+    /// counted. Unsafe: it adds a side effect (an event, a metric). Not for kanal, whose dropped
+    /// value is an `Ok(false)`, nor for a statement with attributes (the rewrite would drop them).
+    fn counted_drop_fix(
+        &self,
+        cx: &Context<'_>,
+        stmt: &Stmt,
+        call: &syn::ExprMethodCall,
+    ) -> Option<RawFix> {
+        let (counter, krate) = self.drop_counter.as_ref()?;
+        if !cx.may_use_crate(krate) || self.is_kanal_sender(cx, &call.receiver) {
+            return None;
+        }
+        let attrs = match stmt {
+            Stmt::Local(l) => &l.attrs,
+            Stmt::Expr(Expr::Assign(a), _) => &a.attrs,
+            Stmt::Expr(Expr::MethodCall(m), _) => &m.attrs,
+            _ => return None,
+        };
+        if !attrs.is_empty() || !call.attrs.is_empty() {
+            return None;
+        }
+        let sent = cx.source_of(call)?;
+        Some(
+            RawFix::new(
+                Applicability::Unsafe,
+                format!("count the drop: run `{counter}` when the send fails"),
+            )
+            .edit(
+                cx.range(stmt),
+                format!("if {sent}.is_err() {{ {counter}; }}"),
+            ),
+        )
     }
 }
 
@@ -275,6 +327,10 @@ impl Rule for IgnoredTrySend {
         {
             return;
         }
+        let fix = match how {
+            Discard::LetUnderscore | Discard::Statement => self.counted_drop_fix(cx, stmt, call),
+            _ => None,
+        };
         let how = match how {
             Discard::LetUnderscore => "`let _ =` throws its result away".to_owned(),
             Discard::Statement => "its result is not used".to_owned(),
@@ -302,6 +358,7 @@ impl Rule for IgnoredTrySend {
             message: format!("`.{method}(..)` is called but {how}: {consequence}"),
             help: "handle the full case explicitly and count the drop (a metric or a log line), or wait for capacity with `send(..).await`".to_owned(),
             labels: Vec::new(),
+            fix,
         });
     }
 }

@@ -208,6 +208,7 @@ impl Rule for IgnoredWriteReadiness {
             message,
             help,
             labels: Vec::new(),
+            fix: None,
         });
     }
 
@@ -253,6 +254,7 @@ impl Rule for IgnoredWriteReadiness {
                     message: "`start_send` in a loop without `poll_ready` in this function: sinks such as `Framed` and tungstenite's stream grow their write buffer without limit when not polled ready".to_owned(),
                     help: "use `SinkExt::send(item).await` (or `feed`), or call `poll_ready` and only `start_send` once it is `Ready(Ok(()))`".to_owned(),
                     labels: Vec::new(),
+                    fix: None,
                 });
             }
         }
@@ -269,6 +271,7 @@ impl Rule for IgnoredWriteReadiness {
                     message: "h2 `send_data` with no reserved capacity in this function: h2 buffers the data without bound until the peer's window opens".to_owned(),
                     help: "call `reserve_capacity(len)`, then send at most what `poll_capacity` grants".to_owned(),
                     labels: Vec::new(),
+                    fix: None,
                 });
             }
         }

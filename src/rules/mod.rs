@@ -40,6 +40,31 @@ impl RuleOptions {
             .and_then(|v| u128::try_from(v).ok())
             .unwrap_or(u128::MAX)
     }
+
+    /// The string option `key` of `doc`'s rule (empty when neither set nor documented).
+    pub fn string(&self, doc: &RuleDoc, key: &str) -> String {
+        let value = self
+            .values
+            .get(&(doc.id.clone(), key.to_owned()))
+            .or_else(|| doc.options.get(key).map(|o| &o.default));
+        value
+            .and_then(toml::Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+/// An integer as a fix writes it into code: decimal, with `_` between groups of three digits.
+pub fn rust_integer(n: u128) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 && digits.len() > 4 {
+            out.push('_');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// API paths the user adds to the built-in lists (configuration's API extensions).
@@ -114,10 +139,12 @@ pub fn build(
         )),
         Box::new(client_without_timeout::ClientWithoutTimeout::new(
             doc(client_without_timeout::ID),
+            options,
             ext,
         )),
         Box::new(ignored_try_send::IgnoredTrySend::new(
             doc(ignored_try_send::ID),
+            options,
             ext,
         )),
         Box::new(ignored_write_readiness::IgnoredWriteReadiness::new(
@@ -138,6 +165,7 @@ pub fn build(
         )),
         Box::new(connect_without_timeout::ConnectWithoutTimeout::new(
             doc(connect_without_timeout::ID),
+            options,
             ext,
         )),
         Box::new(unbounded_channel::UnboundedChannel::new(
@@ -155,10 +183,12 @@ pub fn build(
         )),
         Box::new(unbounded_frame::UnboundedFrame::new(
             doc(unbounded_frame::ID),
+            options,
             ext,
         )),
         Box::new(whole_body_read::WholeBodyRead::new(
             doc(whole_body_read::ID),
+            options,
             ext,
         )),
     ]

@@ -448,6 +448,7 @@ impl Rule for PollReadyNotForwarded {
             message: format!("`poll_ready` reports ready without polling {}, which `call` uses and whose readiness can be pending ({}): callers never see the inner service's backpressure, and it queues without limit or panics", fields.join(", "), why.join("; ")),
             help: "forward readiness: `self.inner.poll_ready(cx)` (after any readiness of this middleware's own)".to_owned(),
             labels: vec![(cx.range(&call.sig.ident), "the inner service is called here".to_owned())],
+            fix: None,
         };
         if known {
             cx.report(finding);

@@ -121,6 +121,7 @@ impl UnboundedChannel {
                 "size the capacity to what the consumer can absorb (tens to thousands of messages)"
                     .to_owned(),
             labels: Vec::new(),
+            fix: None,
         });
     }
 
@@ -275,6 +276,7 @@ impl UnboundedChannel {
             message,
             help,
             labels,
+            fix: None,
         };
         match opaque {
             Some(reason) => cx.report_medium(finding, reason),
@@ -405,6 +407,7 @@ impl Rule for UnboundedChannel {
                     ),
                     help: "keep one sender per producer task and call `send(..).await` on it, or use `tokio::sync::mpsc`, whose capacity does not grow with the number of senders".to_owned(),
                     labels: Vec::new(),
+                    fix: None,
                 });
             }
             _ => {}

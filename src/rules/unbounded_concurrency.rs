@@ -390,6 +390,7 @@ impl UnboundedConcurrency {
                 source,
                 "items arrive here, as fast as peers send them".to_owned(),
             )],
+            fix: None,
         });
     }
 
@@ -414,6 +415,7 @@ impl UnboundedConcurrency {
                     message: format!("`.{method}(usize::MAX)` puts no limit on how many futures run at once"),
                     help: format!("pass the real concurrency limit: `.{method}(n)` with `n` sized to what the downstream can take"),
                     labels: Vec::new(),
+                    fix: None,
                 });
             }
         } else if self.optional_limit_methods.contains(&method) {
@@ -426,6 +428,7 @@ impl UnboundedConcurrency {
                     message: format!("`.{method}(..)` with a limit of `None`, `0` or `usize::MAX` runs every item at once: both `None` and `0` mean no limit"),
                     help: format!("pass a real limit: `.{method}(n, ..)`"),
                     labels: Vec::new(),
+                    fix: None,
                 });
             }
         }
@@ -626,6 +629,7 @@ impl Rule for UnboundedConcurrency {
                         message: format!("a semaphore with {} permits never limits anything", describe_capacity(permits.min(MAX_PERMITS))),
                         help: "size the permit count to the concurrency the protected resource can take".to_owned(),
                         labels: Vec::new(),
+                        fix: None,
                     });
                 }
             }

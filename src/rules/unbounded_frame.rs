@@ -6,9 +6,9 @@ use syn::{Expr, Member};
 
 use super::network::Sockets;
 use super::syntax::{const_value, for_each_expr_in_block, ident_of, is_none, peel, USIZE_MAX};
-use super::{api_map, name_list, ApiExtensions};
+use super::{api_map, name_list, rust_integer, ApiExtensions, RuleOptions};
 use crate::catalogue::RuleDoc;
-use crate::engine::{Context, RawFinding, Rule};
+use crate::engine::{Applicability, Context, RawFinding, RawFix, Rule};
 
 pub const ID: &str = "unbounded-frame";
 
@@ -25,10 +25,16 @@ pub struct UnboundedFrame {
     local_inputs: HashSet<String>,
     local_input_types: HashSet<String>,
     sockets: Sockets,
+    /// The limits the fixes write (the rule's options), as Rust integer literals.
+    max_line_length: String,
+    max_frame_length: String,
+    max_message_size: String,
+    max_frame_size: String,
 }
 
 impl UnboundedFrame {
-    pub fn new(doc: &RuleDoc, _ext: &ApiExtensions) -> Self {
+    pub fn new(doc: &RuleDoc, options: &RuleOptions, _ext: &ApiExtensions) -> Self {
+        let limit = |key: &str| rust_integer(options.int(doc, key));
         let keys = |k: &str| api_map(doc, k).into_keys().collect::<HashSet<_>>();
         UnboundedFrame {
             codecs: keys("unlimited-codecs"),
@@ -40,6 +46,10 @@ impl UnboundedFrame {
             local_inputs: keys("local-inputs"),
             local_input_types: keys("local-input-types"),
             sockets: Sockets::from_doc(doc),
+            max_line_length: limit("max-line-length"),
+            max_frame_length: limit("max-frame-length"),
+            max_message_size: limit("max-message-size"),
+            max_frame_size: limit("max-frame-size"),
         }
     }
 
@@ -129,6 +139,60 @@ impl UnboundedFrame {
     }
 }
 
+impl UnboundedFrame {
+    /// `LinesCodec::new()` → `LinesCodec::new_with_max_length(N)` (also for `::default()`), and
+    /// `AnyDelimiterCodec::new(a, b)` → `AnyDelimiterCodec::new_with_max_length(a, b, N)`: the
+    /// same codec with a maximum, so a safe fix. Only for a plainly written path call (no
+    /// turbofish), where the method name can be swapped in place.
+    fn max_length_fix(&self, call: &syn::ExprCall, ty: &str, ctor: &str) -> Option<RawFix> {
+        let Expr::Path(func) = &*call.func else {
+            return None;
+        };
+        let last = func.path.segments.last()?;
+        if !last.arguments.is_none() {
+            return None;
+        }
+        let limit = &self.max_line_length;
+        let close = call.paren_token.span.close().byte_range();
+        let fix = RawFix::new(
+            Applicability::Safe,
+            format!("use `{ty}::new_with_max_length(..)` with a maximum of {limit} bytes"),
+        );
+        match (ty, ctor, call.args.len()) {
+            ("LinesCodec", "new" | "default", 0) => Some(fix.edit(
+                last.ident.span().byte_range().start..close.end,
+                format!("new_with_max_length({limit})"),
+            )),
+            ("AnyDelimiterCodec", "new", 2) => {
+                let separator = if call.args.trailing_punct() {
+                    " "
+                } else {
+                    ", "
+                };
+                Some(
+                    fix.edit(last.ident.span().byte_range(), "new_with_max_length")
+                        .edit(close.start..close.start, format!("{separator}{limit}")),
+                )
+            }
+            _ => None,
+        }
+    }
+
+    /// `None` → `Some(N)` for a WebSocket limit: the configured size, a safe fix.
+    fn some_limit_fix(&self, cx: &Context<'_>, none: &Expr, name: &str) -> RawFix {
+        let limit = if name == "max_frame_size" {
+            &self.max_frame_size
+        } else {
+            &self.max_message_size
+        };
+        RawFix::new(
+            Applicability::Safe,
+            format!("limit `{name}` to {limit} bytes"),
+        )
+        .edit(cx.range(none), format!("Some({limit})"))
+    }
+}
+
 impl Rule for UnboundedFrame {
     fn id(&self) -> &'static str {
         ID
@@ -160,12 +224,18 @@ impl Rule for UnboundedFrame {
                 let mut segs = path.rsplit("::");
                 let ctor = segs.next().unwrap_or("new");
                 let ty = segs.next().unwrap_or("codec");
-                cx.report_at(
-                    ID,
-                    expr,
-                    format!("`{ty}::{ctor}` has no maximum frame length: a peer that never sends the delimiter makes the decoder buffer without bound"),
-                    format!("use `{ty}::new_with_max_length(..)` with the longest frame this protocol allows"),
-                );
+                let mut finding = RawFinding {
+                    rule: ID,
+                    range: cx.range(expr),
+                    message: format!("`{ty}::{ctor}` has no maximum frame length: a peer that never sends the delimiter makes the decoder buffer without bound"),
+                    help: format!("use `{ty}::new_with_max_length(..)` with the longest frame this protocol allows"),
+                    labels: Vec::new(),
+                    fix: None,
+                };
+                if let Expr::Call(call) = expr {
+                    finding.fix = self.max_length_fix(call, ty, ctor);
+                }
+                cx.report(finding);
             }
             Expr::MethodCall(m) => {
                 let method = m.method.to_string();
@@ -176,19 +246,31 @@ impl Rule for UnboundedFrame {
                         .and_then(|a| const_value(cx, a))
                         .is_some_and(|v| v >= USIZE_MAX)
                 {
-                    cx.report_method(
-                        ID,
-                        m,
-                        format!("`.{method}(usize::MAX)` turns off the frame length limit: one peer can make the decoder buffer a frame of any size"),
-                        "keep a finite maximum (the default is 8 MiB)",
-                    );
+                    let limit = &self.max_frame_length;
+                    let fix = arg.map(|a| {
+                        RawFix::new(
+                            Applicability::Safe,
+                            format!("set the frame length limit to {limit} bytes"),
+                        )
+                        .edit(cx.range(a), limit.clone())
+                    });
+                    let finding = RawFinding {
+                        rule: ID,
+                        range: cx.method_call_range(m),
+                        message: format!("`.{method}(usize::MAX)` turns off the frame length limit: one peer can make the decoder buffer a frame of any size"),
+                        help: "keep a finite maximum (the default is 8 MiB)".to_owned(),
+                        labels: Vec::new(),
+                        fix,
+                    };
+                    cx.report(finding);
                 } else if self.none_limits.contains(&method)
                     && m.args.len() == 1
                     && arg.is_some_and(|a| is_none(peel(a)))
                     && self.is_ws_config(cx, &m.receiver, 0)
                 {
                     let range = cx.method_call_range(m);
-                    report_none_limit(cx, range, &method);
+                    let fix = arg.map(|a| self.some_limit_fix(cx, a, &method));
+                    report_none_limit(cx, range, &method, fix);
                 } else if self.line_readers.contains(&method)
                     && m.args.len() <= 2
                     && self.sockets.is_network(cx, &m.receiver)
@@ -208,7 +290,8 @@ impl Rule for UnboundedFrame {
                         let name = name.to_string();
                         if self.none_limits.contains(&name) && is_none(peel(&field.expr)) {
                             let range = cx.range(field);
-                            report_none_limit(cx, range, &name);
+                            let fix = self.some_limit_fix(cx, &field.expr, &name);
+                            report_none_limit(cx, range, &name, Some(fix));
                         }
                     }
                 }
@@ -223,7 +306,8 @@ impl Rule for UnboundedFrame {
                         let name = name.to_string();
                         if self.none_limits.contains(&name) && is_none(peel(&a.right)) {
                             let range = cx.range(expr);
-                            report_none_limit(cx, range, &name);
+                            let fix = self.some_limit_fix(cx, &a.right, &name);
+                            report_none_limit(cx, range, &name, Some(fix));
                         }
                     }
                 }
@@ -233,12 +317,18 @@ impl Rule for UnboundedFrame {
     }
 }
 
-fn report_none_limit(cx: &mut Context<'_>, range: std::ops::Range<usize>, name: &str) {
+fn report_none_limit(
+    cx: &mut Context<'_>,
+    range: std::ops::Range<usize>,
+    name: &str,
+    fix: Option<RawFix>,
+) {
     cx.report(RawFinding {
         rule: ID,
         range,
         message: format!("`{name}: None` removes the WebSocket size limit: one peer can send a message or frame of any size, and it is buffered whole"),
         help: "keep a finite limit (tungstenite's defaults are 64 MiB per message and 16 MiB per frame)".to_owned(),
         labels: Vec::new(),
+        fix,
     });
 }

@@ -414,6 +414,7 @@ impl Rule for UnboundedQueue {
                 message: format!("`{ctor}` creates an unbounded queue whose producers are not visible here: pushes always succeed, so a backlog grows in memory without limit"),
                 help,
                 labels: Vec::new(),
+                fix: None,
             });
             return;
         };
@@ -462,6 +463,7 @@ impl Rule for UnboundedQueue {
             message,
             help,
             labels,
+            fix: None,
         });
     }
 
@@ -529,6 +531,7 @@ impl Rule for UnboundedQueue {
                 ),
                 help: "check `len()` against a maximum before pushing and reject or drop (with a metric), or use a bounded channel or `crossbeam_queue::ArrayQueue::new(n)`".to_owned(),
                 labels: Vec::new(),
+                fix: None,
             });
         }
     }

@@ -8,9 +8,9 @@ use super::network::Sockets;
 use super::syntax::{
     chain_root_ident, const_value, for_each_expr_in_block, ident_of, peel, USIZE_MAX,
 };
-use super::{api_map, name_list, ApiExtensions};
+use super::{api_map, name_list, ApiExtensions, RuleOptions};
 use crate::catalogue::RuleDoc;
-use crate::engine::{Context, RawFinding, Rule};
+use crate::engine::{Applicability, Context, RawFinding, RawFix, Rule};
 
 pub const ID: &str = "whole-body-read";
 
@@ -38,10 +38,14 @@ pub struct WholeBodyRead {
     limit_config_types: HashSet<String>,
     warp_filters: HashSet<String>,
     sockets: Sockets,
+    /// The limits the fixes write (the rule's options), as Rust integer literals.
+    max_read_bytes: String,
+    max_message_size: String,
 }
 
 impl WholeBodyRead {
-    pub fn new(doc: &RuleDoc, _ext: &ApiExtensions) -> Self {
+    pub fn new(doc: &RuleDoc, options: &RuleOptions, _ext: &ApiExtensions) -> Self {
+        let limit = |key: &str| super::rust_integer(options.int(doc, key));
         let keys = |k: &str| api_map(doc, k).into_keys().collect::<HashSet<_>>();
         WholeBodyRead {
             response_reads: name_list(doc, "response-reads"),
@@ -64,7 +68,42 @@ impl WholeBodyRead {
             limit_config_types: keys("limit-config-types"),
             warp_filters: keys("warp-body-filters"),
             sockets: Sockets::from_doc(doc),
+            max_read_bytes: limit("max-read-bytes"),
+            max_message_size: limit("max-message-size"),
         }
+    }
+
+    /// `.take(N)` before `read_to_end` on a socket. Blocking (`std::io::Read`, outside async
+    /// code): `s.by_ref().take(N)`, which needs no more access than the read did. Awaited (`AsyncReadExt::take` consumes its
+    /// receiver): `(&mut s).take(N)`, only where `s` is a binding declared `mut`. Unsafe: a longer
+    /// stream is cut at N bytes without an error.
+    fn take_fix(&self, cx: &Context<'_>, m: &syn::ExprMethodCall) -> Option<RawFix> {
+        let limit = &self.max_read_bytes;
+        let fix = RawFix::new(
+            Applicability::Unsafe,
+            format!("read at most {limit} bytes: a longer stream is cut there without an error (compare the length read with the limit to tell)"),
+        );
+        // An await has one operand: its parent being one means this read is awaited.
+        let awaited = matches!(cx.ancestors().next(), Some(Expr::Await(_)));
+        if !awaited {
+            // `by_ref` is `std::io::Read`'s: in async code the read may be a future's (futures'
+            // `AsyncReadExt` has none), so only outside it.
+            let in_async = cx.current_fn().is_some_and(|f| f.sig.asyncness.is_some())
+                || cx.ancestors().any(|e| matches!(e, Expr::Async(_)));
+            if in_async {
+                return None;
+            }
+            let at = m.dot_token.span.byte_range().start;
+            return Some(fix.edit(at..at, format!(".by_ref().take({limit})")));
+        }
+        let name = ident_of(&m.receiver)?;
+        if !declared_mut(cx, &name) {
+            return None;
+        }
+        Some(fix.edit(
+            cx.range(&m.receiver),
+            format!("(&mut {name}).take({limit})"),
+        ))
     }
 
     /// Whether `e` is a value made by a client crate (`reqwest::Client::new()`, a binding or field of a
@@ -383,6 +422,7 @@ impl WholeBodyRead {
             message: format!("`.{method}()` reads the whole response body into memory with no size limit: a large or endless upstream body is buffered in full before anything is forwarded"),
             help: "stream it (`resp.bytes_stream()`, forward with `Body::wrap_stream`, or `resp.chunk().await` in a loop that counts bytes), or reject bodies over a limit, treating an unknown `content_length()` as too large".to_owned(),
             labels,
+            fix: None,
         });
     }
 
@@ -398,12 +438,17 @@ impl WholeBodyRead {
             return;
         };
         let method = m.method.to_string();
-        cx.report_method(
-            ID,
-            m,
-            format!("`.{method}()` on {what} reads until the peer closes it, with no size limit: one peer that keeps sending fills memory"),
-            "put a limit on the reader first (`reader.take(MAX)`, then check whether the limit was hit), or stream it (`tokio::io::copy`, `ReaderStream`)",
-        );
+        let fix = (what == "a network stream")
+            .then(|| self.take_fix(cx, m))
+            .flatten();
+        cx.report(RawFinding {
+            rule: ID,
+            range: cx.method_call_range(m),
+            message: format!("`.{method}()` on {what} reads until the peer closes it, with no size limit: one peer that keeps sending fills memory"),
+            help: "put a limit on the reader first (`reader.take(MAX)`, then check whether the limit was hit), or stream it (`tokio::io::copy`, `ReaderStream`)".to_owned(),
+            labels: Vec::new(),
+            fix,
+        });
     }
 
     /// `collect().await` on a body that no `Limited` wraps, then `.to_bytes()` / `.aggregate()`.
@@ -460,7 +505,22 @@ impl WholeBodyRead {
                 .is_some_and(|v| v >= USIZE_MAX);
             if unlimited {
                 let name = short(&path);
-                cx.report_at(ID, expr, format!("`{name}` with a limit of `usize::MAX` reads the whole body with no size limit"), "pass a finite limit (the largest body this endpoint accepts)");
+                let limit = &self.max_message_size;
+                let fix = c.args.iter().nth(index).map(|a| {
+                    RawFix::new(
+                        Applicability::Safe,
+                        format!("limit the body to {limit} bytes"),
+                    )
+                    .edit(cx.range(a), limit.clone())
+                });
+                cx.report(RawFinding {
+                    rule: ID,
+                    range: cx.range(expr),
+                    message: format!("`{name}` with a limit of `usize::MAX` reads the whole body with no size limit"),
+                    help: "pass a finite limit (the largest body this endpoint accepts)".to_owned(),
+                    labels: Vec::new(),
+                    fix,
+                });
             }
         } else if self.limit_disablers.contains(&path) {
             if self.file_has_limit_layer(cx) {
@@ -505,7 +565,22 @@ impl WholeBodyRead {
         {
             return;
         }
-        cx.report_method(ID, m, format!("`.{method}(usize::MAX)` lifts the message size limit: one peer can make this process buffer a message of any size"), "keep a finite limit (the largest message this endpoint accepts)");
+        let limit = &self.max_message_size;
+        let fix = m.args.first().map(|a| {
+            RawFix::new(
+                Applicability::Safe,
+                format!("limit messages to {limit} bytes"),
+            )
+            .edit(cx.range(a), limit.clone())
+        });
+        cx.report(RawFinding {
+            rule: ID,
+            range: cx.method_call_range(m),
+            message: format!("`.{method}(usize::MAX)` lifts the message size limit: one peer can make this process buffer a message of any size"),
+            help: "keep a finite limit (the largest message this endpoint accepts)".to_owned(),
+            labels: Vec::new(),
+            fix,
+        });
     }
 
     fn chain_starts_at_config(&self, cx: &Context<'_>, e: &Expr) -> bool {
@@ -698,4 +773,35 @@ impl Rule for WholeBodyRead {
             _ => {}
         }
     }
+}
+
+/// Whether every binding of `name` in the current function (parameters and patterns) is declared
+/// `mut` by value, and there is one.
+fn declared_mut(cx: &Context<'_>, name: &str) -> bool {
+    struct Idents<'n> {
+        name: &'n str,
+        all_mut: bool,
+        found: bool,
+    }
+    impl<'ast> syn::visit::Visit<'ast> for Idents<'_> {
+        fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
+            if p.ident == self.name {
+                self.found = true;
+                self.all_mut &= p.mutability.is_some() && p.by_ref.is_none();
+            }
+            syn::visit::visit_pat_ident(self, p);
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let Some(frame) = cx.current_fn() else {
+        return false;
+    };
+    let mut idents = Idents {
+        name,
+        all_mut: true,
+        found: false,
+    };
+    syn::visit::Visit::visit_signature(&mut idents, frame.sig);
+    syn::visit::Visit::visit_block(&mut idents, frame.body);
+    idents.found && idents.all_mut
 }
