@@ -43,3 +43,47 @@ fn a_tool_binary_in_a_serving_package_is_counted_as_left_out() {
         "{text}"
     );
 }
+
+/// (line, confidence) of every finding of `rule` in one fixture file linted alone.
+fn confidences(fixture: &str, rule: &str) -> Vec<(u32, cargo_backpressure::diag::Confidence)> {
+    let path = common::repo_root().join("fixtures").join(fixture);
+    let source = std::fs::read_to_string(&path).unwrap();
+    let report = common::lint_source(&source);
+    report
+        .findings()
+        .filter(|f| f.rule == rule)
+        .map(|f| (f.region.start.line, f.confidence))
+        .collect()
+}
+
+/// A server on loopback only, or one whose timeout layer is the crate's own, is medium: the
+/// evidence stops at a local peer or at a layer whose behaviour is not visible.
+#[test]
+fn local_or_own_layer_servers_are_medium_and_others_high() {
+    use cargo_backpressure::diag::Confidence::{High, Medium};
+    let rule = "server-without-timeout";
+    assert_eq!(
+        confidences(
+            "server-without-timeout/local_listeners_from_devset.rs",
+            rule
+        ),
+        [
+            (20, Medium),
+            (42, High),
+            (57, Medium),
+            (62, Medium),
+            (86, High)
+        ]
+    );
+    assert_eq!(
+        confidences(
+            "server-without-timeout/own_timeout_layer_from_devset.rs",
+            rule
+        ),
+        [(21, Medium)]
+    );
+    assert_eq!(
+        confidences("server-without-timeout/tonic_timeout_layers.rs", rule),
+        [(33, Medium), (43, High)]
+    );
+}
