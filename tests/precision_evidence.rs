@@ -87,3 +87,23 @@ fn local_or_own_layer_servers_are_medium_and_others_high() {
         [(33, Medium), (43, High)]
     );
 }
+
+/// A queue whose pushes are not visible is medium, as unbounded-channel's channels are; one fed
+/// per accepted connection stays high.
+#[test]
+fn unbounded_queue_without_visible_producers_is_medium() {
+    use cargo_backpressure::diag::Confidence::{High, Medium};
+    let rule = "unbounded-queue";
+    assert_eq!(
+        confidences("unbounded-queue/opaque_producers.rs", rule),
+        [(6, Medium), (10, Medium)]
+    );
+    assert_eq!(
+        confidences("unbounded-queue/producers.rs", rule),
+        [(44, High), (59, Medium)]
+    );
+    assert_eq!(
+        confidences("unbounded-queue/lock_free.rs", rule),
+        [(6, Medium), (7, Medium), (8, Medium)]
+    );
+}
