@@ -173,7 +173,8 @@ pub struct Listener {
 pub enum Serving {
     /// The package itself shows a listener.
     Serves(Listener),
-    /// A workspace member that depends on the package shows one.
+    /// A workspace member that depends on the package, directly or through other members,
+    /// shows one.
     UsedByServer { dependent: PathBuf },
     /// Neither the package nor any member that depends on it shows a listener, or the file is
     /// reached only by binary targets that serve no peers themselves: a tool (a CLI, an
@@ -233,24 +234,27 @@ impl CrateModel {
             let shell = package_shell(dir, &mut manifests, &mut workspaces, &mut model);
             shells.push(shell);
         }
-        // The members that depend on a linted package: whether they serve decides whether the
-        // package's code runs in a server (their files are read for that, never linted). Their
-        // configuration errors and notes belong to their own runs.
-        let mut extra: Vec<PathBuf> = shells
+        // The members that depend on a linted package, directly or through other members:
+        // whether they serve decides whether the package's code runs in a server (their files
+        // are read for that, never linted). Their configuration errors and notes belong to their
+        // own runs.
+        let mut known: HashSet<PathBuf> = package_index.keys().cloned().collect();
+        let mut quiet = CrateModel::default();
+        let mut next_round: Vec<PathBuf> = shells
             .iter()
             .flat_map(|s| s.dependents.iter().cloned())
-            .filter(|d| !package_index.contains_key(d))
             .collect();
-        extra.sort();
-        extra.dedup();
-        let mut quiet = CrateModel::default();
-        for dir in &extra {
-            shells.push(package_shell(
-                dir,
-                &mut manifests,
-                &mut workspaces,
-                &mut quiet,
-            ));
+        while !next_round.is_empty() {
+            next_round.sort();
+            next_round.dedup();
+            next_round.retain(|d| known.insert(d.clone()));
+            let mut after = Vec::new();
+            for dir in &next_round {
+                let shell = package_shell(dir, &mut manifests, &mut workspaces, &mut quiet);
+                after.extend(shell.dependents.iter().cloned());
+                shells.push(shell);
+            }
+            next_round = after;
         }
         // The module trees, in parallel (each reads its files lexically).
         let trees: Vec<Tree> = shells
@@ -327,18 +331,35 @@ impl CrateModel {
         if let Some(l) = &p.listener {
             return Serving::Serves(l.clone());
         }
-        let serving_dependent = p.dependents.iter().find(|d| {
-            self.packages
-                .iter()
-                .any(|q| &q.dir == *d && q.listener.is_some())
-        });
-        match serving_dependent {
-            Some(d) => Serving::UsedByServer {
-                dependent: d.clone(),
-            },
+        match self.serving_dependent(p) {
+            Some(d) => Serving::UsedByServer { dependent: d },
             None if p.has_lib && p.dependents.is_empty() => Serving::Unknown,
             None => Serving::Tool,
         }
+    }
+
+    /// The first member (breadth first, by path) that links `p`'s library directly or through
+    /// other members and shows a listener: `p`'s code runs in that server.
+    fn serving_dependent(&self, p: &Package) -> Option<PathBuf> {
+        let by_dir: HashMap<&Path, &Package> =
+            self.packages.iter().map(|q| (q.dir.as_path(), q)).collect();
+        let mut seen: HashSet<&Path> = HashSet::new();
+        let mut frontier: Vec<&Path> = p.dependents.iter().map(PathBuf::as_path).collect();
+        while !frontier.is_empty() {
+            let mut next = Vec::new();
+            for d in frontier {
+                if !seen.insert(d) {
+                    continue;
+                }
+                let Some(q) = by_dir.get(d) else { continue };
+                if q.listener.is_some() {
+                    return Some(d.to_path_buf());
+                }
+                next.extend(q.dependents.iter().map(PathBuf::as_path));
+            }
+            frontier = next;
+        }
+        None
     }
 
     /// The role of `file` and the facts of its crate.
