@@ -107,3 +107,17 @@ fn unbounded_queue_without_visible_producers_is_medium() {
         [(6, Medium), (7, Medium), (8, Medium)]
     );
 }
+
+/// A channel fed per item of another channel's receiver is medium (the pace is that channel's
+/// producers'); one fed per datagram of a socket stays high.
+#[test]
+fn a_channel_fed_by_another_channel_is_medium() {
+    use cargo_backpressure::diag::Confidence::{High, Medium};
+    assert_eq!(
+        confidences(
+            "unbounded-channel/fed_by_another_channel.rs",
+            "unbounded-channel"
+        ),
+        [(8, Medium), (20, High)]
+    );
+}

@@ -435,8 +435,10 @@ impl Rule for UnboundedQueue {
                 source,
                 text,
                 accept,
+                channel,
                 at,
             } => {
+                opaque = channel.as_deref().map(producers::channel_feed_reason);
                 let (per, label) = producers::feed_words(&text, accept, "push");
                 labels.push((source, label));
                 labels.push((
