@@ -69,9 +69,18 @@ pub enum Role {
 /// The kind of a target root.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RootKind {
-    Production,
+    /// The library target (`src/lib.rs`, `[lib]`).
+    Library,
+    /// A binary target (`src/main.rs`, `src/bin/*`, `[[bin]]`).
+    Binary,
     Test,
     Build,
+}
+
+impl RootKind {
+    fn is_production(self) -> bool {
+        matches!(self, RootKind::Library | RootKind::Binary)
+    }
 }
 
 /// One Cargo.toml, read once. Only what the model reads is kept: the manifests of a large tree
@@ -181,6 +190,8 @@ struct Package {
     has_lib: bool,
     /// The first production file that shows a network listener.
     listener: Option<Listener>,
+    /// Production files that only binaries serving no peers reach: tools whatever the package is.
+    tool_only: HashSet<PathBuf>,
     /// Workspace members whose `[dependencies]` name this package.
     dependents: Vec<PathBuf>,
     /// File → its crate root, and the facts of the roots whose `use` items `crate::` paths reach
@@ -201,10 +212,12 @@ pub struct Listener {
 pub enum Serving {
     /// The package itself shows a listener.
     Serves(Listener),
-    /// A workspace member that depends on the package shows one.
+    /// A workspace member that depends on the package, directly or through other members,
+    /// shows one.
     UsedByServer { dependent: PathBuf },
-    /// Neither the package nor any member that depends on it shows a listener: a tool (a CLI,
-    /// an installer, a release script), where a stalled or large download stalls its user.
+    /// Neither the package nor any member that depends on it shows a listener, or the file is
+    /// reached only by binary targets that serve no peers themselves: a tool (a CLI, an
+    /// installer, a release script), where a stalled or large download stalls its user.
     Tool,
     /// A library nothing in view depends on, or a file outside any package: it may serve anyone.
     Unknown,
@@ -260,36 +273,40 @@ impl CrateModel {
             let shell = package_shell(dir, &mut manifests, &mut workspaces, &mut model);
             shells.push(shell);
         }
-        // The members that depend on a linted package: whether they serve decides whether the
-        // package's code runs in a server (their files are read for that, never linted). Their
-        // configuration errors and notes belong to their own runs.
-        let mut extra: Vec<PathBuf> = shells
+        // The members that depend on a linted package, directly or through other members:
+        // whether they serve decides whether the package's code runs in a server (their files
+        // are read for that, never linted). Their configuration errors and notes belong to their
+        // own runs.
+        let mut known: HashSet<PathBuf> = package_index.keys().cloned().collect();
+        let mut quiet = CrateModel::default();
+        let mut next_round: Vec<PathBuf> = shells
             .iter()
             .flat_map(|s| s.dependents.iter().cloned())
-            .filter(|d| !package_index.contains_key(d))
             .collect();
-        extra.sort();
-        extra.dedup();
-        let mut quiet = CrateModel::default();
-        for dir in &extra {
-            shells.push(package_shell(
-                dir,
-                &mut manifests,
-                &mut workspaces,
-                &mut quiet,
-            ));
+        while !next_round.is_empty() {
+            next_round.sort();
+            next_round.dedup();
+            next_round.retain(|d| known.insert(d.clone()));
+            let mut after = Vec::new();
+            for dir in &next_round {
+                let shell = package_shell(dir, &mut manifests, &mut workspaces, &mut quiet);
+                after.extend(shell.dependents.iter().cloned());
+                shells.push(shell);
+            }
+            next_round = after;
         }
         // The module trees, in parallel (each reads its files lexically).
         let trees: Vec<Tree> = shells
             .par_iter()
             .map(|s| match &s.targets {
-                Some(targets) => module_tree(&s.dir, targets),
+                Some(targets) => module_tree(&s.dir, targets, s.lib_name.as_deref()),
                 None => Tree {
                     roles: HashMap::new(),
                     source_folders: HashSet::new(),
                     listener: None,
                     crate_of: HashMap::new(),
                     root_uses: HashMap::new(),
+                    tool_only: HashSet::new(),
                 },
             })
             .collect();
@@ -322,6 +339,7 @@ impl CrateModel {
                 source_folders: tree.source_folders,
                 has_lib: shell.has_lib,
                 listener: tree.listener,
+                tool_only: tree.tool_only,
                 dependents: shell.dependents,
             });
         }
@@ -339,27 +357,48 @@ impl CrateModel {
 
     /// Whether `file`'s package serves network peers, or is used by a member that does.
     pub fn serving(&self, file: &Path) -> Serving {
-        let Some(p) = self.package_of(&normalise(&self.cwd, file)) else {
+        let path = normalise(&self.cwd, file);
+        let Some(p) = self.package_of(&path) else {
             return Serving::Unknown;
         };
         if p.malformed {
             return Serving::Unknown;
         }
+        if p.tool_only.contains(&path) {
+            return Serving::Tool;
+        }
         if let Some(l) = &p.listener {
             return Serving::Serves(l.clone());
         }
-        let serving_dependent = p.dependents.iter().find(|d| {
-            self.packages
-                .iter()
-                .any(|q| &q.dir == *d && q.listener.is_some())
-        });
-        match serving_dependent {
-            Some(d) => Serving::UsedByServer {
-                dependent: d.clone(),
-            },
+        match self.serving_dependent(p) {
+            Some(d) => Serving::UsedByServer { dependent: d },
             None if p.has_lib && p.dependents.is_empty() => Serving::Unknown,
             None => Serving::Tool,
         }
+    }
+
+    /// The first member (breadth first, by path) that links `p`'s library directly or through
+    /// other members and shows a listener: `p`'s code runs in that server.
+    fn serving_dependent(&self, p: &Package) -> Option<PathBuf> {
+        let by_dir: HashMap<&Path, &Package> =
+            self.packages.iter().map(|q| (q.dir.as_path(), q)).collect();
+        let mut seen: HashSet<&Path> = HashSet::new();
+        let mut frontier: Vec<&Path> = p.dependents.iter().map(PathBuf::as_path).collect();
+        while !frontier.is_empty() {
+            let mut next = Vec::new();
+            for d in frontier {
+                if !seen.insert(d) {
+                    continue;
+                }
+                let Some(q) = by_dir.get(d) else { continue };
+                if q.listener.is_some() {
+                    return Some(d.to_path_buf());
+                }
+                next.extend(q.dependents.iter().map(PathBuf::as_path));
+            }
+            frontier = next;
+        }
+        None
     }
 
     /// The role of `file` and the facts of its crate.
@@ -421,6 +460,8 @@ struct Shell {
     /// None when the manifest does not parse.
     targets: Option<Vec<(PathBuf, RootKind)>>,
     has_lib: bool,
+    /// The library's name as code writes it (`[lib] name`, else the package name, `-` → `_`).
+    lib_name: Option<String>,
     dependents: Vec<PathBuf>,
 }
 
@@ -470,6 +511,7 @@ fn package_shell(
             whole: None,
             targets: None,
             has_lib: false,
+            lib_name: None,
             dependents: Vec::new(),
         };
     };
@@ -519,6 +561,7 @@ fn package_shell(
     }
     let targets = targets(dir, table);
     let has_lib = table.contains_key("lib") || dir.join("src/lib.rs").is_file();
+    let lib_name = has_lib.then(|| library_name(table)).flatten();
     Shell {
         dir: dir.to_path_buf(),
         info: Arc::new(info),
@@ -526,6 +569,7 @@ fn package_shell(
         whole,
         targets: Some(targets),
         has_lib,
+        lib_name,
         dependents,
     }
 }
@@ -592,6 +636,16 @@ fn member_reexports(
     out
 }
 
+/// The library's name as code writes it: `[lib] name`, else the package name with `-` → `_`.
+fn library_name(table: &toml::Table) -> Option<String> {
+    table
+        .get("lib")
+        .and_then(|l| l.get("name"))
+        .or_else(|| table.get("package").and_then(|p| p.get("name")))
+        .and_then(toml::Value::as_str)
+        .map(|n| n.replace('-', "_"))
+}
+
 /// What a library exports under its own root from its dependencies.
 struct RootExports {
     /// The library's name as code writes it (`[lib] name`, else the package name, `-` → `_`).
@@ -610,13 +664,11 @@ fn crate_root_exports(
 ) -> Option<RootExports> {
     let manifest = manifests.get(dir)?;
     let table = manifest.table()?;
-    let package = table.get("package")?;
+    if !table.contains_key("package") {
+        return None;
+    }
     let lib = table.get("lib");
-    let lib_name = lib
-        .and_then(|l| l.get("name"))
-        .or_else(|| package.get("name"))
-        .and_then(toml::Value::as_str)?
-        .replace('-', "_");
+    let lib_name = library_name(table)?;
     let root = lib
         .and_then(|l| l.get("path"))
         .and_then(toml::Value::as_str)
@@ -920,11 +972,11 @@ fn targets(dir: &Path, table: &toml::Table) -> Vec<(PathBuf, RootKind)> {
             .map(str::to_owned)
     };
     match table.get("lib").and_then(path_of) {
-        Some(p) => out.push((dir.join(p), RootKind::Production)),
-        None => out.push((dir.join("src/lib.rs"), RootKind::Production)),
+        Some(p) => out.push((dir.join(p), RootKind::Library)),
+        None => out.push((dir.join("src/lib.rs"), RootKind::Library)),
     }
     let sections = [
-        ("bin", "autobins", RootKind::Production, "src/bin"),
+        ("bin", "autobins", RootKind::Binary, "src/bin"),
         ("test", "autotests", RootKind::Test, "tests"),
         ("bench", "autobenches", RootKind::Test, "benches"),
         ("example", "autoexamples", RootKind::Test, "examples"),
@@ -978,11 +1030,9 @@ fn targets(dir: &Path, table: &toml::Table) -> Vec<(PathBuf, RootKind)> {
 /// `#[path]` file: its child modules live beside it, not in a folder named after it).
 type Node = (PathBuf, bool);
 
-/// Follows the module trees of one package: production roots through ungated declarations first
-/// (production), then through all declarations (test-gated), then the test targets and the build
-/// script. Returns each reached file's role and the top-level folders that hold them.
-/// A package's module trees: the role of each file, the top-level folders holding them, and the
-/// first production file (by path) that shows a network listener.
+/// A package's module trees: the role of each file, the top-level folders holding them, the
+/// first production file (by path) that shows a network listener, and the production files that
+/// only binaries reach which serve no peers themselves.
 struct Tree {
     roles: HashMap<PathBuf, Role>,
     source_folders: HashSet<OsString>,
@@ -990,11 +1040,18 @@ struct Tree {
     /// File → the crate root it belongs to (the first that reaches it).
     crate_of: HashMap<PathBuf, PathBuf>,
     root_uses: HashMap<PathBuf, RootUses>,
+    /// Production files reached only by binary targets none of which serves (see [`tool_only`]).
+    tool_only: HashSet<PathBuf>,
 }
 
-fn module_tree(dir: &Path, targets: &[(PathBuf, RootKind)]) -> Tree {
+/// Follows the module trees of one package: production roots through ungated declarations first
+/// (production), then through all declarations (test-gated), then the test targets and the build
+/// script. `lib_name` is the package's library as its binaries name it (`my_lib::..`).
+fn module_tree(dir: &Path, targets: &[(PathBuf, RootKind)], lib_name: Option<&str>) -> Tree {
     let mut scans: HashMap<PathBuf, scan::FileMods> = HashMap::new();
     let mut listeners: HashMap<PathBuf, &'static str> = HashMap::new();
+    // Files whose text names the package's library crate.
+    let mut name_lib: HashSet<PathBuf> = HashSet::new();
     let mut roles: HashMap<PathBuf, Role> = HashMap::new();
     // The crate root each file was first reached from, and each root's `use` items.
     let mut crate_of: HashMap<PathBuf, PathBuf> = targets
@@ -1002,27 +1059,27 @@ fn module_tree(dir: &Path, targets: &[(PathBuf, RootKind)]) -> Tree {
         .map(|(p, _)| (p.clone(), p.clone()))
         .collect();
     let mut root_uses: HashMap<PathBuf, RootUses> = HashMap::new();
-    let roots = |kind: RootKind| -> Vec<Node> {
+    let roots = |wanted: fn(RootKind) -> bool| -> Vec<Node> {
         targets
             .iter()
-            .filter(|(_, k)| *k == kind)
+            .filter(|(_, k)| wanted(*k))
             .map(|(p, _)| (p.clone(), true))
             .collect()
     };
     let passes = [
-        (roots(RootKind::Production), false, Role::Production),
+        (roots(RootKind::is_production), false, Role::Production),
         (
-            roots(RootKind::Production),
+            roots(RootKind::is_production),
             true,
             Role::Test(TestReason::TestGated),
         ),
         (
-            roots(RootKind::Test),
+            roots(|k| k == RootKind::Test),
             true,
             Role::Test(TestReason::TestTarget),
         ),
         (
-            roots(RootKind::Build),
+            roots(|k| k == RootKind::Build),
             true,
             Role::Test(TestReason::BuildScript),
         ),
@@ -1053,55 +1110,37 @@ fn module_tree(dir: &Path, targets: &[(PathBuf, RootKind)]) -> Tree {
                         .as_deref()
                         .filter(|_| targets.iter().any(|(root, _)| *root == p))
                         .map(|t| RootUses::read(t, scan::root_uses));
-                    (p, mods, listener, uses)
+                    let names_lib = text
+                        .as_deref()
+                        .zip(lib_name)
+                        .is_some_and(|(t, name)| scan::names_crate(t, name));
+                    (p, mods, listener, uses, names_lib)
                 })
                 .collect();
-            for (p, mods, listener, uses) in read {
+            for (p, mods, listener, uses, names_lib) in read {
                 if let Some(uses) = uses {
                     root_uses.insert(p.clone(), uses);
                 }
                 if let Some(entry) = listener {
                     listeners.insert(p.clone(), entry);
                 }
+                if names_lib {
+                    name_lib.insert(p.clone());
+                }
                 scans.insert(p, mods);
             }
             let mut next = Vec::new();
-            for (path, owns_folder) in &frontier {
-                let Some(mods) = scans.get(path) else {
+            for node in &frontier {
+                let Some(mods) = scans.get(&node.0) else {
                     continue;
                 };
-                if !follow_test
-                    && mods
-                        .inner_cfgs
-                        .iter()
-                        .any(|c| test_code::cfg_text_requires_test(c))
-                {
+                if !follow_test && gated_for_tests(mods) {
                     continue;
                 }
-                roles.entry(path.clone()).or_insert(role);
+                roles.entry(node.0.clone()).or_insert(role);
                 let first_child = next.len();
-                for decl in &mods.decls {
-                    if !follow_test
-                        && decl
-                            .cfgs
-                            .iter()
-                            .any(|c| test_code::cfg_text_requires_test(c))
-                    {
-                        continue;
-                    }
-                    next.extend(resolve(path, *owns_folder, decl));
-                }
-                // An included file is part of this module (its own `mod` items are read as if
-                // written in a mod-rs file).
-                if let Some(here) = path.parent() {
-                    for included in &mods.includes {
-                        let file = normalise(here, Path::new(included));
-                        if file.is_file() {
-                            next.push((file, true));
-                        }
-                    }
-                }
-                if let Some(root) = crate_of.get(path).cloned() {
+                next.extend(children(node, mods, follow_test));
+                if let Some(root) = crate_of.get(&node.0).cloned() {
                     for (child, _) in &next[first_child..] {
                         crate_of
                             .entry(child.clone())
@@ -1124,27 +1163,121 @@ fn module_tree(dir: &Path, targets: &[(PathBuf, RootKind)]) -> Tree {
             }
         })
         .collect();
+    let production_listener =
+        |p: &PathBuf| listeners.contains_key(p) && roles.get(p) == Some(&Role::Production);
+    let tool_only = tool_only(targets, &scans, &production_listener, &name_lib);
     let listener = listeners
-        .into_iter()
-        .filter(|(p, _)| roles.get(p) == Some(&Role::Production))
+        .iter()
+        .filter(|(p, _)| production_listener(p))
         .min()
-        .map(|(file, entry)| Listener { file, entry });
+        .map(|(file, entry)| Listener {
+            file: file.clone(),
+            entry,
+        });
     Tree {
         roles,
         source_folders: folders,
         listener,
         crate_of,
         root_uses,
+        tool_only,
     }
 }
 
-/// A file read for the module tree: its declarations, a listener it shows, and, for a crate
-/// root, its `use` items.
+/// Whether a file's own `#![cfg(..)]` makes it test code.
+fn gated_for_tests(mods: &scan::FileMods) -> bool {
+    mods.inner_cfgs
+        .iter()
+        .any(|c| test_code::cfg_text_requires_test(c))
+}
+
+/// The files a reached file brings into the tree: its `mod` declarations (those gated for tests
+/// only when `follow_test`) and the files it `include!`s.
+fn children(node: &Node, mods: &scan::FileMods, follow_test: bool) -> Vec<Node> {
+    let (path, owns_folder) = node;
+    let mut next = Vec::new();
+    for decl in &mods.decls {
+        if !follow_test
+            && decl
+                .cfgs
+                .iter()
+                .any(|c| test_code::cfg_text_requires_test(c))
+        {
+            continue;
+        }
+        next.extend(resolve(path, *owns_folder, decl));
+    }
+    // An included file is part of this module (its own `mod` items are read as if written in a
+    // mod-rs file).
+    if let Some(here) = path.parent() {
+        for included in &mods.includes {
+            let file = normalise(here, Path::new(included));
+            if file.is_file() {
+                next.push((file, true));
+            }
+        }
+    }
+    next
+}
+
+/// The production files of one target root (ungated declarations only), from the files the
+/// production pass already read.
+fn production_reach(root: &Path, scans: &HashMap<PathBuf, scan::FileMods>) -> HashSet<PathBuf> {
+    let mut reached = HashSet::new();
+    let mut stack: Vec<Node> = vec![(root.to_path_buf(), true)];
+    while let Some(node) = stack.pop() {
+        let Some(mods) = scans.get(&node.0) else {
+            continue;
+        };
+        if gated_for_tests(mods) || !reached.insert(node.0.clone()) {
+            continue;
+        }
+        stack.extend(children(&node, mods, false));
+    }
+    reached
+}
+
+/// The production files that only binary targets reach, when none of those binaries serves: a
+/// binary serves when its own module tree shows a listener, or when it names the package's
+/// library and the library's tree shows one. Such a binary is a tool (a regression runner, an
+/// admin command) even inside a package whose other targets serve; files the library or a
+/// serving binary also reaches keep the package's judgement.
+fn tool_only(
+    targets: &[(PathBuf, RootKind)],
+    scans: &HashMap<PathBuf, scan::FileMods>,
+    listens: &dyn Fn(&PathBuf) -> bool,
+    name_lib: &HashSet<PathBuf>,
+) -> HashSet<PathBuf> {
+    let library: HashSet<PathBuf> = targets
+        .iter()
+        .filter(|(_, k)| *k == RootKind::Library)
+        .flat_map(|(root, _)| production_reach(root, scans))
+        .collect();
+    let library_listens = library.iter().any(listens);
+    let mut tool = HashSet::new();
+    let mut serving = HashSet::new();
+    for (root, _) in targets.iter().filter(|(_, k)| *k == RootKind::Binary) {
+        let files = production_reach(root, scans);
+        let serves = files.iter().any(listens)
+            || (library_listens && files.iter().any(|f| name_lib.contains(f)));
+        if serves {
+            serving.extend(files);
+        } else {
+            tool.extend(files.into_iter().filter(|f| !library.contains(f)));
+        }
+    }
+    tool.retain(|f| !serving.contains(f));
+    tool
+}
+
+/// A file read for the module tree: its declarations, a listener it shows, for a crate root its
+/// `use` items, and whether it names the package's library.
 type ReadFile = (
     PathBuf,
     scan::FileMods,
     Option<&'static str>,
     Option<RootUses>,
+    bool,
 );
 
 /// The files a `mod` declaration names, as rustc finds them (several with `cfg_attr` paths).

@@ -455,6 +455,42 @@ fn context(stack: &[Scope]) -> (Vec<String>, Vec<String>) {
     (dirs, cfgs)
 }
 
+/// Whether a file names the crate `name` as a path root (`name::f()`, `use name::x;`, `extern
+/// crate name`), outside comments and strings; `a::name::b` does not count.
+pub fn names_crate(text: &str, name: &str) -> bool {
+    if name.is_empty() || !text.contains(name) {
+        return false;
+    }
+    let mut lx = Lexer {
+        src: text.as_bytes(),
+        pos: 0,
+    };
+    let is_name = |t: Tok| matches!(t, Tok::Ident(s, e) if text.get(s..e) == Some(name));
+    let is_word = |t: Tok, w: &str| matches!(t, Tok::Ident(s, e) if text.get(s..e) == Some(w));
+    let colon = Tok::Punct(b':');
+    // The last five tokens, oldest first: `:: name ::` needs them all.
+    let mut window: Vec<Tok> = Vec::with_capacity(6);
+    while let Some(tok) = lx.next() {
+        window.push(tok);
+        if window.len() > 5 {
+            window.remove(0);
+        }
+        let n = window.len();
+        // `crate name` (from `extern crate name`).
+        if n >= 2 && is_word(window[n - 2], "crate") && is_name(window[n - 1]) {
+            return true;
+        }
+        // `name ::`, not after `::`.
+        if n >= 3 && is_name(window[n - 3]) && window[n - 2] == colon && window[n - 1] == colon {
+            let after_path = n == 5 && window[0] == colon && window[1] == colon;
+            if !after_path {
+                return true;
+            }
+        }
+    }
+    false
+}
+
 /// The text of each module-level `pub use ..;` item of a file (not `pub(crate)`, not inside an
 /// inline module, a function or a macro call): what the crate exports under its own root.
 pub fn root_pub_uses(text: &str) -> Vec<&str> {

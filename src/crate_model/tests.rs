@@ -100,3 +100,16 @@ fn root_pub_uses_are_module_level_public_items() {
         ]
     );
 }
+
+#[test]
+fn names_crate_finds_path_roots_only() {
+    use super::scan::names_crate;
+    assert!(names_crate("use cmd::cli::Command;", "cmd"));
+    assert!(names_crate("fn main() { cmd :: run() }", "cmd"));
+    assert!(names_crate("let c: cmd::Config = todo!();", "cmd"));
+    assert!(names_crate("extern crate cmd;", "cmd"));
+    assert!(!names_crate("use crate::cmd::x;", "cmd"));
+    assert!(!names_crate("use super::cmd::x; // cmd::y", "cmd"));
+    assert!(!names_crate("let s = \"cmd::run\"; let cmd = 1;", "cmd"));
+    assert!(!names_crate("use cmdline::Args;", "cmd"));
+}

@@ -242,8 +242,10 @@ impl UnboundedChannel {
                 source,
                 text,
                 accept,
+                channel,
                 at,
             } => {
+                opaque = channel.as_deref().map(producers::channel_feed_reason);
                 let (per, label) = producers::feed_words(&text, accept, "message");
                 labels.push((source, label));
                 labels.push((at, "sent here, with nothing to slow the sender".to_owned()));

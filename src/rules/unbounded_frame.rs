@@ -5,7 +5,9 @@ use std::collections::HashSet;
 use syn::{Expr, Member};
 
 use super::network::Sockets;
-use super::syntax::{const_value, for_each_expr_in_block, ident_of, is_none, peel, USIZE_MAX};
+use super::syntax::{
+    const_value, for_each_expr_in_block, ident_of, is_none, peel, strip_pat_type, USIZE_MAX,
+};
 use super::{api_map, name_list, rust_integer, ApiExtensions, RuleOptions};
 use crate::catalogue::RuleDoc;
 use crate::engine::{Applicability, Context, RawFinding, RawFix, Rule};
@@ -135,7 +137,39 @@ impl UnboundedFrame {
                     .any(|a| !is_codec(a) && self.is_local_input(cx, a, 0));
             }
         });
-        local
+        local || self.frames_mapped_local_input(cx, ctor)
+    }
+
+    /// `child.stderr.map(|s| FramedRead::new(s, LinesCodec::new()))`: the codec frames a
+    /// parameter of the closure around it, and that closure is given to a method of a local
+    /// input (an `Option` of a child's pipe), so the parameter is that input.
+    fn frames_mapped_local_input<'ast>(&self, cx: &Context<'ast>, ctor: &'ast Expr) -> bool {
+        let mut ancestors = cx.ancestors();
+        let Some(Expr::Call(framing)) = ancestors.next() else {
+            return false;
+        };
+        let Some(closure) = ancestors.find(|a| matches!(a, Expr::Closure(_))) else {
+            return false;
+        };
+        let (Expr::Closure(c), Some(Expr::MethodCall(mapping))) = (closure, ancestors.next())
+        else {
+            return false;
+        };
+        if !mapping.args.iter().any(|a| std::ptr::eq(a, closure)) {
+            return false;
+        }
+        let params: Vec<String> = c
+            .inputs
+            .iter()
+            .filter_map(|p| match strip_pat_type(p) {
+                syn::Pat::Ident(i) => Some(i.ident.to_string()),
+                _ => None,
+            })
+            .collect();
+        let frames_param = framing.args.iter().any(|a| {
+            !std::ptr::eq(peel(a), ctor) && ident_of(a).is_some_and(|n| params.contains(&n))
+        });
+        frames_param && self.is_local_input(cx, &mapping.receiver, 0)
     }
 }
 

@@ -408,14 +408,15 @@ impl Rule for UnboundedQueue {
         }
         let ctor = written(expr);
         let Some(start) = self.start(cx, outer, &binding) else {
-            cx.report(RawFinding {
+            // As for unbounded-channel: where the pushes are not visible, the evidence stops.
+            cx.report_medium(RawFinding {
                 rule: ID,
                 range: cx.range(expr),
                 message: format!("`{ctor}` creates an unbounded queue whose producers are not visible here: pushes always succeed, so a backlog grows in memory without limit"),
                 help,
                 labels: Vec::new(),
                 fix: None,
-            });
+            }, "the producers are not visible in this file (the queue is not kept in a local or field it follows)");
             return;
         };
         let index = FileIndex::new(cx.file);
@@ -428,14 +429,17 @@ impl Rule for UnboundedQueue {
                 label: String::new(),
             });
         let mut labels = Vec::new();
+        let mut opaque = None;
         let message = match pace {
             Pace::Bounded => return,
             Pace::External {
                 source,
                 text,
                 accept,
+                channel,
                 at,
             } => {
+                opaque = channel.as_deref().map(producers::channel_feed_reason);
                 let (per, label) = producers::feed_words(&text, accept, "push");
                 labels.push((source, label));
                 labels.push((
@@ -453,18 +457,25 @@ impl Rule for UnboundedQueue {
             }
             Pace::NotVisible { at, reason, label } => {
                 labels.push((at, label));
+                opaque = Some(format!(
+                    "the producers are not visible in this file ({reason})"
+                ));
                 format!("`{ctor}` creates an unbounded queue whose producers are not visible here ({reason}): pushes always succeed, so a backlog grows in memory without limit")
             }
         };
         labels.retain(|(r, _)| r.end > r.start);
-        cx.report(RawFinding {
+        let finding = RawFinding {
             rule: ID,
             range: cx.range(expr),
             message,
             help,
             labels,
             fix: None,
-        });
+        };
+        match opaque {
+            Some(reason) => cx.report_medium(finding, reason),
+            None => cx.report(finding),
+        }
     }
 
     fn check_fn<'ast>(&self, cx: &mut Context<'ast>) {

@@ -953,10 +953,13 @@ impl<'ast> Walker<'_, 'ast> {
 #[derive(Clone)]
 pub enum Feed {
     /// Once per item of a source outside the process: the source call and its text.
+    /// `channel` names the receiver when the source is another channel's receiving end: its
+    /// producers, not followed, set the pace.
     External {
         source: Range<usize>,
         text: String,
         accept: bool,
+        channel: Option<String>,
     },
     /// A loop over a local, finite collection or a range.
     Finite,
@@ -1010,21 +1013,26 @@ pub fn feed(
             for_each_stmt_expr(stmt, &mut look);
         }
     }
-    if let Some((source, text, accept)) = external {
+    if let Some((source, text, accept, root)) = external {
+        let channel = root.filter(|r| is_receiver(r, sig, fn_body, ReceiverKind::Channel));
         return Feed::External {
             source,
             text,
             accept,
+            channel,
         };
     }
     if let (true, Some(head)) = (is_for, head) {
         // `for m in rx` / `rx.iter()`: a channel's receiver is as finite as its producers.
         if let Some(name) = super::super::syntax::chain_root_ident(head) {
-            if is_receiver(&name, sig, fn_body) {
+            if is_receiver(&name, sig, fn_body, ReceiverKind::Any) {
+                let channel =
+                    is_receiver(&name, sig, fn_body, ReceiverKind::Channel).then(|| name.clone());
                 return Feed::External {
                     source: head.span().byte_range(),
                     text: name,
                     accept: false,
+                    channel,
                 };
             }
         }
@@ -1068,12 +1076,13 @@ fn drains_local_collection(cond: &Expr, body: &syn::Block) -> bool {
     !refilled
 }
 
-/// An outside source: `listener.accept()`, `socket.recv()`, an awaited `stream.next()`.
+/// An outside source: `listener.accept()`, `socket.recv()`, an awaited `stream.next()`; with
+/// the identifier its receiver chain starts at.
 fn source_call(
     vocab: &Vocabulary,
     e: &Expr,
     awaited: bool,
-) -> Option<(Range<usize>, String, bool)> {
+) -> Option<(Range<usize>, String, bool, Option<String>)> {
     let (m, awaited) = match e {
         Expr::Await(a) => match peel_paren(&a.base) {
             Expr::MethodCall(m) => (m, true),
@@ -1089,23 +1098,44 @@ fn source_call(
         return None;
     }
     let text = format!("{}.{method}()", render(&m.receiver));
-    Some((e.span().byte_range(), text, vocab.accepts.contains(&method)))
+    let root = super::super::syntax::chain_root_ident(&m.receiver);
+    Some((
+        e.span().byte_range(),
+        text,
+        vocab.accepts.contains(&method),
+        root,
+    ))
+}
+
+/// Which receiving ends [`is_receiver`] accepts.
+#[derive(Clone, Copy, PartialEq)]
+enum ReceiverKind {
+    /// A channel's receiver, a stream or an `Incoming`.
+    Any,
+    /// Only a channel's receiver (a type naming `Receiver`, or the second of a channel tuple).
+    Channel,
 }
 
 /// Whether `name` is declared as a receiving end: the second name of a `let (tx, rx)` made by a
 /// channel-like constructor, or a binding or parameter whose type names a receiver or stream.
-fn is_receiver(name: &str, sig: Option<&syn::Signature>, body: &syn::Block) -> bool {
+fn is_receiver(
+    name: &str,
+    sig: Option<&syn::Signature>,
+    body: &syn::Block,
+    kind: ReceiverKind,
+) -> bool {
     let receiving_type = |ty: &Type| {
         let mut found = false;
-        struct Names<'f>(&'f mut bool);
+        struct Names<'f>(&'f mut bool, ReceiverKind);
         impl<'ast> Visit<'ast> for Names<'_> {
             fn visit_path_segment(&mut self, s: &'ast syn::PathSegment) {
                 let n = s.ident.to_string();
-                *self.0 |= n.contains("Receiver") || n.contains("Stream") || n == "Incoming";
+                *self.0 |= n.contains("Receiver")
+                    || (self.1 == ReceiverKind::Any && (n.contains("Stream") || n == "Incoming"));
                 visit::visit_path_segment(self, s);
             }
         }
-        Names(&mut found).visit_type(ty);
+        Names(&mut found, kind).visit_type(ty);
         found
     };
     let param = sig.is_some_and(|sig| {
@@ -1230,11 +1260,12 @@ fn is_local_collection(e: &Expr) -> bool {
 /// How a use is paced, from its own kind and the frames around it.
 #[derive(Clone)]
 pub enum Pace {
-    /// Once per item of an outside source.
+    /// Once per item of an outside source (`channel`: another channel's receiver, see [`Feed`]).
     External {
         source: Range<usize>,
         text: String,
         accept: bool,
+        channel: Option<String>,
         at: Range<usize>,
     },
     /// In a loop nothing visible paces.
@@ -1247,6 +1278,11 @@ pub enum Pace {
     },
     /// Visibly bounded in volume.
     Bounded,
+}
+
+/// The medium-confidence reason of a queue fed per item of another channel's receiver `name`.
+pub fn channel_feed_reason(name: &str) -> String {
+    format!("the feeding source `{name}` is another channel's receiver: its producers, which are not followed, set the pace")
 }
 
 /// How a finding names an outside feed: the phrase after "once per" and the feeding site's label
@@ -1312,6 +1348,7 @@ impl<'ast> Producers<'ast> {
                     source,
                     text,
                     accept,
+                    channel,
                 } = feed(vocab, l, index.sig_of(body), body)
                 {
                     // The loop drains this very channel: the consumer feeds its own queue (a
@@ -1324,6 +1361,7 @@ impl<'ast> Producers<'ast> {
                             source,
                             text,
                             accept,
+                            channel,
                             at: u.range.clone(),
                         };
                     }
