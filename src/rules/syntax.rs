@@ -410,7 +410,8 @@ pub fn binding_inits<'b>(block: &'b syn::Block, name: &str) -> Vec<&'b Expr> {
     impl<'b> Visit<'b> for Find<'_, 'b> {
         fn visit_local(&mut self, l: &'b syn::Local) {
             visit::visit_local(self, l);
-            if let (syn::Pat::Ident(p), Some(init)) = (&l.pat, &l.init) {
+            // `let x: T = ..` binds `x` as `let x = ..` does.
+            if let (syn::Pat::Ident(p), Some(init)) = (strip_pat_type(&l.pat), &l.init) {
                 if p.ident == self.name {
                     self.found.push(&init.expr);
                 }
