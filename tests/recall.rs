@@ -105,3 +105,33 @@ pub async fn ingest(body: axum::body::Bytes) -> std::io::Result<Vec<u8>> {
         found[0].message
     );
 }
+
+/// Each new class fires in a file that has nothing else the prefilter looks for.
+#[test]
+fn new_classes_fire_in_files_with_no_other_anchor() {
+    let cases = [
+        (
+            "connect-without-timeout",
+            "pub fn dial(addr: std::net::SocketAddr) -> std::io::Result<socket2::Socket> {\n    let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;\n    s.connect(&addr.into())?;\n    Ok(s)\n}\n",
+        ),
+        (
+            "ignored-write-readiness",
+            "use std::io::Write as _;\npub fn hello(addr: &str) -> std::io::Result<()> {\n    let mut s = std::net::TcpStream::connect(\"127.0.0.1:9\")?;\n    let _ = addr;\n    s.write(b\"hello\")?;\n    Ok(())\n}\n",
+        ),
+        (
+            "whole-body-read",
+            "use std::io::Read;\npub fn inflate(body: bytes::Bytes) -> std::io::Result<Vec<u8>> {\n    let mut out = Vec::new();\n    zstd::stream::read::Decoder::new(&body[..])?.read_to_end(&mut out)?;\n    Ok(out)\n}\n",
+        ),
+        (
+            "call-without-poll-ready",
+            "pub async fn go<S: tower::Service<u8>>(svc: std::sync::Arc<tokio::sync::Mutex<S>>) {\n    let _ = svc.lock().await.call(1).await;\n}\n",
+        ),
+    ];
+    for (rule, source) in cases {
+        let rules: Vec<String> = findings(source).into_iter().map(|f| f.rule).collect();
+        assert!(
+            rules.iter().any(|r| r == rule),
+            "{rule} did not fire: {rules:?}\n{source}"
+        );
+    }
+}
