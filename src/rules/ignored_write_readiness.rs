@@ -201,12 +201,12 @@ impl IgnoredWriteReadiness {
         let short = self.writes.iter().any(|w| write.method == w)
             && write.args.len() == 1
             && !matches!(&*write.receiver, Expr::Path(p) if p.path.is_ident("self"))
-            && !write
+            && write
                 .args
                 .first()
                 .map(peel)
                 .and_then(literal_len)
-                .is_some_and(|n| n <= 1);
+                .is_none_or(|n| n > 1);
         if !short || !self.is_writer(cx, &write.receiver) {
             return;
         }
