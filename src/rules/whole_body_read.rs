@@ -40,6 +40,9 @@ pub struct WholeBodyRead {
     warp_filters: HashSet<String>,
     decoders: HashSet<String>,
     decode_all_fns: HashSet<String>,
+    writing_decoders: HashSet<String>,
+    copy_fns: HashSet<String>,
+    growable_buffers: HashSet<String>,
     body_types: HashSet<String>,
     body_views: Vec<String>,
     sockets: Sockets,
@@ -71,6 +74,9 @@ impl WholeBodyRead {
             warp_filters: keys("warp-body-filters"),
             decoders: keys("decoder-constructors"),
             decode_all_fns: keys("decode-all-functions"),
+            writing_decoders: keys("writing-decoder-constructors"),
+            copy_fns: keys("copy-functions"),
+            growable_buffers: keys("growable-buffers"),
             body_types: keys("body-types"),
             body_views: name_list(doc, "body-views"),
             sockets: Sockets::from_doc(doc),
@@ -506,8 +512,8 @@ impl WholeBodyRead {
         }
     }
 
-    /// `decoder.read_to_end(&mut out)` or `zstd::decode_all(input)` over a network body: the
-    /// output has no limit even when the compressed input has one.
+    /// `decoder.read_to_end(&mut out)`, `zstd::decode_all(input)` and the like over a network
+    /// body: the output has no limit even when the compressed input has one.
     fn check_decompression<'ast>(
         &self,
         cx: &mut Context<'ast>,
@@ -524,6 +530,63 @@ impl WholeBodyRead {
             format!("{what} decompresses a network body with no limit on the output: a few KiB of compressed zeros expand to gigabytes in memory, whatever limit the compressed body has"),
             "cap the decompressed size: read from `decoder.take(MAX + 1)` and reject the body when it reaches `MAX`, or use an API that takes the maximum (`zstd::bulk::decompress(data, MAX)`)",
         );
+    }
+
+    /// Whether `e` is (a local made by) an in-memory buffer that grows as it is written to:
+    /// `Vec::new()`, `vec![]`, `BytesMut::with_capacity(n)`.
+    fn is_growable_buffer(&self, cx: &Context<'_>, e: &Expr, depth: usize) -> bool {
+        if depth > MAX_DEPTH {
+            return false;
+        }
+        let e = peel(e);
+        match e {
+            Expr::Call(_) => cx
+                .callee(e)
+                .is_some_and(|p| self.growable_buffers.contains(&p)),
+            Expr::Macro(m) => m.mac.path.is_ident("vec"),
+            _ => cx.local_is(e, |_| false, |i| self.is_growable_buffer(cx, i, depth + 1)),
+        }
+    }
+
+    /// `decoder.write_all(&body)` on a write-side decoder into a growing buffer
+    /// (`flate2::write::GzDecoder::new(Vec::new())`): the whole output lands in memory.
+    fn check_decoder_write<'ast>(&self, cx: &mut Context<'ast>, m: &'ast syn::ExprMethodCall) {
+        let Some(name) = ident_of(peel(&m.receiver)) else {
+            return;
+        };
+        let Some(init) = cx.binding(&name).and_then(|b| b.init).map(peel) else {
+            return;
+        };
+        let Expr::Call(ctor) = init else { return };
+        let into_memory = cx
+            .callee(init)
+            .is_some_and(|p| self.writing_decoders.contains(&p))
+            && ctor
+                .args
+                .first()
+                .is_some_and(|sink| self.is_growable_buffer(cx, sink, 0));
+        if into_memory {
+            let at = cx.method_call_range(m);
+            self.check_decompression(cx, &m.args[0], at, "a decoder writing into a `Vec`");
+        }
+    }
+
+    /// `std::io::copy(&mut decoder, &mut out)` from a decoder over a network body into a growing
+    /// buffer.
+    fn check_decoder_copy<'ast>(
+        &self,
+        cx: &mut Context<'ast>,
+        expr: &'ast Expr,
+        c: &'ast syn::ExprCall,
+    ) {
+        let [reader, writer] = [&c.args[0], &c.args[1]];
+        let Some(input) = self.decoder_input(cx, reader, 0) else {
+            return;
+        };
+        if self.is_growable_buffer(cx, writer, 0) {
+            let at = cx.range(expr);
+            self.check_decompression(cx, input, at, "copying a decoder into a `Vec`");
+        }
     }
 
     /// `collect().await` on a body that no `Limited` wraps, then `.to_bytes()` / `.aggregate()`.
@@ -845,6 +908,8 @@ impl Rule for WholeBodyRead {
                     }
                 } else if m.args.is_empty() && (method == "to_bytes" || method == "aggregate") {
                     self.check_collected(cx, m);
+                } else if m.args.len() == 1 && method == "write_all" {
+                    self.check_decoder_write(cx, m);
                 } else if m.args.len() == 1
                     && (self.message_limit_methods.contains(&method)
                         || self.config_limit_methods.contains(&method))
@@ -857,9 +922,13 @@ impl Rule for WholeBodyRead {
                     && cx
                         .callee(expr)
                         .is_some_and(|p| self.decode_all_fns.contains(&p));
+                let copies = c.args.len() == 2
+                    && cx.callee(expr).is_some_and(|p| self.copy_fns.contains(&p));
                 if decodes_all {
                     let at = cx.range(expr);
                     self.check_decompression(cx, &c.args[0], at, "`decode_all`");
+                } else if copies {
+                    self.check_decoder_copy(cx, expr, c);
                 } else {
                     self.check_call(cx, expr, c);
                 }
