@@ -362,11 +362,47 @@ impl UnboundedConcurrency {
         } else {
             Vec::new()
         };
+        // A `len()` limits only when compared (`if set.len() >= MAX`): one that is logged or
+        // exported as a gauge gates nothing.
+        let mut compared = HashSet::new();
+        for_each_expr(loop_expr, true, &mut |e| {
+            if let Expr::Binary(b) = e {
+                if matches!(
+                    b.op,
+                    BinOp::Lt(_)
+                        | BinOp::Le(_)
+                        | BinOp::Gt(_)
+                        | BinOp::Ge(_)
+                        | BinOp::Eq(_)
+                        | BinOp::Ne(_)
+                ) {
+                    for side in [&*b.left, &*b.right] {
+                        match peel_operand(side) {
+                            Expr::MethodCall(m) => {
+                                compared.insert(range_of_method(m));
+                            }
+                            // `let n = set.len(); if n >= MAX { .. }`: the `len()` that made `n`.
+                            operand => {
+                                let inits = ident_of(operand)
+                                    .map(|name| super::syntax::binding_inits(body, &name))
+                                    .unwrap_or_default();
+                                for init in inits {
+                                    if let Expr::MethodCall(m) = peel_operand(init) {
+                                        compared.insert(range_of_method(m));
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        });
         let mut limited = false;
         for_each_expr(loop_expr, true, &mut |e| {
             if let Expr::MethodCall(m) = e {
                 let at = range_of_method(m);
                 limited |= self.limit_methods.iter().any(|l| m.method == l)
+                    && (m.method != "len" || compared.contains(&at))
                     && !sibling_arms.iter().any(|arm| arm.contains(&at));
             }
         });
