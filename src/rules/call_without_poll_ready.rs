@@ -289,6 +289,9 @@ impl Rule for CallWithoutPollReady {
             let Some(target) = Target::of(locked) else {
                 return;
             };
+            if matches!(target, Target::Field(_)) && self.in_service_call(cx) {
+                return; // a middleware's inner service: see poll-ready-not-forwarded
+            }
             let shared = Self::target_type(cx, &target)
                 .is_some_and(|t| self.is_locked_service_type(cx, &generics, t));
             let Some(body) = cx.current_fn().map(|f| f.body) else {
