@@ -17,6 +17,9 @@ pub struct CallWithoutPollReady {
     /// Concrete service types (boxed services, `Buffer`, limits).
     boxed: HashSet<String>,
     readiness: HashSet<String>,
+    /// Locks a shared service sits behind (`Arc<Mutex<S>>`), and the methods that give its guard.
+    locks: HashSet<String>,
+    lock_methods: Vec<String>,
 }
 
 impl CallWithoutPollReady {
@@ -25,6 +28,48 @@ impl CallWithoutPollReady {
             traits: api_map(doc, "service-traits").into_keys().collect(),
             boxed: api_map(doc, "service-types").into_keys().collect(),
             readiness: name_list(doc, "readiness-methods").into_iter().collect(),
+            locks: api_map(doc, "service-locks").into_keys().collect(),
+            lock_methods: name_list(doc, "lock-methods"),
+        }
+    }
+
+    /// `svc.lock().await` → `svc`: the value whose lock gives the guard (peeled), if `e` is a guard.
+    fn locked_value<'e>(&self, e: &'e Expr) -> Option<&'e Expr> {
+        match peel(e) {
+            Expr::MethodCall(m)
+                if m.args.is_empty() && self.lock_methods.iter().any(|l| m.method == l) =>
+            {
+                Some(peel(&m.receiver))
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether a declared type is a lock over a service, through `Arc`/`Rc` and references:
+    /// `Arc<tokio::sync::Mutex<S>>`.
+    fn is_locked_service_type(
+        &self,
+        cx: &Context<'_>,
+        generics: &HashSet<String>,
+        ty: &Type,
+    ) -> bool {
+        let Some(path) = cx.type_path(ty) else {
+            return false;
+        };
+        if matches!(
+            path.as_str(),
+            "std::sync::Arc" | "std::rc::Rc" | "std::boxed::Box"
+        ) {
+            return type_args(ty).any(|t| self.is_locked_service_type(cx, generics, t));
+        }
+        self.locks.contains(&path) && type_args(ty).any(|t| self.is_service_type(cx, generics, t))
+    }
+
+    /// The declared type of a local or `self` field target.
+    fn target_type<'a>(cx: &Context<'a>, target: &Target) -> Option<&'a Type> {
+        match target {
+            Target::Local(name) => cx.binding(name).and_then(|b| b.ty),
+            Target::Field(field) => cx.self_field_type(field),
         }
     }
 
@@ -97,7 +142,9 @@ impl CallWithoutPollReady {
         let mut found = false;
         for_each_expr_in_block(body, false, &mut |e| match e {
             Expr::MethodCall(m) if self.readiness.contains(&m.method.to_string()) => {
-                found |= target.is(peel(&m.receiver));
+                let receiver = peel(&m.receiver);
+                found |= target.is(receiver)
+                    || self.locked_value(receiver).is_some_and(|l| target.is(l));
             }
             Expr::Call(c) => {
                 let readiness_fn = matches!(&*c.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| self.readiness.contains(&s.ident.to_string())));
@@ -236,13 +283,48 @@ impl Rule for CallWithoutPollReady {
             _ => return,
         };
         let receiver = peel(receiver);
+        let generics = self.service_generics(cx);
+        // `svc.lock().await.call(req)`: the service behind a shared lock, called through its guard.
+        if let Some(locked) = self.locked_value(receiver) {
+            let Some(target) = Target::of(locked) else {
+                return;
+            };
+            if matches!(target, Target::Field(_)) && self.in_service_call(cx) {
+                return; // a middleware's inner service: see poll-ready-not-forwarded
+            }
+            let shared = Self::target_type(cx, &target)
+                .is_some_and(|t| self.is_locked_service_type(cx, &generics, t));
+            let Some(body) = cx.current_fn().map(|f| f.body) else {
+                return;
+            };
+            if shared && !self.drives_readiness(body, &target) {
+                let guard = super::syntax::written(receiver);
+                self.report_unready(cx, expr, &guard, Kind::Declared);
+            }
+            return;
+        }
         let Some(target) = Target::of(receiver) else {
             return;
         };
         let Some(frame) = cx.current_fn() else { return };
         let body = frame.body;
         let self_type = frame.self_type.clone();
-        let generics = self.service_generics(cx);
+        // `let mut guard = svc.lock().await; guard.call(req)`.
+        if let Target::Local(name) = &target {
+            let guarded = cx
+                .binding(name)
+                .and_then(|b| b.init)
+                .and_then(|i| self.locked_value(i))
+                .and_then(Target::of)
+                .and_then(|t| Self::target_type(cx, &t))
+                .is_some_and(|t| self.is_locked_service_type(cx, &generics, t));
+            if guarded {
+                if !self.drives_readiness(body, &target) {
+                    self.report_unready(cx, expr, name, Kind::Declared);
+                }
+                return;
+            }
+        }
         let kind = match &target {
             Target::Local(name) => {
                 let Some(binding) = cx.binding(name).copied() else {
@@ -293,6 +375,29 @@ impl Rule for CallWithoutPollReady {
             Kind::CloneOf(_) if !self.in_service_call(cx) => Kind::Declared,
             kind => kind,
         };
+        // A middleware whose `poll_ready` polls nothing has one problem, poll-ready-not-forwarded's:
+        // no instance was polled, so calling a clone loses nothing more.
+        if matches!(kind, Kind::CloneOf(_))
+            && cx
+                .current_fn()
+                .and_then(|f| f.owner)
+                .and_then(|i| super::poll_ready_not_forwarded::poll_ready_of(i))
+                .is_some_and(|f| !super::poll_ready_not_forwarded::forwards_readiness(f))
+        {
+            return;
+        }
+        self.report_unready(cx, expr, &name, kind);
+    }
+}
+
+impl CallWithoutPollReady {
+    fn report_unready<'ast>(
+        &self,
+        cx: &mut Context<'ast>,
+        expr: &'ast Expr,
+        name: &str,
+        kind: Kind,
+    ) {
         let (message, help) = match kind {
             Kind::Declared => (
                 format!("`{name}` is a tower service called without driving its readiness in this function: `call` must follow `poll_ready` returning `Ready(Ok(()))`, and a buffer or concurrency limit behind it then queues without bound or panics"),
@@ -313,9 +418,7 @@ impl Rule for CallWithoutPollReady {
             fix: None,
         });
     }
-}
 
-impl CallWithoutPollReady {
     /// `<service>.clone()` as a binding's initializer → the service as written.
     fn cloned_service(
         &self,

@@ -4,8 +4,8 @@ use std::collections::HashSet;
 use syn::Expr;
 
 use super::syntax::{
-    binding_init, fn_bodies, for_each_expr, for_each_expr_in_block, ident_of, let_binding_of,
-    written,
+    binding_init, binding_init_before, fn_bodies, for_each_expr, for_each_expr_in_block, ident_of,
+    let_binding_of, peel, written,
 };
 use super::{api_map, name_list, network, ApiExtensions, RuleOptions};
 use crate::catalogue::RuleDoc;
@@ -23,6 +23,10 @@ pub struct ConnectWithoutTimeout {
     wrappers: HashSet<String>,
     timeout_methods: Vec<String>,
     sleeps: HashSet<String>,
+    /// Blocking socket constructors whose `connect(&addr)` waits for the OS, and the socket kind
+    /// argument (their second) that makes it a stream socket.
+    blocking_sockets: HashSet<String>,
+    stream_kinds: HashSet<String>,
     texts: super::EntryTexts,
     /// The timeout the fixes write, in seconds (the `timeout-seconds` option).
     timeout_seconds: u128,
@@ -54,6 +58,8 @@ impl ConnectWithoutTimeout {
             timeout_methods: name_list(doc, "timeout-methods"),
             sleeps: keys("sleeps"),
             timeout_seconds: options.int(doc, "timeout-seconds"),
+            blocking_sockets: keys("blocking-socket-constructors"),
+            stream_kinds: keys("stream-socket-kinds"),
         }
     }
 
@@ -292,6 +298,69 @@ fn socket_addr_ref(cx: &Context<'_>, arg: &Expr) -> Option<String> {
     }
 }
 
+impl ConnectWithoutTimeout {
+    /// `socket.connect(&addr)` on a blocking stream socket made in this function
+    /// (`Socket::new(domain, Type::STREAM, ..)` with no `set_nonblocking(true)` before the connect).
+    fn check_socket_connect<'ast>(&self, cx: &mut Context<'ast>, m: &'ast syn::ExprMethodCall) {
+        if m.method != "connect" || m.args.len() != 1 {
+            return;
+        }
+        let Some(name) = ident_of(peel(&m.receiver)) else {
+            return;
+        };
+        let Some(frame) = cx.current_fn() else { return };
+        let (body, current) = (frame.body, frame.sig.ident.to_string());
+        let at = cx.range(m).start;
+        let Some(init) = binding_init_before(body, &name, at).map(peel) else {
+            return;
+        };
+        let Expr::Call(ctor) = init else { return };
+        if !cx
+            .callee(init)
+            .is_some_and(|p| self.blocking_sockets.contains(&p))
+        {
+            return;
+        }
+        // A datagram socket's connect only records the peer; `Type::STREAM.nonblocking()` returns at once.
+        let stream = ctor.args.iter().nth(1).is_some_and(|kind| match kind {
+            Expr::Path(p) => cx
+                .resolve(&p.path)
+                .is_some_and(|k| self.stream_kinds.contains(&k)),
+            _ => false,
+        });
+        if !stream {
+            return;
+        }
+        let mut non_blocking = false;
+        for_each_expr_in_block(body, false, &mut |e| {
+            if let Expr::MethodCall(s) = e {
+                let turned_on = s.method == "set_nonblocking"
+                    && !matches!(s.args.first(), Some(Expr::Lit(syn::ExprLit { lit: syn::Lit::Bool(b), .. })) if !b.value);
+                non_blocking |= turned_on
+                    && ident_of(peel(&s.receiver)).as_deref() == Some(name.as_str())
+                    && cx.range(s).start < at;
+            }
+        });
+        if non_blocking
+            || self
+                .file_timeouts(cx)
+                .called_under_timeout
+                .contains(&current)
+        {
+            return;
+        }
+        if network::local_peer(cx, &m.args[0]).is_some() {
+            return;
+        }
+        cx.report_method(
+            ID,
+            m,
+            format!("`{name}.connect(..)` on a blocking stream socket has no timeout: to a peer that drops packets it waits for the OS (about 127 s on Linux), holding the thread"),
+            format!("use `{name}.connect_timeout(&addr, Duration::from_secs(5))`"),
+        );
+    }
+}
+
 /// The last segment of a call's function path: `connect_with_timeout(..)` → `connect_with_timeout`.
 fn local_callee(e: &Expr) -> String {
     match e {
@@ -314,6 +383,10 @@ impl Rule for ConnectWithoutTimeout {
     }
 
     fn check_expr<'ast>(&self, cx: &mut Context<'ast>, expr: &'ast Expr) {
+        if let Expr::MethodCall(m) = expr {
+            self.check_socket_connect(cx, m);
+            return;
+        }
         if !matches!(expr, Expr::Call(_)) {
             return;
         }

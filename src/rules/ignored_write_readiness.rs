@@ -4,6 +4,7 @@ use std::collections::HashSet;
 
 use syn::{Expr, Stmt};
 
+use super::network::Sockets;
 use super::syntax::{discarded_value, for_each_expr_in_block, ident_of, peel, self_field};
 use super::{api_map, name_list, ApiExtensions};
 use crate::catalogue::RuleDoc;
@@ -23,6 +24,7 @@ pub struct IgnoredWriteReadiness {
     writer_types: HashSet<String>,
     writer_traits: HashSet<String>,
     h2_streams: HashSet<String>,
+    sockets: Sockets,
 }
 
 impl IgnoredWriteReadiness {
@@ -40,6 +42,7 @@ impl IgnoredWriteReadiness {
             writer_types: keys("writer-types"),
             writer_traits: keys("writer-traits"),
             h2_streams: keys("h2-stream-types"),
+            sockets: Sockets::from_doc(doc),
         }
     }
 
@@ -166,17 +169,66 @@ impl IgnoredWriteReadiness {
         }
     }
 
+    /// Whether a receiver is a writer: by its declared type or bounds, or by how it was made
+    /// (`TcpStream::connect(..)?`, an accepted stream, `try_clone()`, an `into_split()` half).
     fn is_writer(&self, cx: &Context<'_>, receiver: &Expr) -> bool {
-        Self::receiver_type(cx, receiver).is_some_and(|ty| {
+        let typed = Self::receiver_type(cx, receiver).is_some_and(|ty| {
             Self::type_names(cx, ty, &self.writer_types)
                 || Self::type_names(cx, ty, &self.writer_traits)
-        })
+        });
+        let pinned = match receiver {
+            Expr::Call(c) if c.args.len() == 1 => &c.args[0],
+            other => other,
+        };
+        typed || self.sockets.is_network(cx, pinned)
+    }
+
+    /// `w.write(buf).await.map(|_| ())`: the adapter throws the byte count away wherever the
+    /// value goes (a tail expression, `?`, a `return`).
+    fn check_count_mapped_away<'ast>(&self, cx: &mut Context<'ast>, m: &'ast syn::ExprMethodCall) {
+        let ignores_count = m.method == "map"
+            && m.args.len() == 1
+            && matches!(&m.args[0], Expr::Closure(c) if c.inputs.len() == 1
+                && matches!(super::syntax::strip_pat_type(&c.inputs[0]), syn::Pat::Wild(_)));
+        if !ignores_count {
+            return;
+        }
+        let mut e = &*m.receiver;
+        while let Expr::Await(a) = e {
+            e = &a.base;
+        }
+        let Expr::MethodCall(write) = e else { return };
+        let short = self.writes.iter().any(|w| write.method == w)
+            && write.args.len() == 1
+            && !matches!(&*write.receiver, Expr::Path(p) if p.path.is_ident("self"))
+            && write
+                .args
+                .first()
+                .map(peel)
+                .and_then(literal_len)
+                .is_none_or(|n| n > 1);
+        if !short || !self.is_writer(cx, &write.receiver) {
+            return;
+        }
+        let method = write.method.to_string();
+        cx.report_method(
+            ID,
+            m,
+            format!("`.map(|_| ..)` throws away the byte count of `.{method}(..)`: a short write silently drops the rest of the buffer"),
+            "use `write_all` (or loop until every byte is written)",
+        );
     }
 }
 
 impl Rule for IgnoredWriteReadiness {
     fn id(&self) -> &'static str {
         ID
+    }
+
+    fn check_expr<'ast>(&self, cx: &mut Context<'ast>, expr: &'ast Expr) {
+        if let Expr::MethodCall(m) = expr {
+            self.check_count_mapped_away(cx, m);
+        }
     }
 
     fn check_stmt<'ast>(&self, cx: &mut Context<'ast>, stmt: &'ast Stmt) {

@@ -21,16 +21,20 @@ pub struct Sockets {
     pub constructors: HashSet<String>,
     /// A listener's method that yields an accepted stream (`accept()`, no arguments).
     pub accepts: Vec<String>,
+    /// Functions that put a time budget on the future they take last (`tokio::time::timeout(d, f)`):
+    /// what they yield is what that future yields.
+    pub timeout_wrappers: HashSet<String>,
 }
 
 impl Sockets {
-    /// The rule's `socket-types`, `socket-constructors` and `accept-methods` lists.
+    /// The rule's `socket-types`, `socket-constructors`, `accept-methods` and `timeout-wrappers` lists.
     pub fn from_doc(doc: &RuleDoc) -> Sockets {
         let keys = |k: &str| api_map(doc, k).into_keys().collect::<HashSet<_>>();
         Sockets {
             types: keys("socket-types"),
             constructors: keys("socket-constructors"),
             accepts: name_list(doc, "accept-methods"),
+            timeout_wrappers: keys("timeout-wrappers"),
         }
     }
 
@@ -71,6 +75,13 @@ impl Sockets {
                 };
                 if self.constructors.contains(&path) {
                     return true;
+                }
+                // `timeout(d, TcpStream::connect(addr)).await??` is the stream the connect makes.
+                if self.timeout_wrappers.contains(&path) {
+                    return c
+                        .args
+                        .last()
+                        .is_some_and(|a| self.network_at(cx, a, depth + 1));
                 }
                 // Wrappers that read through their argument: `BufReader::new(stream)`.
                 path.ends_with("::BufReader::new")

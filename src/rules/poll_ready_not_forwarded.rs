@@ -98,6 +98,16 @@ fn is_ready_ok(e: &Expr) -> bool {
     is_ready && is_ok && matches!(ok.args.first(), Some(Expr::Tuple(t)) if t.elems.is_empty())
 }
 
+/// A `Service` impl's `poll_ready`, for call-without-poll-ready (one problem, one finding).
+pub(super) fn poll_ready_of(item: &syn::ItemImpl) -> Option<&syn::ImplItemFn> {
+    method(item, "poll_ready")
+}
+
+/// Whether a `poll_ready` body polls another service's readiness.
+pub(super) fn forwards_readiness(f: &syn::ImplItemFn) -> bool {
+    poll_ready_calls(f).0
+}
+
 /// Classifies a `poll_ready` body: forwarding is any `poll_ready`/`ready` call; any other
 /// `poll_*` call or a `Pending` means it can wait on its own.
 fn poll_ready_kind(f: &syn::ImplItemFn) -> PollReady {
@@ -388,22 +398,28 @@ impl Rule for PollReadyNotForwarded {
         // `self.inner.clone().call(..)`, or a binding made by cloning or `mem::replace`-ing one
         // that `call` does not ready itself (`svc.ready().await?` honours readiness on the clone).
         let mut called = HashSet::new();
+        // Where each inner service is first called, for the label.
+        let mut call_sites: HashMap<String, std::ops::Range<usize>> = HashMap::new();
         for_each_expr_in_block(&call.block, false, &mut |e| {
             let Expr::MethodCall(m) = e else { return };
             if m.method != "call" {
                 return;
             }
             let receiver = peel(&m.receiver);
-            if let Some(f) = inner_field(receiver) {
-                called.insert(f);
+            let field = if let Some(f) = inner_field(receiver) {
+                Some(f)
             } else if let Some(local) = ident_of(receiver) {
-                let from_field =
-                    binding_init(&call.block, &local).and_then(|i| inner_field(peel(i)));
-                if let Some(f) = from_field {
-                    if !self.readies_local(&call.block, &local) {
-                        called.insert(f);
-                    }
-                }
+                binding_init(&call.block, &local)
+                    .and_then(|i| inner_field(peel(i)))
+                    .filter(|_| !self.readies_local(&call.block, &local))
+            } else {
+                None
+            };
+            if let Some(f) = field {
+                call_sites
+                    .entry(f.clone())
+                    .or_insert_with(|| cx.method_call_range(m));
+                called.insert(f);
             }
         });
         if called.is_empty() {
@@ -437,6 +453,16 @@ impl Rule for PollReadyNotForwarded {
         }
         inner.sort();
         let known = inner.iter().any(|(_, _, known)| *known);
+        let labels = inner
+            .iter()
+            .filter_map(|(f, _, _)| call_sites.get(f))
+            .map(|r| {
+                (
+                    r.clone(),
+                    "the inner service is called here without having been polled ready".to_owned(),
+                )
+            })
+            .collect();
         let (fields, why): (Vec<String>, Vec<String>) = inner
             .into_iter()
             .map(|(f, why, _)| (format!("`self.{f}`"), why))
@@ -447,7 +473,7 @@ impl Rule for PollReadyNotForwarded {
             range,
             message: format!("`poll_ready` reports ready without polling {}, which `call` uses and whose readiness can be pending ({}): callers never see the inner service's backpressure, and it queues without limit or panics", fields.join(", "), why.join("; ")),
             help: "forward readiness: `self.inner.poll_ready(cx)` (after any readiness of this middleware's own)".to_owned(),
-            labels: vec![(cx.range(&call.sig.ident), "the inner service is called here".to_owned())],
+            labels,
             fix: None,
         };
         if known {

@@ -295,6 +295,8 @@ pub fn builder_config<'ast>(
 ) -> (&'ast Expr, Vec<(String, Option<&'ast Expr>)>) {
     let mut methods = Vec::new();
     let mut top = ctor;
+    // The chain to report: the branch's own chain when the builder is chosen by an `if`.
+    let mut chain = None;
     for ancestor in cx.ancestors() {
         match ancestor {
             Expr::MethodCall(m) if std::ptr::eq(peel_chain_link(&m.receiver), top) => {
@@ -304,6 +306,25 @@ pub fn builder_config<'ast>(
             Expr::Await(a) if std::ptr::eq(&*a.base, top) => top = ancestor,
             Expr::Try(t) if std::ptr::eq(&*t.expr, top) => top = ancestor,
             Expr::Paren(p) if std::ptr::eq(&*p.expr, top) => top = ancestor,
+            // `let b = if tls { Server::builder().tls_config(c)? } else { Server::builder() };`:
+            // the builder a branch yields is configured by what is applied to the `if`.
+            Expr::Block(b) if block_tail_is(&b.block, top) => {
+                chain.get_or_insert(top);
+                top = ancestor
+            }
+            Expr::If(i)
+                if block_tail_is(&i.then_branch, top)
+                    || i.else_branch
+                        .as_ref()
+                        .is_some_and(|(_, e)| std::ptr::eq(&**e, top)) =>
+            {
+                chain.get_or_insert(top);
+                top = ancestor
+            }
+            Expr::Match(m) if m.arms.iter().any(|a| std::ptr::eq(&*a.body, top)) => {
+                chain.get_or_insert(top);
+                top = ancestor
+            }
             _ => break,
         }
     }
@@ -321,7 +342,12 @@ pub fn builder_config<'ast>(
             }
         }
     }
-    (top, methods)
+    (chain.unwrap_or(top), methods)
+}
+
+/// Whether `e` is the value `block` ends with.
+fn block_tail_is(block: &syn::Block, e: &Expr) -> bool {
+    matches!(block.stmts.last(), Some(syn::Stmt::Expr(tail, None)) if std::ptr::eq(tail, e))
 }
 
 fn peel_chain_link(e: &Expr) -> &Expr {
@@ -410,7 +436,8 @@ pub fn binding_inits<'b>(block: &'b syn::Block, name: &str) -> Vec<&'b Expr> {
     impl<'b> Visit<'b> for Find<'_, 'b> {
         fn visit_local(&mut self, l: &'b syn::Local) {
             visit::visit_local(self, l);
-            if let (syn::Pat::Ident(p), Some(init)) = (&l.pat, &l.init) {
+            // `let x: T = ..` binds `x` as `let x = ..` does.
+            if let (syn::Pat::Ident(p), Some(init)) = (strip_pat_type(&l.pat), &l.init) {
                 if p.ident == self.name {
                     self.found.push(&init.expr);
                 }

@@ -136,6 +136,11 @@ impl UnboundedConcurrency {
             .filter(|a| a.handler.start <= spawn.start && spawn.end <= a.handler.end)
             .min_by_key(|a| a.handler.len());
         if let Some(arm) = feeding_arm {
+            // `select!` awaits the arm's future itself: `Some(x) = stream.next() =>` has no `.await`.
+            let future = peel_parens(arm.future);
+            if self.is_source_call(future, true) {
+                return Some(future);
+            }
             return self.sources_in(arm.future).into_iter().next();
         }
         let mut sources = Vec::new();
@@ -210,8 +215,35 @@ impl UnboundedConcurrency {
             return true;
         }
         match e {
-            Expr::MethodCall(m) => self.made_by(cx, &m.receiver, before, depth + 1, made),
+            // `config.every.map(|d| Box::pin(IntervalStream::new(interval(d))))`: an optional
+            // value is made by what its adapter's closure returns.
+            Expr::MethodCall(m) => {
+                let by_closure = m.args.iter().any(|a| match peel_parens(a) {
+                    Expr::Closure(c) => self.made_by(cx, &c.body, before, depth + 1, made),
+                    _ => false,
+                });
+                by_closure || self.made_by(cx, &m.receiver, before, depth + 1, made)
+            }
             Expr::Match(m) => self.made_by(cx, &m.expr, before, depth + 1, made),
+            Expr::Cast(c) => self.made_by(cx, &c.expr, before, depth + 1, made),
+            Expr::Block(b) => match b.block.stmts.last() {
+                Some(syn::Stmt::Expr(tail, None)) => {
+                    self.made_by(cx, tail, before, depth + 1, made)
+                }
+                _ => false,
+            },
+            // `Box::pin(stream)`, `Box::new(stream)`: the same stream behind a pointer.
+            Expr::Call(c)
+                if c.args.len() == 1
+                    && cx.callee(e).is_some_and(|p| {
+                        matches!(
+                            p.as_str(),
+                            "std::boxed::Box::pin" | "std::boxed::Box::new" | "std::pin::Pin::new"
+                        )
+                    }) =>
+            {
+                self.made_by(cx, &c.args[0], before, depth + 1, made)
+            }
             _ => {
                 let Some(name) = ident_of(e) else {
                     return false;
@@ -309,12 +341,69 @@ impl UnboundedConcurrency {
     }
 
     /// Whether the loop limits what it spawns: a permit, a `len()` check, `join_next()`, `ready()`,
-    /// outside any spawned task (a permit taken inside the task limits nothing).
-    fn loop_is_limited(&self, loop_expr: &Expr) -> bool {
+    /// outside any spawned task (a permit taken inside the task limits nothing) and on the way to
+    /// the spawn: one in another arm of a `select!` (a sibling arm reaping finished tasks) runs
+    /// only when that arm wins, so it gates nothing the spawn's arm does.
+    fn loop_is_limited(&self, loop_expr: &Expr, spawn: &Range<usize>) -> bool {
+        let body = match loop_expr {
+            Expr::ForLoop(f) => &f.body,
+            Expr::While(w) => &w.body,
+            Expr::Loop(l) => &l.body,
+            _ => return false,
+        };
+        let arms: Vec<Range<usize>> = select_arms(body)
+            .iter()
+            .map(|a| range_of(a.future).start..a.handler.end)
+            .collect();
+        let holds_spawn = |arm: &Range<usize>| arm.start <= spawn.start && spawn.end <= arm.end;
+        // A spawn after a `select!` that waited for a permit is gated by that arm.
+        let sibling_arms: Vec<Range<usize>> = if arms.iter().any(holds_spawn) {
+            arms.into_iter().filter(|a| !holds_spawn(a)).collect()
+        } else {
+            Vec::new()
+        };
+        // A `len()` limits only when compared (`if set.len() >= MAX`): one that is logged or
+        // exported as a gauge gates nothing.
+        let mut compared = HashSet::new();
+        for_each_expr(loop_expr, true, &mut |e| {
+            if let Expr::Binary(b) = e {
+                if matches!(
+                    b.op,
+                    BinOp::Lt(_)
+                        | BinOp::Le(_)
+                        | BinOp::Gt(_)
+                        | BinOp::Ge(_)
+                        | BinOp::Eq(_)
+                        | BinOp::Ne(_)
+                ) {
+                    for side in [&*b.left, &*b.right] {
+                        match peel_operand(side) {
+                            Expr::MethodCall(m) => {
+                                compared.insert(range_of_method(m));
+                            }
+                            // `let n = set.len(); if n >= MAX { .. }`: the `len()` that made `n`.
+                            operand => {
+                                let inits = ident_of(operand)
+                                    .map(|name| super::syntax::binding_inits(body, &name))
+                                    .unwrap_or_default();
+                                for init in inits {
+                                    if let Expr::MethodCall(m) = peel_operand(init) {
+                                        compared.insert(range_of_method(m));
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        });
         let mut limited = false;
         for_each_expr(loop_expr, true, &mut |e| {
             if let Expr::MethodCall(m) = e {
-                limited |= self.limit_methods.iter().any(|l| m.method == l);
+                let at = range_of_method(m);
+                limited |= self.limit_methods.iter().any(|l| m.method == l)
+                    && (m.method != "len" || compared.contains(&at))
+                    && !sibling_arms.iter().any(|arm| arm.contains(&at));
             }
         });
         limited
@@ -351,7 +440,7 @@ impl UnboundedConcurrency {
         let Some(source) = self.feeding_source(loop_expr, &spawn) else {
             return;
         };
-        if self.loop_is_limited(loop_expr)
+        if self.loop_is_limited(loop_expr, &spawn)
             || Self::awaited_in_loop(cx, loop_expr, expr)
             || self.counter_caps(loop_expr, &spawn)
         {

@@ -33,10 +33,18 @@ pub struct WholeBodyRead {
     limit_fns: std::collections::HashMap<String, Option<String>>,
     limit_disablers: HashSet<String>,
     limit_layers: HashSet<String>,
+    limit_overrides: HashSet<String>,
     message_limit_methods: Vec<String>,
     config_limit_methods: Vec<String>,
     limit_config_types: HashSet<String>,
     warp_filters: HashSet<String>,
+    decoders: HashSet<String>,
+    decode_all_fns: HashSet<String>,
+    writing_decoders: HashSet<String>,
+    copy_fns: HashSet<String>,
+    growable_buffers: HashSet<String>,
+    body_types: HashSet<String>,
+    body_views: Vec<String>,
     sockets: Sockets,
     /// The limits the fixes write (the rule's options), as Rust integer literals.
     max_read_bytes: String,
@@ -63,10 +71,18 @@ impl WholeBodyRead {
             limit_fns: api_map(doc, "limit-functions"),
             limit_disablers: keys("limit-disablers"),
             limit_layers: keys("limit-layers"),
+            limit_overrides: keys("limit-overrides"),
             message_limit_methods: name_list(doc, "message-limit-methods"),
             config_limit_methods: name_list(doc, "config-limit-methods"),
             limit_config_types: keys("limit-config-types"),
             warp_filters: keys("warp-body-filters"),
+            decoders: keys("decoder-constructors"),
+            decode_all_fns: keys("decode-all-functions"),
+            writing_decoders: keys("writing-decoder-constructors"),
+            copy_fns: keys("copy-functions"),
+            growable_buffers: keys("growable-buffers"),
+            body_types: keys("body-types"),
+            body_views: name_list(doc, "body-views"),
             sockets: Sockets::from_doc(doc),
             max_read_bytes: limit("max-read-bytes"),
             max_message_size: limit("max-message-size"),
@@ -451,6 +467,173 @@ impl WholeBodyRead {
         });
     }
 
+    /// The compressed input of the decoder that `e` reads from (`GzDecoder::new(input)`, through
+    /// `BufReader::new(..)`, `&mut`, `let`s), or `None` when `e` is no decoder or a `.take(n)` caps
+    /// what is read from it.
+    fn decoder_input<'e>(&self, cx: &Context<'e>, e: &'e Expr, depth: usize) -> Option<&'e Expr> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let e = peel(e);
+        match e {
+            Expr::Call(c) => {
+                let path = cx.callee(e)?;
+                let input = c.args.first()?;
+                if self.decoders.contains(&path) {
+                    Some(input)
+                } else if path.ends_with("::BufReader::new") {
+                    self.decoder_input(cx, input, depth + 1)
+                } else {
+                    None
+                }
+            }
+            Expr::MethodCall(m) if m.method == "by_ref" => {
+                self.decoder_input(cx, &m.receiver, depth)
+            }
+            _ => {
+                let name = ident_of(e)?;
+                let init = cx.binding(&name)?.init?;
+                self.decoder_input(cx, init, depth + 1)
+            }
+        }
+    }
+
+    /// Whether `e` holds a request or response body, compressed as it came off the network: a
+    /// socket, a response or its byte stream, a body read whole (`resp.bytes().await?`,
+    /// `collect().await?.to_bytes()`, `axum::body::to_bytes(body, n)`), a value of a body type (an
+    /// extracted `Bytes`), or a view of one (`&body[..]`, `body.reader()`, `Cursor::new(body)`).
+    fn is_network_body(&self, cx: &Context<'_>, e: &Expr, depth: usize) -> bool {
+        if depth > MAX_DEPTH {
+            return false;
+        }
+        let e = peel(e);
+        if self.sockets.is_network(cx, e)
+            || self.is_response(cx, e, depth)
+            || self.reads_response_stream(cx, e, depth)
+        {
+            return true;
+        }
+        match e {
+            Expr::Index(i) => self.is_network_body(cx, &i.expr, depth),
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => {
+                self.is_network_body(cx, &u.expr, depth)
+            }
+            Expr::MethodCall(m)
+                if self.is_adapter(m) || self.body_views.iter().any(|v| m.method == v) =>
+            {
+                self.is_network_body(cx, &m.receiver, depth)
+            }
+            Expr::MethodCall(m)
+                if m.args.is_empty() && self.response_reads.iter().any(|r| m.method == r) =>
+            {
+                self.is_response(cx, &m.receiver, depth)
+            }
+            Expr::MethodCall(m)
+                if m.args.is_empty() && (m.method == "to_bytes" || m.method == "aggregate") =>
+            {
+                self.collected_receiver(cx, &m.receiver).is_some()
+            }
+            Expr::Call(c) => {
+                let Some(path) = cx.callee(e) else {
+                    return false;
+                };
+                let reads_whole =
+                    self.body_reads.contains(&path) || self.limit_fns.contains_key(&path);
+                let wraps = path.ends_with("::Cursor::new") || path.ends_with("::BufReader::new");
+                reads_whole
+                    || (wraps
+                        && c.args
+                            .first()
+                            .is_some_and(|a| self.is_network_body(cx, a, depth + 1)))
+            }
+            _ => cx.local_is(
+                e,
+                |t| {
+                    cx.type_path(t)
+                        .is_some_and(|p| self.body_types.contains(&p))
+                },
+                |i| self.is_network_body(cx, i, depth + 1),
+            ),
+        }
+    }
+
+    /// `decoder.read_to_end(&mut out)`, `zstd::decode_all(input)` and the like over a network
+    /// body: the output has no limit even when the compressed input has one.
+    fn check_decompression<'ast>(
+        &self,
+        cx: &mut Context<'ast>,
+        input: &'ast Expr,
+        at: std::ops::Range<usize>,
+        what: &str,
+    ) {
+        if !self.is_network_body(cx, input, 0) {
+            return;
+        }
+        cx.report_range(
+            ID,
+            at,
+            format!("{what} decompresses a network body with no limit on the output: a few KiB of compressed zeros expand to gigabytes in memory, whatever limit the compressed body has"),
+            "cap the decompressed size: read from `decoder.take(MAX + 1)` and reject the body when it reaches `MAX`, or use an API that takes the maximum (`zstd::bulk::decompress(data, MAX)`)",
+        );
+    }
+
+    /// Whether `e` is (a local made by) an in-memory buffer that grows as it is written to:
+    /// `Vec::new()`, `vec![]`, `BytesMut::with_capacity(n)`.
+    fn is_growable_buffer(&self, cx: &Context<'_>, e: &Expr, depth: usize) -> bool {
+        if depth > MAX_DEPTH {
+            return false;
+        }
+        let e = peel(e);
+        match e {
+            Expr::Call(_) => cx
+                .callee(e)
+                .is_some_and(|p| self.growable_buffers.contains(&p)),
+            Expr::Macro(m) => m.mac.path.is_ident("vec"),
+            _ => cx.local_is(e, |_| false, |i| self.is_growable_buffer(cx, i, depth + 1)),
+        }
+    }
+
+    /// `decoder.write_all(&body)` on a write-side decoder into a growing buffer
+    /// (`flate2::write::GzDecoder::new(Vec::new())`): the whole output lands in memory.
+    fn check_decoder_write<'ast>(&self, cx: &mut Context<'ast>, m: &'ast syn::ExprMethodCall) {
+        let Some(name) = ident_of(peel(&m.receiver)) else {
+            return;
+        };
+        let Some(init) = cx.binding(&name).and_then(|b| b.init).map(peel) else {
+            return;
+        };
+        let Expr::Call(ctor) = init else { return };
+        let into_memory = cx
+            .callee(init)
+            .is_some_and(|p| self.writing_decoders.contains(&p))
+            && ctor
+                .args
+                .first()
+                .is_some_and(|sink| self.is_growable_buffer(cx, sink, 0));
+        if into_memory {
+            let at = cx.method_call_range(m);
+            self.check_decompression(cx, &m.args[0], at, "a decoder writing into a `Vec`");
+        }
+    }
+
+    /// `std::io::copy(&mut decoder, &mut out)` from a decoder over a network body into a growing
+    /// buffer.
+    fn check_decoder_copy<'ast>(
+        &self,
+        cx: &mut Context<'ast>,
+        expr: &'ast Expr,
+        c: &'ast syn::ExprCall,
+    ) {
+        let [reader, writer] = [&c.args[0], &c.args[1]];
+        let Some(input) = self.decoder_input(cx, reader, 0) else {
+            return;
+        };
+        if self.is_growable_buffer(cx, writer, 0) {
+            let at = cx.range(expr);
+            self.check_decompression(cx, input, at, "copying a decoder into a `Vec`");
+        }
+    }
+
     /// `collect().await` on a body that no `Limited` wraps, then `.to_bytes()` / `.aggregate()`.
     fn check_collected<'ast>(&self, cx: &mut Context<'ast>, m: &'ast syn::ExprMethodCall) {
         let Some(body) = self.collected_receiver(cx, &m.receiver) else {
@@ -523,7 +706,7 @@ impl WholeBodyRead {
                 });
             }
         } else if self.limit_disablers.contains(&path) {
-            if self.file_has_limit_layer(cx) {
+            if self.file_has_limit_layer(cx) || self.overridden_inside(cx, expr) {
                 return;
             }
             cx.report_at(ID, expr, "`DefaultBodyLimit::disable()` removes the 2 MiB cap on every body extractor behind it, and no `RequestBodyLimitLayer` in this file replaces it".to_owned(), "set a finite cap instead: `DefaultBodyLimit::max(n)`, or add `tower_http::limit::RequestBodyLimitLayer::new(n)`");
@@ -615,6 +798,34 @@ impl WholeBodyRead {
             }
             found
         })
+    }
+
+    /// Whether a `DefaultBodyLimit::max(n)` sets the cap again on the routes that `disable` (the
+    /// argument of a `.layer(..)`) applies to. The layer nearest the handler wins, so only a
+    /// `max(n)` layered earlier on the same chain does; one on another route (inside a `.route(..)`
+    /// argument) or layered outside this one leaves these routes without a cap.
+    fn overridden_inside(&self, cx: &Context<'_>, disable: &Expr) -> bool {
+        let mut ancestors = cx.ancestors();
+        let Some(Expr::MethodCall(layer)) = ancestors.next() else {
+            return false;
+        };
+        if !layer.args.iter().any(|a| std::ptr::eq(peel(a), disable)) {
+            return false;
+        }
+        let mut spine = peel(&layer.receiver);
+        while let Expr::MethodCall(m) = spine {
+            let layers = matches!(m.method.to_string().as_str(), "layer" | "route_layer");
+            if layers
+                && m.args.iter().any(|a| {
+                    cx.callee(peel(a))
+                        .is_some_and(|p| self.limit_overrides.contains(&p))
+                })
+            {
+                return true;
+            }
+            spine = peel(&m.receiver);
+        }
+        false
     }
 
     fn fn_mentions(&self, cx: &Context<'_>, name: &str) -> bool {
@@ -759,9 +970,21 @@ impl Rule for WholeBodyRead {
                     // std, tokio and futures read into `&mut buf`; quinn's `read_to_end(limit)` is bounded.
                     && matches!(&m.args[0], Expr::Reference(r) if r.mutability.is_some())
                 {
-                    self.check_read_to_end(cx, m);
+                    if let Some(input) = self.decoder_input(cx, &m.receiver, 0) {
+                        let at = cx.method_call_range(m);
+                        self.check_decompression(
+                            cx,
+                            input,
+                            at,
+                            &format!("`.{method}()` on a decoder"),
+                        );
+                    } else {
+                        self.check_read_to_end(cx, m);
+                    }
                 } else if m.args.is_empty() && (method == "to_bytes" || method == "aggregate") {
                     self.check_collected(cx, m);
+                } else if m.args.len() == 1 && method == "write_all" {
+                    self.check_decoder_write(cx, m);
                 } else if m.args.len() == 1
                     && (self.message_limit_methods.contains(&method)
                         || self.config_limit_methods.contains(&method))
@@ -769,7 +992,22 @@ impl Rule for WholeBodyRead {
                     self.check_limit_method(cx, m);
                 }
             }
-            Expr::Call(c) => self.check_call(cx, expr, c),
+            Expr::Call(c) => {
+                let decodes_all = c.args.len() == 1
+                    && cx
+                        .callee(expr)
+                        .is_some_and(|p| self.decode_all_fns.contains(&p));
+                let copies = c.args.len() == 2
+                    && cx.callee(expr).is_some_and(|p| self.copy_fns.contains(&p));
+                if decodes_all {
+                    let at = cx.range(expr);
+                    self.check_decompression(cx, &c.args[0], at, "`decode_all`");
+                } else if copies {
+                    self.check_decoder_copy(cx, expr, c);
+                } else {
+                    self.check_call(cx, expr, c);
+                }
+            }
             _ => {}
         }
     }
