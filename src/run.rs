@@ -617,6 +617,10 @@ fn resolve_findings(
     display: &str,
     level_of: impl Fn(&str) -> Level,
 ) -> Vec<Finding> {
+    if raw.is_empty() {
+        // Most files: no line index to build.
+        return Vec::new();
+    }
     let index = LineIndex::new(text);
     let mut findings: Vec<Finding> = raw
         .into_iter()

@@ -1100,7 +1100,11 @@ fn module_tree(dir: &Path, targets: &[(PathBuf, RootKind)], lib_name: Option<&st
                     let bytes =
                         crate::input::read_regular_file(&p, crate::input::STRUCTURE_BYTES).ok();
                     // Borrowed when the file is UTF-8 (nearly always): one copy of its text.
-                    let text = bytes.as_deref().map(String::from_utf8_lossy);
+                    // `from_utf8` validates faster than the lossy decoder does.
+                    let text = bytes.as_deref().map(|b| match std::str::from_utf8(b) {
+                        Ok(text) => std::borrow::Cow::Borrowed(text),
+                        Err(_) => String::from_utf8_lossy(b),
+                    });
                     let mods = text.as_deref().map(scan::scan).unwrap_or_default();
                     let listener = text
                         .as_deref()

@@ -245,12 +245,55 @@ struct Pending {
     other: bool,
 }
 
+/// Whether the text can hold anything [`scan`] reports: an out-of-line `mod name;` (an inline
+/// `mod tests { .. }` declares no file), an inner `#![cfg`, or `include!`. Most files hold none of
+/// these ("mod" inside "model" or "mode" does not count), and this check costs a fraction of
+/// lexing them. A comment inside the declaration (`mod /* .. */ name;`) still counts.
+fn may_declare(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let out_of_line_mod = memchr::memmem::find_iter(bytes, b"mod").any(|at| {
+        if at
+            .checked_sub(1)
+            .is_some_and(|i| is_ident_continue(bytes[i]))
+        {
+            return false;
+        }
+        let mut i = at + 3;
+        let skip_space = |mut i: usize| {
+            while bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
+                i += 1;
+            }
+            i
+        };
+        match bytes.get(i) {
+            Some(b'/') => return true,
+            Some(b) if b.is_ascii_whitespace() => {}
+            _ => return false,
+        }
+        i = skip_space(i);
+        if bytes.get(i) == Some(&b'r') && bytes.get(i + 1) == Some(&b'#') {
+            i += 2;
+        }
+        let name_start = i;
+        while bytes.get(i).copied().is_some_and(is_ident_continue) {
+            i += 1;
+        }
+        i = skip_space(i);
+        i > name_start && matches!(bytes.get(i), Some(b';' | b'/'))
+    });
+    let inner_cfg = memchr::memmem::find_iter(bytes, b"#!").any(|at| {
+        let rest = text[at + 2..].trim_start();
+        rest.strip_prefix('[')
+            .is_some_and(|r| r.trim_start().starts_with("cfg"))
+    });
+    out_of_line_mod || inner_cfg || memchr::memmem::find(bytes, b"include!").is_some()
+}
+
 /// Reads the module declarations of one file.
 pub fn scan(text: &str) -> FileMods {
     let src = text.as_bytes();
     let mut out = FileMods::default();
-    // Most files declare no module: `mod`, an inner `#![cfg]` or `include!` must appear.
-    if !text.contains("mod") && !text.contains("#!") && !text.contains("include!") {
+    if !may_declare(text) {
         return out;
     }
     let mut lx = Lexer { src, pos: 0 };
@@ -455,10 +498,29 @@ fn context(stack: &[Scope]) -> (Vec<String>, Vec<String>) {
     (dirs, cfgs)
 }
 
+/// Whether `name` appears as a word followed by `::`, or after the word `crate`: what
+/// [`names_crate`] confirms with the lexer (a crate's own files mention its name everywhere, in
+/// comments and docs; only these spellings are worth lexing).
+fn may_name_crate(text: &str, name: &str) -> bool {
+    let bytes = text.as_bytes();
+    memchr::memmem::find_iter(bytes, name.as_bytes()).any(|at| {
+        let before_ok = at == 0 || !is_ident_continue(bytes[at - 1]);
+        let end = at + name.len();
+        let after_ok = bytes.get(end).is_none_or(|&b| !is_ident_continue(b));
+        // A crate's docs show its own paths (`/// use name::X;`): not worth lexing for.
+        let line = &text[text[..at].rfind('\n').map_or(0, |i| i + 1)..at];
+        before_ok
+            && after_ok
+            && !line.contains("//")
+            && (text[end..].trim_start().starts_with("::")
+                || text[..at].trim_end().ends_with("crate"))
+    })
+}
+
 /// Whether a file names the crate `name` as a path root (`name::f()`, `use name::x;`, `extern
 /// crate name`), outside comments and strings; `a::name::b` does not count.
 pub fn names_crate(text: &str, name: &str) -> bool {
-    if name.is_empty() || !text.contains(name) {
+    if name.is_empty() || !may_name_crate(text, name) {
         return false;
     }
     let mut lx = Lexer {

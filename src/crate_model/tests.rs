@@ -113,3 +113,26 @@ fn names_crate_finds_path_roots_only() {
     assert!(!names_crate("let s = \"cmd::run\"; let cmd = 1;", "cmd"));
     assert!(!names_crate("use cmdline::Args;", "cmd"));
 }
+
+#[test]
+fn files_without_a_declaration_keyword_are_not_lexed_and_declare_nothing() {
+    // "mod" inside words, an inner attribute that is not a cfg: nothing to report.
+    let quiet = "struct Model { mode: u8 }\n#![allow(dead_code)]\nfn modify() {}";
+    assert_eq!(scan(quiet), Default::default());
+    // Each kind of declaration survives the quick check, in the spellings it takes.
+    assert_eq!(scan("pub(crate)mod\n  a;").decls[0].name, "a");
+    assert_eq!(scan("mod/* why */b;").decls[0].name, "b");
+    assert_eq!(scan("#! [ cfg(test) ]").inner_cfgs.len(), 1);
+    assert_eq!(scan("include!(\"gen.rs\");").includes, vec!["gen.rs"]);
+}
+
+#[test]
+fn an_inline_module_alone_declares_no_file() {
+    let inline_only = "fn f() {}\n#[cfg(test)]\nmod tests {\n    use super::*;\n}\n";
+    assert_eq!(scan(inline_only), Default::default());
+    // But an out-of-line declaration inside an inline module is found.
+    let nested = "mod outer {\n    mod inner ;\n}\n";
+    assert_eq!(scan(nested).decls[0].name, "inner");
+    assert_eq!(scan("mod r#async;").decls[0].name, "async");
+    assert_eq!(scan("mod late /* why */;").decls[0].name, "late");
+}
