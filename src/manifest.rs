@@ -3,14 +3,16 @@
 //! once per run and keeps one `CrateInfo` per package.
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-/// What the rules need to know about the crate a file belongs to.
+/// What the rules need to know about the crate a file belongs to. The maps are shared: each crate
+/// root with `use` rewrites of its own has a copy of its package's facts.
 #[derive(Debug, Default, Clone)]
 pub struct CrateInfo {
     /// Dependency key as used in code (`-` → `_`) → the real package name (`-` → `_`).
-    pub renames: HashMap<String, String>,
+    pub renames: Arc<HashMap<String, String>>,
     /// Package name (`-` → `_`) → version requirement as written (empty when unknown).
-    pub versions: HashMap<String, String>,
+    pub versions: Arc<HashMap<String, String>>,
     /// Paths that workspace members this package depends on re-export from their own
     /// dependencies, as (prefix written here, canonical prefix): `common::tokio` → `tokio`,
     /// `common::Client` → `reqwest::Client`. Longest prefix first; applied after the file's `use` items.
@@ -20,9 +22,9 @@ pub struct CrateInfo {
     /// Dependency keys as used in code (`-` → `_`) that every build of the package's own code
     /// has: `[dependencies]` (also a target's) that are not optional, with the features this
     /// manifest (and the workspace's entry it inherits) turns on. A fix may name these.
-    pub always_built: HashMap<String, Vec<String>>,
+    pub always_built: Arc<HashMap<String, Vec<String>>>,
     /// `[package.metadata.backpressure.rules]` levels: they refine the workspace's for this package.
-    pub levels: std::collections::BTreeMap<String, crate::diag::Level>,
+    pub levels: Arc<std::collections::BTreeMap<String, crate::diag::Level>>,
 }
 
 impl CrateInfo {
@@ -60,7 +62,7 @@ impl CrateInfo {
                         .flatten()
                         .filter_map(|f| f.as_str().map(str::to_owned))
                         .collect();
-                    info.always_built.insert(key.replace('-', "_"), features);
+                    Arc::make_mut(&mut info.always_built).insert(key.replace('-', "_"), features);
                 }
                 let mut package = spec.get("package").and_then(toml::Value::as_str);
                 let mut version = match spec {
@@ -82,9 +84,9 @@ impl CrateInfo {
                     .map(|p| p.replace('-', "_"))
                     .unwrap_or_else(|| key.clone());
                 if real != key {
-                    info.renames.insert(key, real.clone());
+                    Arc::make_mut(&mut info.renames).insert(key, real.clone());
                 }
-                info.versions
+                Arc::make_mut(&mut info.versions)
                     .insert(real, version.unwrap_or_default().to_owned());
             }
         };

@@ -181,8 +181,10 @@ struct Package {
     anchor: PathBuf,
     /// A reason that covers the whole package (a test-named crate, a dev-only member).
     whole: Option<TestReason>,
-    /// The role of every file of the module trees.
-    roles: HashMap<PathBuf, Role>,
+    /// Every file of the module trees, keyed by its path below `dir` (its full path when a
+    /// `#[path]` leads outside): its role and its crate's facts. One entry per file, a few bytes
+    /// beside the key: the model is kept for the whole run.
+    files: HashMap<PathBuf, FileEntry>,
     /// Top-level folders of the package that hold files of its module trees (`src`): a file in
     /// one of them that no tree reaches is unreachable.
     source_folders: HashSet<OsString>,
@@ -194,10 +196,22 @@ struct Package {
     tool_only: HashSet<PathBuf>,
     /// Workspace members whose `[dependencies]` name this package.
     dependents: Vec<PathBuf>,
-    /// File → its crate root, and the facts of the roots whose `use` items `crate::` paths reach
-    /// (the others share `info`).
-    crate_of: HashMap<PathBuf, PathBuf>,
-    crate_infos: HashMap<PathBuf, Arc<CrateInfo>>,
+    /// The facts of the crate roots whose `use` items `crate::` paths reach (the others share
+    /// `info`), indexed by [`FileEntry::crate_facts`].
+    crate_infos: Vec<Arc<CrateInfo>>,
+}
+
+/// What the run keeps of one file of a module tree.
+#[derive(Debug, Clone, Copy)]
+struct FileEntry {
+    role: Role,
+    /// 0: the package's `info`; `i`: `crate_infos[i - 1]`.
+    crate_facts: u32,
+}
+
+/// The key of `path` in [`Package::files`].
+fn file_key<'a>(dir: &Path, path: &'a Path) -> &'a Path {
+    path.strip_prefix(dir).unwrap_or(path)
 }
 
 /// Where a package shows that it serves network peers.
@@ -295,54 +309,22 @@ impl CrateModel {
             }
             next_round = after;
         }
-        // The module trees, in parallel (each reads its files lexically).
-        let trees: Vec<Tree> = shells
-            .par_iter()
-            .map(|s| match &s.targets {
-                Some(targets) => module_tree(&s.dir, targets, s.lib_name.as_deref()),
-                None => Tree {
-                    roles: HashMap::new(),
-                    source_folders: HashSet::new(),
-                    listener: None,
-                    crate_of: HashMap::new(),
-                    root_uses: HashMap::new(),
-                    tool_only: HashSet::new(),
-                },
+        // Every manifest was read into its package's shell: none is needed for the trees.
+        drop(manifests);
+        drop(workspaces);
+        // The module trees, in parallel (each reads its files lexically). Each tree becomes its
+        // package's record at once: only the records, never every tree, are held together.
+        let packages: Vec<Package> = shells
+            .into_par_iter()
+            .map(|shell| {
+                let tree = match &shell.targets {
+                    Some(targets) => module_tree(&shell.dir, targets, shell.lib_name.as_deref()),
+                    None => Tree::default(),
+                };
+                Package::new(shell, tree)
             })
             .collect();
-        for (shell, tree) in shells.into_iter().zip(trees) {
-            // Each crate root's `use` items rewrite `crate::name` for the files of that crate.
-            let crate_infos = tree
-                .root_uses
-                .iter()
-                .filter_map(|(root, uses)| {
-                    let mut rewrites = uses.crate_rewrites(&shell.info);
-                    if rewrites.is_empty() {
-                        return None;
-                    }
-                    let mut info = CrateInfo::clone(&shell.info);
-                    info.reexports.append(&mut rewrites);
-                    info.reexports
-                        .sort_by_key(|(from, _)| std::cmp::Reverse(from.len()));
-                    Some((root.clone(), Arc::new(info)))
-                })
-                .collect();
-            model.packages.push(Package {
-                crate_of: tree.crate_of,
-                crate_infos,
-                dir: shell.dir,
-                info: shell.info,
-                malformed: shell.targets.is_none(),
-                anchor: shell.anchor,
-                whole: shell.whole,
-                roles: tree.roles,
-                source_folders: tree.source_folders,
-                has_lib: shell.has_lib,
-                listener: tree.listener,
-                tool_only: tree.tool_only,
-                dependents: shell.dependents,
-            });
-        }
+        model.packages = packages;
         model.notes.sort();
         model.config_errors.sort();
         model
@@ -408,15 +390,66 @@ impl CrateModel {
             return (Role::Plain, Arc::default());
         };
         let info = p
-            .crate_of
-            .get(&path)
-            .and_then(|root| p.crate_infos.get(root))
+            .files
+            .get(file_key(&p.dir, &path))
+            .and_then(|entry| entry.crate_facts.checked_sub(1))
+            .and_then(|i| p.crate_infos.get(i as usize))
             .unwrap_or(&p.info);
         (p.role_of(&path), info.clone())
     }
 }
 
 impl Package {
+    /// What the run keeps of a package's tree: one entry per file and the facts of the crate
+    /// roots whose `use` items rewrite `crate::name` for the files of that crate.
+    fn new(shell: Shell, tree: Tree) -> Package {
+        let mut crate_infos = Vec::new();
+        let mut facts_of_root: HashMap<&Path, u32> = HashMap::new();
+        let mut roots: Vec<(&PathBuf, &RootUses)> = tree.root_uses.iter().collect();
+        roots.sort_by(|a, b| a.0.cmp(b.0));
+        for (root, uses) in roots {
+            let mut rewrites = uses.crate_rewrites(&shell.info);
+            if rewrites.is_empty() {
+                continue;
+            }
+            let mut info = CrateInfo::clone(&shell.info);
+            info.reexports.append(&mut rewrites);
+            info.reexports
+                .sort_by_key(|(from, _)| std::cmp::Reverse(from.len()));
+            crate_infos.push(Arc::new(info));
+            facts_of_root.insert(root, crate_infos.len() as u32);
+        }
+        let files = tree
+            .roles
+            .iter()
+            .map(|(path, &role)| {
+                let crate_facts = tree
+                    .crate_of
+                    .get(path)
+                    .and_then(|root| facts_of_root.get(root.as_path()))
+                    .copied()
+                    .unwrap_or(0);
+                let key = file_key(&shell.dir, path).to_path_buf();
+                (key, FileEntry { role, crate_facts })
+            })
+            .collect();
+        drop(facts_of_root);
+        Package {
+            files,
+            crate_infos,
+            malformed: shell.targets.is_none(),
+            dir: shell.dir,
+            info: shell.info,
+            anchor: shell.anchor,
+            whole: shell.whole,
+            source_folders: tree.source_folders,
+            has_lib: shell.has_lib,
+            listener: tree.listener,
+            tool_only: tree.tool_only,
+            dependents: shell.dependents,
+        }
+    }
+
     fn role_of(&self, path: &Path) -> Role {
         if self.malformed {
             return Role::Plain;
@@ -429,8 +462,8 @@ impl Package {
                 return Role::Test(TestReason::TestNamed);
             }
         }
-        if let Some(role) = self.roles.get(path) {
-            return *role;
+        if let Some(entry) = self.files.get(file_key(&self.dir, path)) {
+            return entry.role;
         }
         let Ok(relative) = path.strip_prefix(&self.dir) else {
             return Role::Plain;
@@ -531,7 +564,7 @@ fn package_shell(
             text,
             crate::catalogue::Catalogue::global(),
         ) {
-            Ok(levels) => info.levels = levels,
+            Ok(levels) => info.levels = Arc::new(levels),
             Err(e) => model.config_errors.push(e.render()),
         }
     }
@@ -1033,6 +1066,7 @@ type Node = (PathBuf, bool);
 /// A package's module trees: the role of each file, the top-level folders holding them, the
 /// first production file (by path) that shows a network listener, and the production files that
 /// only binaries reach which serve no peers themselves.
+#[derive(Default)]
 struct Tree {
     roles: HashMap<PathBuf, Role>,
     source_folders: HashSet<OsString>,

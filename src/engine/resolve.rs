@@ -668,7 +668,7 @@ mod tests {
             ext("crossbeam_channel::unbounded")
         );
         let mut info = CrateInfo::default();
-        info.renames.insert("tk".into(), "tokio".into());
+        std::sync::Arc::make_mut(&mut info.renames).insert("tk".into(), "tokio".into());
         assert_eq!(
             resolve_with("use tk::sync::mpsc;", "mpsc::unbounded_channel", &info),
             ext("tokio::sync::mpsc::unbounded_channel")
