@@ -2,7 +2,7 @@
 //! stacks, and merge per-file results in path order. Each worker holds at most one file's text and
 //! tree at a time. A clean file leaves only a few bytes behind (its status, counted); full results
 //! are kept only for files with findings or that could not be analysed.
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
@@ -15,6 +15,7 @@ use crate::crate_model::{CrateModel, Role, Serving, TestReason};
 use crate::diag::{
     Confidence, Exempt, Finding, Label, Level, NotAnalysed, Suppressed, SuppressedBy,
 };
+use crate::engine::summary::{Condition, FileSummary, Join, Pending, Place, Site};
 use crate::engine::test_code;
 use crate::engine::{Engine, FileAnalysis, Reported, TestModule};
 use crate::input::{self, ReadError};
@@ -56,6 +57,20 @@ pub struct FileResult {
     pub prefiltered: bool,
     /// Findings a suppression comment (or, after `Baseline::hide_known`, the baseline) silenced.
     pub suppressed: Vec<Suppressed>,
+    /// Findings that stand only if a condition on other files' summaries holds (decided by the
+    /// join at the end of the run, then emptied).
+    pub candidates: Vec<Candidate>,
+    /// The unit (package) whose summaries decide the candidates.
+    pub unit: String,
+}
+
+/// A finding of a file that another file's summary decides: the finding is the one at `region`
+/// of `rule`.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub rule: String,
+    pub region: crate::diag::Region,
+    pub pending: Pending,
 }
 
 /// How every discovered file ended: each counts once.
@@ -164,6 +179,10 @@ struct Analysed {
     bytes: u64,
     /// Findings left out because the file's package is a tool (see `FileCounts`).
     left_out_in_tools: usize,
+    /// The file's summary, when it was parsed.
+    summary: Option<FileSummary>,
+    /// Read but not parsed (the prefilter): a later pass parses it if it names a summarised function.
+    prefiltered_at: Option<PathBuf>,
 }
 
 /// What the workers fold their files into: counts, the files worth keeping (findings or not
@@ -176,10 +195,33 @@ struct Tally {
     kept: Vec<FileResult>,
     /// (declaring file, its `#[cfg(test)] mod x;` items).
     test_modules: Vec<(PathBuf, Vec<TestModule>)>,
+    /// What the join needs: the summaries of parsed files, and the files the prefilter skipped.
+    side: SideTally,
+}
+
+/// What the files give the join, besides their results.
+#[derive(Default)]
+struct SideTally {
+    summaries: Vec<FileSummary>,
+    prefiltered: Vec<PathBuf>,
+}
+
+impl SideTally {
+    fn add(&mut self, summary: Option<FileSummary>, prefiltered: Option<PathBuf>) {
+        self.summaries.extend(summary.filter(|s| !s.is_empty()));
+        self.prefiltered.extend(prefiltered);
+    }
+
+    fn merge(mut self, other: SideTally) -> SideTally {
+        self.summaries.extend(other.summaries);
+        self.prefiltered.extend(other.prefiltered);
+        self
+    }
 }
 
 impl Tally {
     fn add(mut self, a: Analysed) -> Tally {
+        self.side.add(a.summary, a.prefiltered_at);
         self.counts.scanned += 1;
         self.bytes += a.bytes;
         self.counts.left_out_in_tools += a.left_out_in_tools;
@@ -224,6 +266,7 @@ impl Tally {
         self.suppressed += other.suppressed;
         self.kept.extend(other.kept);
         self.test_modules.extend(other.test_modules);
+        self.side = self.side.merge(other.side);
         self
     }
 }
@@ -244,19 +287,48 @@ pub fn run(engine: &Engine, levels: &Levels, sources: &Sources, options: &RunOpt
         });
         let files = listed.into_inner().unwrap_or_else(|e| e.into_inner());
         let model = CrateModel::build(files.iter().map(|f| f.path.as_path()));
-        let tally = files
+        // The other files of the named files' crates: summarised (never reported) so that a file
+        // is judged within its crate whichever files the run names.
+        let named: Vec<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
+        let mates = model.crate_mates(&named, options.include_tests);
+        let mut tally = files
             .into_par_iter()
             .fold(Tally::default, |t, file| {
-                t.add(analyse_file(engine, levels, &model, &file, options))
+                t.add(analyse_file(
+                    engine,
+                    levels,
+                    &model,
+                    &file,
+                    options,
+                    Pass::Lint,
+                ))
             })
             .reduce(Tally::default, Tally::merge);
-        (tally, walk_errors, model)
+        let side = mates
+            .into_par_iter()
+            .map(|path| {
+                let file = SourceFile {
+                    path,
+                    explicit: false,
+                };
+                analyse_file(engine, levels, &model, &file, options, Pass::Summarise)
+            })
+            .fold(SideTally::default, |mut side, a| {
+                side.add(a.summary, a.prefiltered_at);
+                side
+            })
+            .reduce(SideTally::default, SideTally::merge);
+        tally.side = std::mem::take(&mut tally.side).merge(side);
+        let side = std::mem::take(&mut tally.side);
+        let join = join_summaries(engine, levels, &model, options, &tally.kept, side);
+        (tally, walk_errors, model, join)
     };
-    let (tally, walk_errors, model) = match &pool {
+    let (mut tally, walk_errors, model, join) = match &pool {
         Ok(pool) => pool.install(work),
         // No threads to be had: analyse on this thread (small inputs only reach here in practice).
         Err(_) => work(),
     };
+    decide_candidates(&mut tally.kept, &join);
     let test_files = declared_test_files(&tally.test_modules);
     let mut report = Report {
         counts: tally.counts,
@@ -297,14 +369,28 @@ pub fn run(engine: &Engine, levels: &Levels, sources: &Sources, options: &RunOpt
     report
 }
 
+/// Why a file is read.
+#[derive(Clone, Copy)]
+enum Pass<'w> {
+    /// Linted: its findings are reported.
+    Lint,
+    /// A file of a named file's crate: only its summary is kept.
+    Summarise,
+    /// Skipped by the prefilter before: parsed now if it names one of `words` (summarised
+    /// functions), for its summary.
+    Reparse(&'w BTreeSet<String>),
+}
+
 fn analyse_file(
     engine: &Engine,
     levels: &Levels,
     model: &CrateModel,
     file: &SourceFile,
     options: &RunOptions,
+    pass: Pass<'_>,
 ) -> Analysed {
     let display = display_path(&file.path, &options.base_dir);
+    let place = model.place(&file.path);
     let done = |outcome, test_modules, bytes| Analysed {
         result: FileResult {
             path: file.path.clone(),
@@ -312,11 +398,15 @@ fn analyse_file(
             outcome,
             prefiltered: false,
             suppressed: Vec::new(),
+            candidates: Vec::new(),
+            unit: place.unit.clone(),
         },
         test_reason: None,
         test_modules,
         bytes,
         left_out_in_tools: 0,
+        summary: None,
+        prefiltered_at: None,
     };
     let skipped_as_test = |reason, bytes| Analysed {
         test_reason: Some(reason),
@@ -357,11 +447,24 @@ fn analyse_file(
     if !options.include_generated && test_code::is_generated(&text) {
         return done(Outcome::Exempt(Exempt::Generated), Vec::new(), len);
     }
+    if let Pass::Reparse(words) = pass {
+        if !crate::engine::prefilter::mentions_any(&text, words) {
+            let mut waiting = done(
+                Outcome::Analysed {
+                    findings: Vec::new(),
+                },
+                Vec::new(),
+                len,
+            );
+            waiting.prefiltered_at = Some(file.path.clone());
+            return waiting;
+        }
+    }
     let analysis = catch_unwind(AssertUnwindSafe(|| {
-        if file.explicit {
-            engine.analyze_parsed(&text, &crate_info)
+        if file.explicit || matches!(pass, Pass::Reparse(_)) {
+            engine.analyze_parsed_at(&text, &crate_info, &place)
         } else {
-            engine.analyze(&text, &crate_info)
+            engine.analyze_at(&text, &crate_info, &place)
         }
     }));
     match analysis {
@@ -370,10 +473,25 @@ fn analyse_file(
             test_modules,
             prefiltered,
             item_ranges,
+            summary,
         })) => {
+            let summary = (!prefiltered).then(|| resolve_summary(summary, &text, &display, &place));
+            if !matches!(pass, Pass::Lint) {
+                let mut side = done(
+                    Outcome::Analysed {
+                        findings: Vec::new(),
+                    },
+                    Vec::new(),
+                    len,
+                );
+                side.summary = summary;
+                side.prefiltered_at = prefiltered.then(|| file.path.clone());
+                return side;
+            }
             let file_levels = options.config.file_levels(&file.path, &crate_info.levels);
             let level_of = |rule: &str| levels.get_for(rule, Some(&file_levels));
-            let mut findings = resolve_findings(findings, &text, &display, level_of);
+            let (mut findings, mut candidates) =
+                resolve_findings(findings, &text, &display, level_of);
             let mut suppressed = Vec::new();
             if text.contains(suppress::MARKER) {
                 let items = suppress::item_lines(&LineIndex::new(&text), &item_ranges);
@@ -389,7 +507,7 @@ fn analyse_file(
                     level_of(rule) != Level::Allow
                 });
                 let meta = meta.into_iter().map(Reported::high).collect();
-                findings.extend(resolve_findings(meta, &text, &display, level_of));
+                findings.extend(resolve_findings(meta, &text, &display, level_of).0);
                 findings.sort_by(|a, b| (a.region, &a.rule).cmp(&(b.region, &b.rule)));
             }
             // After the suppressions are matched: a comment that covers a finding left out here
@@ -401,10 +519,19 @@ fn analyse_file(
             } else {
                 Vec::new()
             };
+            // A candidate whose finding was suppressed or left out has nothing left to decide.
+            candidates.retain(|c| {
+                findings
+                    .iter()
+                    .any(|f| f.region == c.region && f.rule == c.rule)
+            });
             let mut analysed = done(Outcome::Analysed { findings }, test_modules, len);
             analysed.result.prefiltered = prefiltered;
             analysed.result.suppressed = suppressed;
+            analysed.result.candidates = candidates;
             analysed.left_out_in_tools = left_out_in_tools;
+            analysed.summary = summary;
+            analysed.prefiltered_at = prefiltered.then(|| file.path.clone());
             analysed
         }
         Ok(Err(reason)) => done(Outcome::NotAnalysed(reason), Vec::new(), len),
@@ -443,49 +570,74 @@ fn leave_out_in_tools(findings: &mut Vec<Finding>, model: &CrateModel, path: &Pa
 
 /// Byte ranges → lines and columns, levels applied (allowed findings dropped), fingerprints added,
 /// sorted by position then rule.
+/// Candidates come back apart, by the region and rule of their finding (a finding with no
+/// condition wins over a candidate at the same place).
 fn resolve_findings(
     raw: Vec<Reported>,
     text: &str,
     display: &str,
     level_of: impl Fn(&str) -> Level,
-) -> Vec<Finding> {
+) -> (Vec<Finding>, Vec<Candidate>) {
     let index = LineIndex::new(text);
-    let mut findings: Vec<Finding> = raw
+    let mut findings: Vec<(Finding, Option<Pending>)> = raw
         .into_iter()
         .filter_map(
             |Reported {
                  finding: r,
                  medium_reason,
+                 condition,
              }| {
                 let level = level_of(r.rule);
-                (level != Level::Allow).then(|| Finding {
-                    rule: r.rule.to_owned(),
-                    level,
-                    path: display.to_owned(),
-                    region: index.region(r.range),
-                    message: r.message,
-                    help: r.help,
-                    labels: r
-                        .labels
-                        .into_iter()
-                        .map(|(range, message)| Label {
-                            region: index.region(range),
-                            message,
-                        })
-                        .collect(),
-                    confidence: if medium_reason.is_some() {
-                        Confidence::Medium
-                    } else {
-                        Confidence::High
-                    },
-                    confidence_reason: medium_reason,
-                    fingerprint: String::new(),
+                (level != Level::Allow).then(|| {
+                    (
+                        Finding {
+                            rule: r.rule.to_owned(),
+                            level,
+                            path: display.to_owned(),
+                            region: index.region(r.range),
+                            message: r.message,
+                            help: r.help,
+                            labels: r
+                                .labels
+                                .into_iter()
+                                .map(|(range, message)| Label {
+                                    region: index.region(range),
+                                    message,
+                                    path: None,
+                                })
+                                .collect(),
+                            confidence: if medium_reason.is_some() {
+                                Confidence::Medium
+                            } else {
+                                Confidence::High
+                            },
+                            confidence_reason: medium_reason,
+                            fingerprint: String::new(),
+                        },
+                        condition,
+                    )
                 })
             },
         )
         .collect();
-    findings.sort_by(|a, b| (a.region, &a.rule).cmp(&(b.region, &b.rule)));
-    findings.dedup_by(|a, b| a.region == b.region && a.rule == b.rule);
+    findings.sort_by(|(a, ca), (b, cb)| {
+        (a.region, &a.rule, ca.is_some()).cmp(&(b.region, &b.rule, cb.is_some()))
+    });
+    findings.dedup_by(|(a, _), (b, _)| a.region == b.region && a.rule == b.rule);
+    let mut candidates = Vec::new();
+    let mut findings: Vec<Finding> = findings
+        .into_iter()
+        .map(|(f, pending)| {
+            if let Some(pending) = pending {
+                candidates.push(Candidate {
+                    rule: f.rule.clone(),
+                    region: f.region,
+                    pending,
+                });
+            }
+            f
+        })
+        .collect();
     let mut occurrences: HashMap<(String, String), usize> = HashMap::new();
     for f in &mut findings {
         let line = normalise_line(index.line_text(f.region.start.line));
@@ -495,7 +647,173 @@ fn resolve_findings(
         f.fingerprint = fingerprint(&f.rule, &line, *k);
         *k += 1;
     }
-    findings
+    (findings, candidates)
+}
+
+/// A file's summary with regions instead of byte ranges.
+fn resolve_summary(
+    raw: crate::engine::summary::RawSummary,
+    text: &str,
+    display: &str,
+    place: &Place,
+) -> FileSummary {
+    let index = LineIndex::new(text);
+    let site = |range| Site {
+        path: display.to_owned(),
+        region: index.region(range),
+    };
+    FileSummary {
+        unit: place.unit.clone(),
+        functions: raw.functions,
+        facts: raw
+            .facts
+            .into_iter()
+            .map(|(key, kind, range)| (key, kind, site(range)))
+            .collect(),
+        calls: raw
+            .calls
+            .into_iter()
+            .map(|c| crate::engine::summary::CallSite {
+                caller: c.caller,
+                callee: c.callee,
+                under_timeout: c.under_timeout,
+                at: site(c.range),
+            })
+            .collect(),
+    }
+}
+
+/// Most rounds of re-reading prefiltered files for the names the join follows.
+const MAX_SUMMARY_ROUNDS: usize = 4;
+
+/// Joins the summaries of the run. First the files the prefilter skipped that name a function a
+/// candidate depends on (or a caller or callee of one, followed through the summaries) are parsed
+/// for their summaries: such a file has no anchor word, but its calls may decide a candidate.
+fn join_summaries(
+    engine: &Engine,
+    levels: &Levels,
+    model: &CrateModel,
+    options: &RunOptions,
+    kept: &[FileResult],
+    side: SideTally,
+) -> Join {
+    let SideTally {
+        mut summaries,
+        prefiltered,
+    } = side;
+    // Names whose callers decide a candidate, and names whose callees do.
+    let mut up: BTreeSet<String> = BTreeSet::new();
+    let mut down: BTreeSet<String> = BTreeSet::new();
+    let mut units: HashSet<&str> = HashSet::new();
+    for result in kept {
+        for c in &result.candidates {
+            units.insert(result.unit.as_str());
+            let names = c.pending.condition.names();
+            match c.pending.condition {
+                Condition::SomeCallerUnguarded { .. } => up.extend(names),
+                _ => down.extend(names),
+            }
+        }
+    }
+    if units.is_empty() {
+        return Join::default();
+    }
+    let mut waiting: Vec<PathBuf> = prefiltered
+        .into_iter()
+        .filter(|p| units.contains(model.place(p).unit.as_str()))
+        .collect();
+    waiting.sort();
+    for _ in 0..MAX_SUMMARY_ROUNDS {
+        expand_names(&summaries, &mut up, &mut down);
+        if waiting.is_empty() {
+            break;
+        }
+        let words: BTreeSet<String> = up.union(&down).cloned().collect();
+        let side = waiting
+            .par_iter()
+            .map(|path| {
+                let file = SourceFile {
+                    path: path.clone(),
+                    explicit: false,
+                };
+                analyse_file(engine, levels, model, &file, options, Pass::Reparse(&words))
+            })
+            .fold(SideTally::default, |mut side, a| {
+                side.add(a.summary, a.prefiltered_at);
+                side
+            })
+            .reduce(SideTally::default, SideTally::merge);
+        let progressed = side.prefiltered.len() < waiting.len();
+        summaries.extend(side.summaries);
+        waiting = side.prefiltered;
+        waiting.sort();
+        if !progressed {
+            break;
+        }
+    }
+    Join::new(summaries)
+}
+
+/// Follows the call sites once: the callers of functions named in `up` join `up`, the callees of
+/// functions named in `down` join `down` (a receiver of unknown type's method by name too).
+fn expand_names(summaries: &[FileSummary], up: &mut BTreeSet<String>, down: &mut BTreeSet<String>) {
+    use crate::engine::summary::last_name;
+    loop {
+        let before = up.len() + down.len();
+        for s in summaries {
+            for c in &s.calls {
+                let Some(callee) = c.callee.first() else {
+                    continue;
+                };
+                let callee = last_name(callee);
+                if let Some(caller) = &c.caller {
+                    if up.contains(callee) {
+                        up.insert(last_name(caller).to_owned());
+                    }
+                    if down.contains(last_name(caller)) {
+                        down.insert(callee.to_owned());
+                    }
+                }
+            }
+        }
+        if up.len() + down.len() == before {
+            break;
+        }
+    }
+}
+
+/// Keeps or drops each candidate as the join decides, with a label at the other file's evidence;
+/// files left with nothing to report are dropped.
+fn decide_candidates(kept: &mut Vec<FileResult>, join: &Join) {
+    for result in kept.iter_mut() {
+        let candidates = std::mem::take(&mut result.candidates);
+        let Outcome::Analysed { findings } = &mut result.outcome else {
+            continue;
+        };
+        for c in candidates {
+            let decision = join.decide(&result.unit, &c.pending.condition);
+            let at = findings
+                .iter()
+                .position(|f| f.region == c.region && f.rule == c.rule);
+            let Some(at) = at else { continue };
+            if !decision.holds {
+                findings.remove(at);
+                continue;
+            }
+            if let Some(evidence) = decision.evidence {
+                let path = (evidence.path != result.display).then_some(evidence.path);
+                findings[at].labels.push(Label {
+                    region: evidence.region,
+                    message: c.pending.evidence.clone(),
+                    path,
+                });
+            }
+        }
+    }
+    kept.retain(|r| match &r.outcome {
+        Outcome::Analysed { findings } => !findings.is_empty() || !r.suppressed.is_empty(),
+        _ => true,
+    });
 }
 
 fn normalise_line(line: &str) -> String {

@@ -22,6 +22,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::engine::serving::ServingScan;
+use crate::engine::summary::Place;
 use crate::engine::test_code;
 use crate::manifest::CrateInfo;
 
@@ -148,6 +149,10 @@ struct Package {
     /// (the others share `info`).
     crate_of: HashMap<PathBuf, PathBuf>,
     crate_infos: HashMap<PathBuf, Arc<CrateInfo>>,
+    /// File → its module path in its crate (`src/net/tcp.rs` → `net::tcp`; a root → empty).
+    module_paths: HashMap<PathBuf, Vec<String>>,
+    /// The library target's root and the name code writes it by, when the package has one.
+    lib: Option<(String, PathBuf)>,
 }
 
 /// Where a package shows that it serves network peers.
@@ -251,6 +256,7 @@ impl CrateModel {
                     listener: None,
                     crate_of: HashMap::new(),
                     root_uses: HashMap::new(),
+                    module_paths: HashMap::new(),
                 },
             })
             .collect();
@@ -271,7 +277,10 @@ impl CrateModel {
                     Some((root.clone(), Arc::new(info)))
                 })
                 .collect();
+            let lib = shell.lib.clone();
             model.packages.push(Package {
+                module_paths: tree.module_paths,
+                lib,
                 crate_of: tree.crate_of,
                 crate_infos,
                 dir: shell.dir,
@@ -321,6 +330,68 @@ impl CrateModel {
             None if p.has_lib && p.dependents.is_empty() => Serving::Unknown,
             None => Serving::Tool,
         }
+    }
+
+    /// Where `file` sits for the function summaries: its package (summaries are joined per
+    /// package, so that a binary's calls into its library count) and its module path in its
+    /// crate. A file outside every module tree is a unit of its own.
+    pub fn place(&self, file: &Path) -> Place {
+        let path = normalise(&self.cwd, file);
+        let loose = || Place {
+            unit: path.display().to_string(),
+            module: Vec::new(),
+            lib_name: None,
+        };
+        let Some(p) = self.package_of(&path) else {
+            return loose();
+        };
+        match p.module_paths.get(&path) {
+            Some(module) if !p.malformed => Place {
+                unit: p.dir.display().to_string(),
+                module: module.clone(),
+                lib_name: p.lib.as_ref().map(|(name, _)| name.clone()),
+            },
+            _ => loose(),
+        }
+    }
+
+    /// The other files of the crates of `files` that a run of `files` must summarise to judge
+    /// them within their crates: the production files of their module trees (and the test files
+    /// when tests are linted), in path order.
+    pub fn crate_mates(&self, files: &[PathBuf], include_tests: bool) -> Vec<PathBuf> {
+        let named: HashSet<PathBuf> = files.iter().map(|f| normalise(&self.cwd, f)).collect();
+        // Only packages a named file belongs to through a module tree (a loose file in a
+        // package's `fixtures/` is a crate of its own).
+        let mut packages: Vec<usize> = named
+            .iter()
+            .filter_map(|f| {
+                let i = f
+                    .parent()
+                    .and_then(|d| self.owner.get(d).copied().flatten())?;
+                self.packages.get(i)?.roles.contains_key(f).then_some(i)
+            })
+            .collect();
+        packages.sort_unstable();
+        packages.dedup();
+        let named = &named;
+        let mut out: Vec<PathBuf> = packages
+            .into_iter()
+            .filter_map(|i| self.packages.get(i))
+            .filter(|p| !p.malformed)
+            .flat_map(|p| {
+                p.roles.keys().filter(move |f| {
+                    !named.contains(*f)
+                        && match p.role_of(f) {
+                            Role::Production => true,
+                            Role::Test(_) => include_tests,
+                            _ => false,
+                        }
+                })
+            })
+            .cloned()
+            .collect();
+        out.sort();
+        out
     }
 
     /// The role of `file` and the facts of its crate.
@@ -382,6 +453,8 @@ struct Shell {
     /// None when the manifest does not parse.
     targets: Option<Vec<(PathBuf, RootKind)>>,
     has_lib: bool,
+    /// The library's name as code writes it and its root file.
+    lib: Option<(String, PathBuf)>,
     dependents: Vec<PathBuf>,
 }
 
@@ -431,6 +504,7 @@ fn package_shell(
             whole: None,
             targets: None,
             has_lib: false,
+            lib: None,
             dependents: Vec::new(),
         };
     };
@@ -480,6 +554,22 @@ fn package_shell(
     }
     let targets = targets(dir, table);
     let has_lib = table.contains_key("lib") || dir.join("src/lib.rs").is_file();
+    let lib_table = table.get("lib");
+    let lib_root = normalise(
+        dir,
+        Path::new(
+            lib_table
+                .and_then(|l| l.get("path"))
+                .and_then(toml::Value::as_str)
+                .unwrap_or("src/lib.rs"),
+        ),
+    );
+    let lib = lib_table
+        .and_then(|l| l.get("name"))
+        .and_then(toml::Value::as_str)
+        .or(Some(name).filter(|n| !n.is_empty()))
+        .filter(|_| lib_root.is_file())
+        .map(|n| (n.replace('-', "_"), lib_root));
     Shell {
         dir: dir.to_path_buf(),
         info: Arc::new(info),
@@ -487,6 +577,7 @@ fn package_shell(
         whole,
         targets: Some(targets),
         has_lib,
+        lib,
         dependents,
     }
 }
@@ -949,6 +1040,8 @@ struct Tree {
     /// File → the crate root it belongs to (the first that reaches it).
     crate_of: HashMap<PathBuf, PathBuf>,
     root_uses: HashMap<PathBuf, RootUses>,
+    /// File → its module path in the crate that first reaches it.
+    module_paths: HashMap<PathBuf, Vec<String>>,
 }
 
 fn module_tree(dir: &Path, targets: &[(PathBuf, RootKind)]) -> Tree {
@@ -961,6 +1054,10 @@ fn module_tree(dir: &Path, targets: &[(PathBuf, RootKind)]) -> Tree {
         .map(|(p, _)| (p.clone(), p.clone()))
         .collect();
     let mut root_uses: HashMap<PathBuf, RootUses> = HashMap::new();
+    let mut module_paths: HashMap<PathBuf, Vec<String>> = targets
+        .iter()
+        .map(|(p, _)| (p.clone(), Vec::new()))
+        .collect();
     let roots = |kind: RootKind| -> Vec<Node> {
         targets
             .iter()
@@ -1039,6 +1136,7 @@ fn module_tree(dir: &Path, targets: &[(PathBuf, RootKind)]) -> Tree {
                 }
                 roles.entry(path.clone()).or_insert(role);
                 let first_child = next.len();
+                let here_path = module_paths.get(path).cloned().unwrap_or_default();
                 for decl in &mods.decls {
                     if !follow_test
                         && decl
@@ -1048,7 +1146,16 @@ fn module_tree(dir: &Path, targets: &[(PathBuf, RootKind)]) -> Tree {
                     {
                         continue;
                     }
-                    next.extend(resolve(path, *owns_folder, decl));
+                    let children = resolve(path, *owns_folder, decl);
+                    for (child, _) in &children {
+                        module_paths.entry(child.clone()).or_insert_with(|| {
+                            let mut m = here_path.clone();
+                            m.extend(decl.inline_dirs.iter().cloned());
+                            m.push(decl.name.clone());
+                            m
+                        });
+                    }
+                    next.extend(children);
                 }
                 // An included file is part of this module (its own `mod` items are read as if
                 // written in a mod-rs file).
@@ -1056,6 +1163,9 @@ fn module_tree(dir: &Path, targets: &[(PathBuf, RootKind)]) -> Tree {
                     for included in &mods.includes {
                         let file = normalise(here, Path::new(included));
                         if file.is_file() {
+                            module_paths
+                                .entry(file.clone())
+                                .or_insert_with(|| here_path.clone());
                             next.push((file, true));
                         }
                     }
@@ -1094,6 +1204,7 @@ fn module_tree(dir: &Path, targets: &[(PathBuf, RootKind)]) -> Tree {
         listener,
         crate_of,
         root_uses,
+        module_paths,
     }
 }
 

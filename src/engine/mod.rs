@@ -5,6 +5,7 @@ pub mod macros;
 pub mod prefilter;
 pub mod resolve;
 pub mod serving;
+pub mod summary;
 pub mod test_code;
 
 use std::borrow::Cow;
@@ -31,6 +32,11 @@ pub trait Rule: Send + Sync {
     fn check_fn<'ast>(&self, _cx: &mut Context<'ast>) {}
     /// Every `impl` block.
     fn check_impl<'ast>(&self, _cx: &mut Context<'ast>, _item: &'ast syn::ItemImpl) {}
+    /// Whether a timeout this rule knows bounds `call`, a call to one of the crate's own
+    /// functions (recorded in the file's summary).
+    fn bounds_call<'ast>(&self, _cx: &mut Context<'ast>, _call: &'ast Expr) -> bool {
+        false
+    }
 }
 
 /// A `#[cfg(test)] mod name;` declaration: the module's file is test code.
@@ -52,6 +58,9 @@ pub struct FileAnalysis {
     /// Byte ranges of the file's items (with attributes), collected only when the file has a
     /// suppression comment (an item-level suppression covers its item).
     pub item_ranges: Vec<std::ops::Range<usize>>,
+    /// What the file's functions do for callers elsewhere, and its calls to the crate's own
+    /// functions (empty when prefiltered).
+    pub summary: summary::RawSummary,
 }
 
 /// The configured engine, shared by all worker threads.
@@ -69,6 +78,16 @@ impl Engine {
     /// Analyses one file's text. Never panics on any input a parser accepts or rejects; the caller
     /// still wraps this in `catch_unwind` so a rule bug costs one file, not the run.
     pub fn analyze(&self, text: &str, crate_info: &CrateInfo) -> Result<FileAnalysis, NotAnalysed> {
+        self.analyze_at(text, crate_info, &summary::Place::default())
+    }
+
+    /// Like [`Engine::analyze`], for a file at `place` in its crate (the keys of its summary).
+    pub fn analyze_at(
+        &self,
+        text: &str,
+        crate_info: &CrateInfo,
+        place: &summary::Place,
+    ) -> Result<FileAnalysis, NotAnalysed> {
         if self
             .prefilter
             .as_ref()
@@ -82,7 +101,7 @@ impl Engine {
                 ..Default::default()
             });
         }
-        self.analyze_parsed(text, crate_info)
+        self.analyze_parsed_at(text, crate_info, place)
     }
 
     /// Like [`Engine::analyze`], but parses the file whatever the prefilter says (for a file named
@@ -92,7 +111,17 @@ impl Engine {
         text: &str,
         crate_info: &CrateInfo,
     ) -> Result<FileAnalysis, NotAnalysed> {
-        let result = self.analyze_inner(text, crate_info);
+        self.analyze_parsed_at(text, crate_info, &summary::Place::default())
+    }
+
+    /// Like [`Engine::analyze_parsed`], for a file at `place` in its crate.
+    pub fn analyze_parsed_at(
+        &self,
+        text: &str,
+        crate_info: &CrateInfo,
+        place: &summary::Place,
+    ) -> Result<FileAnalysis, NotAnalysed> {
+        let result = self.analyze_inner(text, crate_info, place);
         // proc-macro2 keeps every parsed file's text per thread; release it (no span is alive now).
         proc_macro2::extra::invalidate_current_thread_spans();
         result
@@ -102,6 +131,7 @@ impl Engine {
         &self,
         text: &str,
         crate_info: &CrateInfo,
+        place: &summary::Place,
     ) -> Result<FileAnalysis, NotAnalysed> {
         let (offset, prepared) = prepare(text);
         guard::check(&prepared)?;
@@ -146,6 +176,8 @@ impl Engine {
                 ancestors: Vec::new(),
                 cache: HashMap::new(),
                 last_callee: Default::default(),
+                place,
+                summary: Default::default(),
             },
             rules: &self.rules,
             include_tests: self.include_tests,
@@ -159,6 +191,8 @@ impl Engine {
         } else {
             Vec::new()
         };
+        let mut summary = std::mem::take(&mut checker.cx.summary);
+        summary.shift(offset);
         let mut findings = checker.cx.findings;
         for Reported { finding: f, .. } in &mut findings {
             f.range = f.range.start + offset..f.range.end + offset;
@@ -171,6 +205,7 @@ impl Engine {
             test_modules: checker.test_modules,
             prefiltered: false,
             item_ranges,
+            summary,
         })
     }
 }
@@ -310,6 +345,16 @@ impl<'ast> Checker<'_, 'ast> {
                 bind_pattern(&mut bindings, &pt.pat, None, Some(&pt.ty), None);
             }
         }
+        let key = match (&self.impl_self, self.current_impl) {
+            (Some(ty), Some(_)) => format!("<{ty}>::{}", sig.ident),
+            _ => {
+                let mut path = self.cx.place.module.clone();
+                path.extend(self.cx.resolver.tree.inline_path(self.cx.module));
+                path.push(sig.ident.to_string());
+                path.join("::")
+            }
+        };
+        self.cx.summary.functions.push(key.clone());
         self.cx.fns.push(FnFrame {
             body,
             sig,
@@ -317,6 +362,7 @@ impl<'ast> Checker<'_, 'ast> {
             owner: self.current_impl,
             bindings,
             loop_base: self.cx.loops.len(),
+            key,
         });
         walk(self);
         for rule in self.rules {
@@ -477,6 +523,23 @@ impl<'ast> Visit<'ast> for Checker<'_, 'ast> {
     fn visit_expr(&mut self, expr: &'ast Expr) {
         for rule in self.rules {
             rule.check_expr(&mut self.cx, expr);
+        }
+        if let Some(callee) = self.cx.local_callee(expr) {
+            let mut under_timeout = false;
+            for rule in self.rules {
+                under_timeout = under_timeout || rule.bounds_call(&mut self.cx, expr);
+            }
+            let range = match expr {
+                Expr::MethodCall(m) => self.cx.method_call_range(m),
+                _ => self.cx.range(expr),
+            };
+            let caller = self.cx.fn_key().map(str::to_owned);
+            self.cx.record_call(summary::RawCallSite {
+                caller,
+                callee,
+                under_timeout,
+                range,
+            });
         }
         self.cx.ancestors.push(expr);
         match expr {

@@ -224,6 +224,12 @@ impl Prefilter {
     }
 }
 
+/// Whether any of `words` appears in `text` as a whole identifier (the names of summarised
+/// functions: a file that mentions none cannot call them).
+pub fn mentions_any(text: &str, words: &std::collections::BTreeSet<String>) -> bool {
+    words.iter().any(|w| contains_word(text, w))
+}
+
 /// Whether `word` appears in `text` as a whole identifier.
 fn contains_word(text: &str, word: &str) -> bool {
     let bytes = text.as_bytes();

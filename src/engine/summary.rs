@@ -1,0 +1,384 @@
+//! Function summaries: what each function of a file does that matters to another file (it spawns
+//! per call, returns a client builder with or without a timeout), the calls it makes to the
+//! crate's own functions, and findings that hold only under a [`Condition`] on other files'
+//! summaries. The per-file pass records them with byte ranges ([`RawSummary`]); the run turns the
+//! ranges into regions ([`FileSummary`]: owned strings and regions only, no trees, no texts) and,
+//! after every file of a crate was read, [`Join`] decides each condition.
+//!
+//! Keys name a function within its unit (package): `net::dial` for a free function (its module
+//! path in the crate), `<Conn>::dial` for a method (by its `Self` type's name, whatever the module
+//! of the `impl`), and `<?>::dial` for a call on a receiver of unknown type (it matches a method
+//! only when the unit has one method of that name). The join qualifies them with the unit.
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Range;
+
+use crate::diag::Region;
+
+/// Where a file sits for the summaries: the unit they are joined in (its package, or the file
+/// itself when it is in no module tree) and its module path in its crate.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Place {
+    pub unit: String,
+    pub module: Vec<String>,
+    /// The package's library name as code writes it: a binary's `mylib::net::dial` is the
+    /// library's `net::dial`.
+    pub lib_name: Option<String>,
+}
+
+/// What a function does that a caller in another file may stand for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FactKind {
+    /// It starts a task (or a blocking job) each time it is called.
+    Spawns,
+    /// It returns a client builder; `timeout`: one was set on it.
+    ReturnsBuilder { timeout: bool },
+}
+
+/// A call to one of the crate's own functions.
+#[derive(Debug, Clone)]
+pub struct RawCallSite {
+    /// The key of the calling function, if the call is in one.
+    pub caller: Option<String>,
+    /// Keys the callee may have, most precise first.
+    pub callee: Vec<String>,
+    /// A timeout bounds the call's future (the call is the argument of a timeout wrapper, ...).
+    pub under_timeout: bool,
+    pub range: Range<usize>,
+}
+
+/// What a finding depends on in other files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    /// Some caller of the function does not bound the call with a timeout (directly, or through
+    /// its own callers), or it has no caller in view.
+    SomeCallerUnguarded { function: String },
+    /// The callee (one of these keys) starts a task per call, itself or through a call it makes.
+    CalleeSpawns { callee: Vec<String> },
+    /// The callee returns a client builder with no timeout set.
+    CalleeReturnsBuilderWithoutTimeout { callee: Vec<String> },
+}
+
+/// A candidate finding's condition, and what the label at the evidence the join finds says
+/// (`"called here without a timeout"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    pub condition: Condition,
+    pub evidence: String,
+}
+
+impl Condition {
+    /// The function names (last key segments) whose calls and summaries decide the condition: a
+    /// file that mentions none of them cannot change the answer.
+    pub fn names(&self) -> Vec<String> {
+        let keys = match self {
+            Condition::SomeCallerUnguarded { function } => std::slice::from_ref(function),
+            Condition::CalleeSpawns { callee }
+            | Condition::CalleeReturnsBuilderWithoutTimeout { callee } => callee.as_slice(),
+        };
+        keys.iter().map(|k| last_name(k).to_owned()).collect()
+    }
+}
+
+/// The function name at the end of a key.
+pub fn last_name(key: &str) -> &str {
+    key.rsplit("::").next().unwrap_or(key)
+}
+
+/// The summary of one file as the per-file pass records it (byte ranges into the file).
+#[derive(Debug, Default, Clone)]
+pub struct RawSummary {
+    /// The key of every function the file defines.
+    pub functions: Vec<String>,
+    /// (function key, fact, where the fact shows).
+    pub facts: Vec<(String, FactKind, Range<usize>)>,
+    pub calls: Vec<RawCallSite>,
+}
+
+impl RawSummary {
+    pub fn shift(&mut self, offset: usize) {
+        let shift = |r: &mut Range<usize>| *r = r.start + offset..r.end + offset;
+        for (_, _, r) in &mut self.facts {
+            shift(r);
+        }
+        for c in &mut self.calls {
+            shift(&mut c.range);
+        }
+    }
+}
+
+/// A place in some file of the run.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Site {
+    /// The file as displayed.
+    pub path: String,
+    pub region: Region,
+}
+
+#[derive(Debug, Clone)]
+pub struct CallSite {
+    pub caller: Option<String>,
+    pub callee: Vec<String>,
+    pub under_timeout: bool,
+    pub at: Site,
+}
+
+/// One file's summary with regions: what the join holds.
+#[derive(Debug, Default, Clone)]
+pub struct FileSummary {
+    /// The unit (package) whose keys these are.
+    pub unit: String,
+    pub functions: Vec<String>,
+    pub facts: Vec<(String, FactKind, Site)>,
+    pub calls: Vec<CallSite>,
+}
+
+impl FileSummary {
+    pub fn is_empty(&self) -> bool {
+        self.functions.is_empty() && self.facts.is_empty() && self.calls.is_empty()
+    }
+}
+
+/// A key within `unit` made unique across units.
+fn qualified(unit: &str, key: &str) -> String {
+    format!("{unit}#{key}")
+}
+
+fn qualify(condition: &Condition, q: &dyn Fn(&[String]) -> Vec<String>) -> Condition {
+    match condition {
+        Condition::SomeCallerUnguarded { function } => Condition::SomeCallerUnguarded {
+            function: q(std::slice::from_ref(function)).remove(0),
+        },
+        Condition::CalleeSpawns { callee } => Condition::CalleeSpawns { callee: q(callee) },
+        Condition::CalleeReturnsBuilderWithoutTimeout { callee } => {
+            Condition::CalleeReturnsBuilderWithoutTimeout { callee: q(callee) }
+        }
+    }
+}
+
+/// How deep the join follows chains of calls (a helper calling a helper ...).
+const MAX_CHAIN: usize = 8;
+
+/// The summaries of every file of the run, indexed for the conditions.
+#[derive(Default)]
+pub struct Join {
+    facts: HashMap<String, Vec<(FactKind, Site)>>,
+    /// Callee key → its call sites.
+    callers: HashMap<String, Vec<CallSite>>,
+    /// Caller key → the calls it makes.
+    calls_from: HashMap<String, Vec<CallSite>>,
+    /// `<crate>#<?>::name` → the method keys of that name (for receivers of unknown type).
+    methods_by_name: BTreeMap<String, BTreeSet<String>>,
+    /// Every function key some file defines a fact for or calls from.
+    defined: BTreeSet<String>,
+}
+
+/// A condition's outcome: whether the finding stays, and where the other file shows why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub holds: bool,
+    pub evidence: Option<Site>,
+}
+
+impl Join {
+    pub fn new(summaries: impl IntoIterator<Item = FileSummary>) -> Join {
+        let mut join = Join::default();
+        let mut sites = Vec::new();
+        for s in summaries {
+            let unit = &s.unit;
+            let q = |key: &str| qualified(unit, key);
+            for key in &s.functions {
+                join.note_defined(&q(key));
+            }
+            for (key, kind, at) in s.facts {
+                let key = q(&key);
+                join.note_defined(&key);
+                join.facts.entry(key).or_default().push((kind, at));
+            }
+            sites.extend(s.calls.into_iter().map(|c| CallSite {
+                caller: c.caller.as_deref().map(q),
+                callee: c.callee.iter().map(|k| q(k)).collect(),
+                ..c
+            }));
+        }
+        for site in &sites {
+            if let Some(caller) = &site.caller {
+                join.note_defined(caller);
+            }
+        }
+        // Sorted, so that "the first unguarded caller" is the same on every run.
+        sites.sort_by(|a, b| a.at.cmp(&b.at));
+        for site in sites {
+            for key in join.callee_keys(&site.callee) {
+                join.callers.entry(key).or_default().push(site.clone());
+            }
+            if let Some(caller) = &site.caller {
+                join.calls_from
+                    .entry(caller.clone())
+                    .or_default()
+                    .push(site);
+            }
+        }
+        join
+    }
+
+    fn note_defined(&mut self, key: &str) {
+        if let Some((krate, rest)) = key.split_once("#<") {
+            if let Some((_, name)) = rest.split_once(">::") {
+                self.methods_by_name
+                    .entry(format!("{krate}#<?>::{name}"))
+                    .or_default()
+                    .insert(key.to_owned());
+            }
+        }
+        self.defined.insert(key.to_owned());
+    }
+
+    /// The functions a call may reach: the first of its keys that names a function some file
+    /// defines, or a receiver of unknown type's only method of that name.
+    fn callee_keys(&self, keys: &[String]) -> Vec<String> {
+        for key in keys {
+            if key.contains("#<?>::") {
+                if let Some(methods) = self.methods_by_name.get(key) {
+                    if methods.len() == 1 {
+                        return methods.iter().cloned().collect();
+                    }
+                }
+                continue;
+            }
+            if self.defined.contains(key) {
+                return vec![key.clone()];
+            }
+        }
+        Vec::new()
+    }
+
+    /// Whether some file of the run defines `key`.
+    pub fn defines(&self, key: &str) -> bool {
+        self.defined.contains(key)
+    }
+
+    /// Decides a condition of a finding in `unit`.
+    pub fn decide(&self, unit: &str, condition: &Condition) -> Decision {
+        let q =
+            |keys: &[String]| -> Vec<String> { keys.iter().map(|k| qualified(unit, k)).collect() };
+        match &qualify(condition, &q) {
+            Condition::SomeCallerUnguarded { function } => {
+                self.unguarded_caller(function, &mut Vec::new())
+            }
+            Condition::CalleeSpawns { callee } => {
+                let mut seen = Vec::new();
+                for key in self.callee_keys(callee) {
+                    if let Some(at) = self.spawns(&key, &mut seen) {
+                        return Decision {
+                            holds: true,
+                            evidence: Some(at),
+                        };
+                    }
+                }
+                Decision {
+                    holds: false,
+                    evidence: None,
+                }
+            }
+            Condition::CalleeReturnsBuilderWithoutTimeout { callee } => {
+                for key in self.callee_keys(callee) {
+                    let builders =
+                        self.facts
+                            .get(&key)
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|(kind, at)| match kind {
+                                FactKind::ReturnsBuilder { timeout } => Some((*timeout, at)),
+                                _ => None,
+                            });
+                    // Every return must lack a timeout: one that sets it may be the one taken.
+                    let mut without = None;
+                    let mut any_with = false;
+                    for (timeout, at) in builders {
+                        if timeout {
+                            any_with = true;
+                        } else if without.is_none() {
+                            without = Some(at.clone());
+                        }
+                    }
+                    if !any_with && without.is_some() {
+                        return Decision {
+                            holds: true,
+                            evidence: without,
+                        };
+                    }
+                }
+                Decision {
+                    holds: false,
+                    evidence: None,
+                }
+            }
+        }
+    }
+
+    /// The first call of `function` that no timeout bounds, through callers of callers; a
+    /// function with no caller in view counts as called unguarded (by code we cannot see).
+    fn unguarded_caller(&self, function: &str, seen: &mut Vec<String>) -> Decision {
+        let keep = |evidence| Decision {
+            holds: true,
+            evidence,
+        };
+        if seen.len() >= MAX_CHAIN || seen.iter().any(|s| s == function) {
+            return keep(None);
+        }
+        seen.push(function.to_owned());
+        // A call from the function itself or from a caller already on the chain (recursion)
+        // says nothing of how the chain is entered.
+        let sites: Vec<&CallSite> = self
+            .callers
+            .get(function)
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.caller.as_ref().is_some_and(|c| seen.contains(c)))
+            .collect();
+        if sites.is_empty() {
+            return keep(None);
+        }
+        for site in sites.into_iter().filter(|s| !s.under_timeout) {
+            match &site.caller {
+                // The call stands for the connect in its caller: whether that caller is bounded
+                // is up to its own callers.
+                Some(caller) => {
+                    if self.unguarded_caller(caller, seen).holds {
+                        return keep(Some(site.at.clone()));
+                    }
+                }
+                None => return keep(Some(site.at.clone())),
+            }
+        }
+        Decision {
+            holds: false,
+            evidence: None,
+        }
+    }
+
+    /// Where `key` spawns, itself or through a function it calls.
+    fn spawns(&self, key: &str, seen: &mut Vec<String>) -> Option<Site> {
+        if seen.len() >= MAX_CHAIN || seen.iter().any(|s| s == key) {
+            return None;
+        }
+        seen.push(key.to_owned());
+        if let Some((_, at)) = self
+            .facts
+            .get(key)
+            .into_iter()
+            .flatten()
+            .find(|(kind, _)| *kind == FactKind::Spawns)
+        {
+            return Some(at.clone());
+        }
+        for site in self.calls_from.get(key).into_iter().flatten() {
+            for callee in self.callee_keys(&site.callee) {
+                if let Some(at) = self.spawns(&callee, seen) {
+                    return Some(at);
+                }
+            }
+        }
+        None
+    }
+}
