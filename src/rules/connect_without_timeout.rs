@@ -11,6 +11,7 @@ use super::{api_map, name_list, network, ApiExtensions};
 use crate::catalogue::RuleDoc;
 use crate::engine::macros;
 use crate::engine::resolve::canonical_str;
+use crate::engine::summary::Condition;
 use crate::engine::{Context, RawFinding, Rule};
 
 pub const ID: &str = "connect-without-timeout";
@@ -274,12 +275,31 @@ impl Rule for ConnectWithoutTimeout {
             self.texts.message(Some(&path), &what).unwrap_or(message),
             self.texts.help(Some(&path), &what).unwrap_or(help),
         );
-        cx.report(RawFinding {
+        let finding = RawFinding {
             rule: ID,
             range: cx.range(expr),
             message,
             help,
             labels: Vec::new(),
-        });
+        };
+        // Inside a function, the connect waits as long as its callers let it: if every caller
+        // (in any file of the crate) bounds the call with a timeout, it is bounded. Not so for a
+        // connect in a closure or async block, which may run apart from the call (spawned).
+        let in_body = !cx
+            .ancestors()
+            .any(|a| matches!(a, Expr::Closure(_) | Expr::Async(_)));
+        match cx.fn_key().filter(|_| in_body).map(str::to_owned) {
+            Some(function) => cx.report_candidate(
+                finding,
+                Condition::SomeCallerUnguarded { function },
+                "called here with no timeout around the call",
+            ),
+            None => cx.report(finding),
+        }
+    }
+
+    fn bounds_call<'ast>(&self, cx: &mut Context<'ast>, call: &'ast Expr) -> bool {
+        let local_wrappers = self.file_timeouts(cx).local_wrappers.clone();
+        self.has_timeout(cx, call, &local_wrappers) || self.binding_is_bounded(cx, call)
     }
 }

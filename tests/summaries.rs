@@ -1,0 +1,101 @@
+//! Function summaries across the crate: fixture crates under `fixtures/<rule>/<case>/` whose
+//! findings depend on another file (a caller that bounds a connect, a helper that spawns or
+//! returns a client builder). Each produces exactly its `//~` markers when its folder is linted,
+//! each of its files named alone (what a pre-commit hook does) gives the same findings as the
+//! whole run, and the prefilter changes nothing (a file that matters only through a summary has
+//! no anchor word, and is parsed all the same).
+mod common;
+
+use std::path::Path;
+
+use common::crates::{cases, lint, markers, of_file, rust_files};
+use common::{run_in, stdout};
+
+/// The rules whose fixture folders hold crates that the summaries decide.
+const RULES: &[&str] = &["connect-without-timeout"];
+
+#[test]
+fn whole_run_single_file_runs_and_markers_agree() {
+    let mut problems = Vec::new();
+    for rule in RULES {
+        for case in cases(rule) {
+            let name = case.file_name().unwrap().to_string_lossy().into_owned();
+            let whole = lint(&case, &["."]);
+            let unfiltered = lint(&case, &["--no-prefilter", "."]);
+            if unfiltered != whole {
+                problems.push(format!(
+                    "{rule}/{name}: --no-prefilter found {unfiltered:?}, the default run {whole:?}"
+                ));
+            }
+            for file in rust_files(&case) {
+                let want = markers(&case, &file);
+                let got = of_file(&whole, &file);
+                if got != want {
+                    problems.push(format!(
+                        "{rule}/{name}/{file}: whole run found {got:?}, markers say {want:?}"
+                    ));
+                }
+                let alone = lint(&case, &[file.as_str()]);
+                if alone != got {
+                    problems.push(format!(
+                        "{rule}/{name}/{file}: named alone found {alone:?}, the whole run {got:?}"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// (path, line, message) of a label.
+type LabelAt = (String, u64, String);
+
+/// (finding path, line, its labels) of every finding in `dir`.
+fn labelled(dir: &Path, args: &[&str]) -> Vec<(String, u64, Vec<LabelAt>)> {
+    let mut all = vec!["--format", "json"];
+    all.extend_from_slice(args);
+    let report: serde_json::Value =
+        serde_json::from_str(&stdout(&run_in(dir, &all))).expect("json report");
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            let path = f["path"].as_str().unwrap_or("").to_owned();
+            let labels = f["labels"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|l| {
+                    (
+                        l["path"].as_str().unwrap_or(&path).to_owned(),
+                        l["region"]["start"]["line"].as_u64().unwrap_or(0),
+                        l["message"].as_str().unwrap_or("").to_owned(),
+                    )
+                })
+                .collect();
+            (
+                path,
+                f["region"]["start"]["line"].as_u64().unwrap_or(0),
+                labels,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_connect_with_one_unguarded_caller_names_that_caller_in_another_file() {
+    let case = common::repo_root().join("fixtures/connect-without-timeout/one-caller-unguarded");
+    for args in [&["."][..], &["src/net.rs"][..]] {
+        let found = labelled(&case, args);
+        assert_eq!(found.len(), 1, "{args:?}: {found:?}");
+        let (path, line, labels) = &found[0];
+        assert_eq!((path.as_str(), *line), ("src/net.rs", 4), "{found:?}");
+        assert!(
+            labels
+                .iter()
+                .any(|(p, l, m)| p == "src/probe.rs" && *l == 5 && m.contains("no timeout")),
+            "{args:?}: the unguarded caller is not named: {labels:?}"
+        );
+    }
+}
