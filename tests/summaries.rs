@@ -12,7 +12,7 @@ use common::crates::{cases, lint, markers, of_file, rust_files};
 use common::{run_in, stdout};
 
 /// The rules whose fixture folders hold crates that the summaries decide.
-const RULES: &[&str] = &["connect-without-timeout"];
+const RULES: &[&str] = &["connect-without-timeout", "unbounded-concurrency"];
 
 #[test]
 fn whole_run_single_file_runs_and_markers_agree() {
@@ -96,6 +96,25 @@ fn a_connect_with_one_unguarded_caller_names_that_caller_in_another_file() {
                 .iter()
                 .any(|(p, l, m)| p == "src/probe.rs" && *l == 5 && m.contains("no timeout")),
             "{args:?}: the unguarded caller is not named: {labels:?}"
+        );
+    }
+}
+
+#[test]
+fn a_call_to_a_spawning_helper_in_an_accept_loop_names_the_spawn() {
+    let case = common::repo_root().join("fixtures/unbounded-concurrency/spawning-helper");
+    for args in [&["."][..], &["src/server.rs"][..]] {
+        let found = labelled(&case, args);
+        let at_call = found
+            .iter()
+            .find(|(p, l, _)| p == "src/server.rs" && *l == 14)
+            .unwrap_or_else(|| panic!("{args:?}: no finding at the call: {found:?}"));
+        assert!(
+            at_call
+                .2
+                .iter()
+                .any(|(p, l, _)| p == "src/workers.rs" && *l == 5),
+            "{args:?}: the spawn inside the helper is not named: {at_call:?}"
         );
     }
 }
