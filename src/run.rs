@@ -15,6 +15,7 @@ use crate::crate_model::{CrateModel, Role, Serving, TestReason};
 use crate::diag::{
     Confidence, Exempt, Finding, Label, Level, NotAnalysed, Suppressed, SuppressedBy,
 };
+use crate::engine::prefilter::Mentions;
 use crate::engine::summary::{Condition, FileSummary, Join, Pending, Place, Site};
 use crate::engine::test_code;
 use crate::engine::{Engine, FileAnalysis, Reported, TestModule};
@@ -197,6 +198,8 @@ struct Tally {
     test_modules: Vec<(PathBuf, Vec<TestModule>)>,
     /// What the join needs: the summaries of parsed files, and the files the prefilter skipped.
     side: SideTally,
+    /// Linted files the prefilter skipped.
+    lint_prefiltered: Vec<PathBuf>,
 }
 
 /// What the files give the join, besides their results.
@@ -221,7 +224,10 @@ impl SideTally {
 
 impl Tally {
     fn add(mut self, a: Analysed) -> Tally {
-        self.side.add(a.summary, a.prefiltered_at);
+        self.side
+            .summaries
+            .extend(a.summary.filter(|s| !s.is_empty()));
+        self.lint_prefiltered.extend(a.prefiltered_at);
         self.counts.scanned += 1;
         self.bytes += a.bytes;
         self.counts.left_out_in_tools += a.left_out_in_tools;
@@ -267,7 +273,32 @@ impl Tally {
         self.kept.extend(other.kept);
         self.test_modules.extend(other.test_modules);
         self.side = self.side.merge(other.side);
+        self.lint_prefiltered.extend(other.lint_prefiltered);
         self
+    }
+
+    /// Takes the result of a file linted again after the prefilter skipped it (see `Pass::Relint`);
+    /// it was counted as analysed and prefiltered.
+    fn relinted(&mut self, a: Analysed) {
+        if a.prefiltered_at.is_some() {
+            self.lint_prefiltered.extend(a.prefiltered_at);
+            return;
+        }
+        self.side
+            .summaries
+            .extend(a.summary.filter(|s| !s.is_empty()));
+        self.counts.prefiltered -= 1;
+        self.counts.left_out_in_tools += a.left_out_in_tools;
+        self.suppressed += a.result.suppressed.len();
+        let keep = match &a.result.outcome {
+            Outcome::Analysed { findings } => {
+                !findings.is_empty() || !a.result.suppressed.is_empty()
+            }
+            _ => true,
+        };
+        if keep {
+            self.kept.push(a.result);
+        }
     }
 }
 
@@ -319,7 +350,9 @@ pub fn run(engine: &Engine, levels: &Levels, sources: &Sources, options: &RunOpt
             })
             .reduce(SideTally::default, SideTally::merge);
         tally.side = std::mem::take(&mut tally.side).merge(side);
-        let side = std::mem::take(&mut tally.side);
+        relint_callers(engine, levels, &model, options, &mut tally);
+        let mut side = std::mem::take(&mut tally.side);
+        side.prefiltered.append(&mut tally.lint_prefiltered);
         let join = join_summaries(engine, levels, &model, options, &tally.kept, side);
         (tally, walk_errors, model, join)
     };
@@ -378,7 +411,10 @@ enum Pass<'w> {
     Summarise,
     /// Skipped by the prefilter before: parsed now if it names one of `words` (summarised
     /// functions), for its summary.
-    Reparse(&'w BTreeSet<String>),
+    Reparse(&'w Mentions),
+    /// A linted file the prefilter skipped: linted now if it names one of `words` (functions
+    /// with a summarised fact): a call to one may be a finding.
+    Relint(&'w Mentions),
 }
 
 fn analyse_file(
@@ -447,8 +483,8 @@ fn analyse_file(
     if !options.include_generated && test_code::is_generated(&text) {
         return done(Outcome::Exempt(Exempt::Generated), Vec::new(), len);
     }
-    if let Pass::Reparse(words) = pass {
-        if !crate::engine::prefilter::mentions_any(&text, words) {
+    if let Pass::Reparse(words) | Pass::Relint(words) = pass {
+        if !words.matches(&text) {
             let mut waiting = done(
                 Outcome::Analysed {
                     findings: Vec::new(),
@@ -461,7 +497,7 @@ fn analyse_file(
         }
     }
     let analysis = catch_unwind(AssertUnwindSafe(|| {
-        if file.explicit || matches!(pass, Pass::Reparse(_)) {
+        if file.explicit || matches!(pass, Pass::Reparse(_) | Pass::Relint(_)) {
             engine.analyze_parsed_at(&text, &crate_info, &place)
         } else {
             engine.analyze_at(&text, &crate_info, &place)
@@ -476,7 +512,7 @@ fn analyse_file(
             summary,
         })) => {
             let summary = (!prefiltered).then(|| resolve_summary(summary, &text, &display, &place));
-            if !matches!(pass, Pass::Lint) {
+            if matches!(pass, Pass::Summarise | Pass::Reparse(_)) {
                 let mut side = done(
                     Outcome::Analysed {
                         findings: Vec::new(),
@@ -658,8 +694,9 @@ fn resolve_summary(
     place: &Place,
 ) -> FileSummary {
     let index = LineIndex::new(text);
+    let path: std::sync::Arc<str> = display.into();
     let site = |range| Site {
-        path: display.to_owned(),
+        path: path.clone(),
         region: index.region(range),
     };
     FileSummary {
@@ -683,12 +720,56 @@ fn resolve_summary(
     }
 }
 
-/// Most rounds of re-reading prefiltered files for the names the join follows.
-const MAX_SUMMARY_ROUNDS: usize = 4;
+/// Lints again the linted files the prefilter skipped that name a function with a summarised
+/// fact (it spawns per call, returns a builder): a call to it may be a finding, and such a file
+/// need have no rule's anchor word. The words come from the first pass, never from a list.
+fn relint_callers(
+    engine: &Engine,
+    levels: &Levels,
+    model: &CrateModel,
+    options: &RunOptions,
+    tally: &mut Tally,
+) {
+    let mut groups: BTreeMap<Vec<String>, BTreeSet<String>> = BTreeMap::new();
+    for (key, kind, _) in tally.side.summaries.iter().flat_map(|s| s.facts.iter()) {
+        let context = engine.candidate_context(kind);
+        if !context.is_empty() {
+            groups
+                .entry(context)
+                .or_default()
+                .insert(crate::engine::summary::last_name(key).to_owned());
+        }
+    }
+    let words = Mentions::new(groups);
+    if words.is_empty() || tally.lint_prefiltered.is_empty() {
+        return;
+    }
+    let mut waiting = std::mem::take(&mut tally.lint_prefiltered);
+    waiting.sort();
+    let results: Vec<Analysed> = waiting
+        .into_par_iter()
+        .map(|path| {
+            let file = SourceFile {
+                path,
+                explicit: false,
+            };
+            analyse_file(engine, levels, model, &file, options, Pass::Relint(&words))
+        })
+        .collect();
+    for a in results {
+        tally.relinted(a);
+    }
+}
 
-/// Joins the summaries of the run. First the files the prefilter skipped that name a function a
-/// candidate depends on (or a caller or callee of one, followed through the summaries) are parsed
-/// for their summaries: such a file has no anchor word, but its calls may decide a candidate.
+/// Most rounds of re-reading prefiltered files for the names the join follows (each follows
+/// one more link of a chain of calls).
+const MAX_SUMMARY_ROUNDS: usize = 3;
+
+/// Joins the summaries of the run. A candidate the files read so far cannot settle (no caller
+/// not bounded by a timeout is in view; the callee's summary does not say it spawns) may be
+/// settled by a file the prefilter skipped: such files are parsed for their summaries when they
+/// name the function (and, each round, one more link of the chain: the callers of an unguarded
+/// call, the functions the callee calls).
 fn join_summaries(
     engine: &Engine,
     levels: &Levels,
@@ -698,37 +779,90 @@ fn join_summaries(
     side: SideTally,
 ) -> Join {
     let SideTally {
-        mut summaries,
+        summaries,
         prefiltered,
     } = side;
-    // Names whose callers decide a candidate, and names whose callees do.
-    let mut up: BTreeSet<String> = BTreeSet::new();
-    let mut down: BTreeSet<String> = BTreeSet::new();
-    let mut units: HashSet<&str> = HashSet::new();
-    for result in kept {
-        for c in &result.candidates {
-            units.insert(result.unit.as_str());
-            let names = c.pending.condition.names();
-            match c.pending.condition {
-                Condition::SomeCallerUnguarded { .. } => up.extend(names),
-                _ => down.extend(names),
-            }
-        }
+    let mut join = Join::new(summaries);
+    let pending: Vec<(&str, &Condition)> = kept
+        .iter()
+        .flat_map(|r| {
+            r.candidates
+                .iter()
+                .map(|c| (r.unit.as_str(), &c.pending.condition))
+        })
+        .collect();
+    if pending.is_empty() {
+        return join;
     }
-    if units.is_empty() {
-        return Join::default();
-    }
+    let units: HashSet<&str> = pending.iter().map(|(u, _)| *u).collect();
     let mut waiting: Vec<PathBuf> = prefiltered
         .into_iter()
         .filter(|p| units.contains(model.place(p).unit.as_str()))
         .collect();
     waiting.sort();
-    for _ in 0..MAX_SUMMARY_ROUNDS {
-        expand_names(&summaries, &mut up, &mut down);
+    let mut asked: BTreeSet<(Vec<String>, String)> = BTreeSet::new();
+    for round in 0..MAX_SUMMARY_ROUNDS {
         if waiting.is_empty() {
             break;
         }
-        let words: BTreeSet<String> = up.union(&down).cloned().collect();
+        let mut wanted: BTreeSet<(Vec<String>, String)> = BTreeSet::new();
+        for (unit, condition) in &pending {
+            let decision = join.decide(unit, condition);
+            let (start, up) = match condition {
+                Condition::SomeCallerUnguarded { function } => {
+                    if decision.holds && decision.evidence.is_some() {
+                        continue;
+                    }
+                    (vec![function.clone()], true)
+                }
+                Condition::CalleeSpawns { callee } => {
+                    if decision.holds {
+                        continue;
+                    }
+                    (callee.clone(), false)
+                }
+                // A function that returns a client builder names the client library: its file
+                // was parsed.
+                Condition::CalleeReturnsBuilderWithoutTimeout { .. } => continue,
+            };
+            let mut keys = start.clone();
+            let mut frontier = start;
+            for _ in 0..round {
+                frontier = frontier
+                    .iter()
+                    .flat_map(|k| {
+                        if up {
+                            join.unguarded_callers(unit, k)
+                        } else {
+                            join.callees(unit, k)
+                        }
+                    })
+                    .collect();
+                keys.extend(frontier.iter().cloned());
+            }
+            for key in &keys {
+                // A receiver of unknown type reaches only a method the unit has one of.
+                if let Some(name) = key.strip_prefix("<?>::") {
+                    if !join.unique_method(unit, name) {
+                        continue;
+                    }
+                }
+                wanted.insert(mention_of(&join, unit, key, up));
+            }
+        }
+        let fresh: Vec<(Vec<String>, String)> = wanted.difference(&asked).cloned().collect();
+        if fresh.is_empty() {
+            break;
+        }
+        let mut groups: BTreeMap<Vec<String>, BTreeSet<String>> = BTreeMap::new();
+        for (context, name) in &fresh {
+            groups
+                .entry(context.clone())
+                .or_default()
+                .insert(name.clone());
+        }
+        asked.extend(fresh);
+        let words = Mentions::new(groups);
         let side = waiting
             .par_iter()
             .map(|path| {
@@ -743,43 +877,29 @@ fn join_summaries(
                 side
             })
             .reduce(SideTally::default, SideTally::merge);
-        let progressed = side.prefiltered.len() < waiting.len();
-        summaries.extend(side.summaries);
+        join.add(side.summaries);
         waiting = side.prefiltered;
         waiting.sort();
-        if !progressed {
-            break;
-        }
     }
-    Join::new(summaries)
+    join
 }
 
-/// Follows the call sites once: the callers of functions named in `up` join `up`, the callees of
-/// functions named in `down` join `down` (a receiver of unknown type's method by name too).
-fn expand_names(summaries: &[FileSummary], up: &mut BTreeSet<String>, down: &mut BTreeSet<String>) {
-    use crate::engine::summary::last_name;
-    loop {
-        let before = up.len() + down.len();
-        for s in summaries {
-            for c in &s.calls {
-                let Some(callee) = c.callee.first() else {
-                    continue;
-                };
-                let callee = last_name(callee);
-                if let Some(caller) = &c.caller {
-                    if up.contains(callee) {
-                        up.insert(last_name(caller).to_owned());
-                    }
-                    if down.contains(last_name(caller)) {
-                        down.insert(callee.to_owned());
-                    }
-                }
-            }
-        }
-        if up.len() + down.len() == before {
-            break;
-        }
+/// What a file must mention to hold a call to `key` (`calls`) or its definition: its name, and
+/// for a method of a named type that type's name too (a call to the only method of that name may
+/// be on a receiver of unknown type; a definition is in an `impl` of its type).
+fn mention_of(join: &Join, unit: &str, key: &str, calls: bool) -> (Vec<String>, String) {
+    let name = crate::engine::summary::last_name(key).to_owned();
+    // `<Conn>::open`, or a path through a type: `net::Conn::open`.
+    let ty = match key.strip_prefix('<') {
+        Some(rest) => rest.split_once(">::").map(|(ty, _)| ty.to_owned()),
+        None => key
+            .rsplit("::")
+            .nth(1)
+            .filter(|seg| seg.starts_with(|c: char| c.is_ascii_uppercase()))
+            .map(str::to_owned),
     }
+    .filter(|ty| ty != "?" && !(calls && join.unique_method(unit, &name)));
+    (ty.into_iter().collect(), name)
 }
 
 /// Keeps or drops each candidate as the join decides, with a label at the other file's evidence;
@@ -801,7 +921,7 @@ fn decide_candidates(kept: &mut Vec<FileResult>, join: &Join) {
                 continue;
             }
             if let Some(evidence) = decision.evidence {
-                let path = (evidence.path != result.display).then_some(evidence.path);
+                let path = (*evidence.path != *result.display).then(|| evidence.path.to_string());
                 findings[at].labels.push(Label {
                     region: evidence.region,
                     message: c.pending.evidence.clone(),

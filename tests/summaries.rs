@@ -12,7 +12,11 @@ use common::crates::{cases, lint, markers, of_file, rust_files};
 use common::{run_in, stdout};
 
 /// The rules whose fixture folders hold crates that the summaries decide.
-const RULES: &[&str] = &["connect-without-timeout", "unbounded-concurrency"];
+const RULES: &[&str] = &[
+    "connect-without-timeout",
+    "unbounded-concurrency",
+    "client-without-timeout",
+];
 
 #[test]
 fn whole_run_single_file_runs_and_markers_agree() {
@@ -115,6 +119,25 @@ fn a_call_to_a_spawning_helper_in_an_accept_loop_names_the_spawn() {
                 .iter()
                 .any(|(p, l, _)| p == "src/workers.rs" && *l == 5),
             "{args:?}: the spawn inside the helper is not named: {at_call:?}"
+        );
+    }
+}
+
+#[test]
+fn a_client_built_from_a_helpers_builder_names_the_helper() {
+    let case = common::repo_root().join("fixtures/client-without-timeout/builder-helper");
+    for args in [&["."][..], &["src/api.rs"][..]] {
+        let found = labelled(&case, args);
+        let at_build = found
+            .iter()
+            .find(|(p, l, _)| p == "src/api.rs" && *l == 11)
+            .unwrap_or_else(|| panic!("{args:?}: no finding at the build: {found:?}"));
+        assert!(
+            at_build
+                .2
+                .iter()
+                .any(|(p, l, m)| p == "src/http.rs" && *l == 3 && m.contains("no timeout")),
+            "{args:?}: the helper's builder is not named: {at_build:?}"
         );
     }
 }

@@ -37,6 +37,12 @@ pub trait Rule: Send + Sync {
     fn bounds_call<'ast>(&self, _cx: &mut Context<'ast>, _call: &'ast Expr) -> bool {
         false
     }
+    /// For a fact this rule records, the words one of which a file must hold for a call to the
+    /// function to be one of this rule's candidates there (the prefilter skipped the file: it is
+    /// linted again only if it names such a function and one of these words).
+    fn candidate_context(&self, _kind: &summary::FactKind) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// A `#[cfg(test)] mod name;` declaration: the module's file is test code.
@@ -75,6 +81,18 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// The words of every rule's [`Rule::candidate_context`] for `kind`.
+    pub fn candidate_context(&self, kind: &summary::FactKind) -> Vec<String> {
+        let mut words: Vec<String> = self
+            .rules
+            .iter()
+            .flat_map(|r| r.candidate_context(kind))
+            .collect();
+        words.sort();
+        words.dedup();
+        words
+    }
+
     /// Analyses one file's text. Never panics on any input a parser accepts or rejects; the caller
     /// still wraps this in `catch_unwind` so a rule bug costs one file, not the run.
     pub fn analyze(&self, text: &str, crate_info: &CrateInfo) -> Result<FileAnalysis, NotAnalysed> {

@@ -109,8 +109,8 @@ impl RawSummary {
 /// A place in some file of the run.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Site {
-    /// The file as displayed.
-    pub path: String,
+    /// The file as displayed (shared by the file's sites).
+    pub path: std::sync::Arc<str>,
     pub region: Region,
 }
 
@@ -162,10 +162,12 @@ const MAX_CHAIN: usize = 8;
 #[derive(Default)]
 pub struct Join {
     facts: HashMap<String, Vec<(FactKind, Site)>>,
-    /// Callee key → its call sites.
-    callers: HashMap<String, Vec<CallSite>>,
+    /// Every call site, in path and position order.
+    sites: Vec<CallSite>,
+    /// Callee key → its call sites (indices into `sites`).
+    callers: HashMap<String, Vec<usize>>,
     /// Caller key → the calls it makes.
-    calls_from: HashMap<String, Vec<CallSite>>,
+    calls_from: HashMap<String, Vec<usize>>,
     /// `<crate>#<?>::name` → the method keys of that name (for receivers of unknown type).
     methods_by_name: BTreeMap<String, BTreeSet<String>>,
     /// Every function key some file defines a fact for or calls from.
@@ -182,43 +184,85 @@ pub struct Decision {
 impl Join {
     pub fn new(summaries: impl IntoIterator<Item = FileSummary>) -> Join {
         let mut join = Join::default();
-        let mut sites = Vec::new();
+        join.add(summaries);
+        join
+    }
+
+    /// Adds more files' summaries (a later pass parsed them) and indexes every call again: a
+    /// function defined in a new file may be the callee of a call seen before.
+    pub fn add(&mut self, summaries: impl IntoIterator<Item = FileSummary>) {
         for s in summaries {
             let unit = &s.unit;
             let q = |key: &str| qualified(unit, key);
             for key in &s.functions {
-                join.note_defined(&q(key));
+                self.note_defined(&q(key));
             }
             for (key, kind, at) in s.facts {
                 let key = q(&key);
-                join.note_defined(&key);
-                join.facts.entry(key).or_default().push((kind, at));
+                self.note_defined(&key);
+                self.facts.entry(key).or_default().push((kind, at));
             }
-            sites.extend(s.calls.into_iter().map(|c| CallSite {
+            self.sites.extend(s.calls.into_iter().map(|c| CallSite {
                 caller: c.caller.as_deref().map(q),
                 callee: c.callee.iter().map(|k| q(k)).collect(),
                 ..c
             }));
         }
-        for site in &sites {
-            if let Some(caller) = &site.caller {
-                join.note_defined(caller);
-            }
+        let callers: Vec<String> = self.sites.iter().filter_map(|s| s.caller.clone()).collect();
+        for caller in callers {
+            self.note_defined(&caller);
         }
         // Sorted, so that "the first unguarded caller" is the same on every run.
-        sites.sort_by(|a, b| a.at.cmp(&b.at));
-        for site in sites {
-            for key in join.callee_keys(&site.callee) {
-                join.callers.entry(key).or_default().push(site.clone());
+        self.sites.sort_by(|a, b| a.at.cmp(&b.at));
+        self.callers.clear();
+        self.calls_from.clear();
+        for (i, site) in self.sites.iter().enumerate() {
+            for key in self.callee_keys(&site.callee) {
+                self.callers.entry(key).or_default().push(i);
             }
             if let Some(caller) = &site.caller {
-                join.calls_from
-                    .entry(caller.clone())
-                    .or_default()
-                    .push(site);
+                self.calls_from.entry(caller.clone()).or_default().push(i);
             }
         }
-        join
+    }
+
+    /// Whether `name` is the only method of that name in `unit` (a call on a receiver of unknown
+    /// type reaches it).
+    pub fn unique_method(&self, unit: &str, name: &str) -> bool {
+        self.methods_by_name
+            .get(&qualified(unit, &format!("<?>::{name}")))
+            .is_some_and(|m| m.len() == 1)
+    }
+
+    /// The callers of `key` in `unit` at calls no timeout bounds (unqualified keys).
+    pub fn unguarded_callers(&self, unit: &str, key: &str) -> Vec<String> {
+        let prefix = format!("{unit}#");
+        self.callers
+            .get(&qualified(unit, key))
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.sites.get(i))
+            .filter(|s| !s.under_timeout)
+            .filter_map(|s| {
+                s.caller
+                    .as_deref()?
+                    .strip_prefix(&prefix)
+                    .map(str::to_owned)
+            })
+            .collect()
+    }
+
+    /// The functions `key` in `unit` calls (unqualified keys), as the join resolves them.
+    pub fn callees(&self, unit: &str, key: &str) -> Vec<String> {
+        let prefix = format!("{unit}#");
+        self.calls_from
+            .get(&qualified(unit, key))
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.sites.get(i))
+            .flat_map(|s| self.callee_keys(&s.callee))
+            .filter_map(|k| k.strip_prefix(&prefix).map(str::to_owned))
+            .collect()
     }
 
     fn note_defined(&mut self, key: &str) {
@@ -334,6 +378,7 @@ impl Join {
             .get(function)
             .into_iter()
             .flatten()
+            .filter_map(|&i| self.sites.get(i))
             .filter(|s| !s.caller.as_ref().is_some_and(|c| seen.contains(c)))
             .collect();
         if sites.is_empty() {
@@ -372,7 +417,13 @@ impl Join {
         {
             return Some(at.clone());
         }
-        for site in self.calls_from.get(key).into_iter().flatten() {
+        for site in self
+            .calls_from
+            .get(key)
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.sites.get(i))
+        {
             for callee in self.callee_keys(&site.callee) {
                 if let Some(at) = self.spawns(&callee, seen) {
                     return Some(at);

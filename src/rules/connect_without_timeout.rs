@@ -32,6 +32,9 @@ pub struct ConnectWithoutTimeout {
 struct FileTimeouts {
     called_under_timeout: HashSet<String>,
     local_wrappers: HashSet<String>,
+    /// Whether anything in the file can bound a call: a wrapper, a timeout combinator, a
+    /// `select!` (most files have none, and their calls need no closer look).
+    any_bound: bool,
 }
 
 impl ConnectWithoutTimeout {
@@ -164,9 +167,19 @@ impl ConnectWithoutTimeout {
         cx.cached(ID, |cx| {
             let mut called_under_timeout = HashSet::new();
             let mut local_wrappers = HashSet::new();
+            let mut any_bound = false;
             for (name, body) in fn_bodies(&cx.file.items) {
                 let mut applies = false;
                 for_each_expr_in_block(body, false, &mut |e| {
+                    match e {
+                        Expr::MethodCall(m)
+                            if self.timeout_methods.iter().any(|t| m.method == t) =>
+                        {
+                            any_bound = true;
+                        }
+                        Expr::Block(b) if macros::origin(&b.attrs).is_some() => any_bound = true,
+                        _ => {}
+                    }
                     let Expr::Call(call) = e else { return };
                     if !self.is_wrapper_call(cx, e) {
                         return;
@@ -186,12 +199,14 @@ impl ConnectWithoutTimeout {
                     }
                 });
                 if applies {
+                    any_bound = true;
                     local_wrappers.insert(name);
                 }
             }
             FileTimeouts {
                 called_under_timeout,
                 local_wrappers,
+                any_bound,
             }
         })
     }
@@ -299,7 +314,27 @@ impl Rule for ConnectWithoutTimeout {
     }
 
     fn bounds_call<'ast>(&self, cx: &mut Context<'ast>, call: &'ast Expr) -> bool {
-        let local_wrappers = self.file_timeouts(cx).local_wrappers.clone();
-        self.has_timeout(cx, call, &local_wrappers) || self.binding_is_bounded(cx, call)
+        let facts = self.file_timeouts(cx);
+        if !facts.any_bound {
+            return false;
+        }
+        let local_wrappers = facts.local_wrappers.clone();
+        // Only a future a `let` holds can be bounded later through its binding: a call used at
+        // once (awaited, an argument, a receiver) cannot.
+        let held = matches!(
+            cx.ancestors().next(),
+            None | Some(
+                Expr::Block(_)
+                    | Expr::If(_)
+                    | Expr::Match(_)
+                    | Expr::Loop(_)
+                    | Expr::While(_)
+                    | Expr::ForLoop(_)
+                    | Expr::Closure(_)
+                    | Expr::Async(_)
+                    | Expr::Unsafe(_)
+            )
+        );
+        self.has_timeout(cx, call, &local_wrappers) || (held && self.binding_is_bounded(cx, call))
     }
 }

@@ -660,6 +660,13 @@ impl Rule for UnboundedConcurrency {
         ID
     }
 
+    fn candidate_context(&self, kind: &FactKind) -> Vec<String> {
+        match kind {
+            FactKind::Spawns => self.connection_sources.clone(),
+            _ => Vec::new(),
+        }
+    }
+
     fn check_expr<'ast>(&self, cx: &mut Context<'ast>, expr: &'ast Expr) {
         if let Some(kind) = self.spawn_kind(cx, expr) {
             self.check_spawn(cx, expr, kind);
