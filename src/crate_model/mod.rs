@@ -153,6 +153,8 @@ struct Package {
     module_paths: HashMap<PathBuf, Vec<String>>,
     /// The library target's root and the name code writes it by, when the package has one.
     lib: Option<(String, PathBuf)>,
+    /// The names after `fn` in the files of its module trees (read lexically).
+    fn_names: Arc<HashSet<String>>,
 }
 
 /// Where a package shows that it serves network peers.
@@ -257,6 +259,7 @@ impl CrateModel {
                     crate_of: HashMap::new(),
                     root_uses: HashMap::new(),
                     module_paths: HashMap::new(),
+                    fn_names: HashSet::new(),
                 },
             })
             .collect();
@@ -279,6 +282,7 @@ impl CrateModel {
                 .collect();
             let lib = shell.lib.clone();
             model.packages.push(Package {
+                fn_names: Arc::new(tree.fn_names),
                 module_paths: tree.module_paths,
                 lib,
                 crate_of: tree.crate_of,
@@ -341,6 +345,7 @@ impl CrateModel {
             unit: path.display().to_string(),
             module: Vec::new(),
             lib_name: None,
+            fn_names: None,
         };
         let Some(p) = self.package_of(&path) else {
             return loose();
@@ -350,6 +355,7 @@ impl CrateModel {
                 unit: p.dir.display().to_string(),
                 module: module.clone(),
                 lib_name: p.lib.as_ref().map(|(name, _)| name.clone()),
+                fn_names: Some(p.fn_names.clone()),
             },
             _ => loose(),
         }
@@ -1042,6 +1048,7 @@ struct Tree {
     root_uses: HashMap<PathBuf, RootUses>,
     /// File → its module path in the crate that first reaches it.
     module_paths: HashMap<PathBuf, Vec<String>>,
+    fn_names: HashSet<String>,
 }
 
 fn module_tree(dir: &Path, targets: &[(PathBuf, RootKind)]) -> Tree {
@@ -1054,6 +1061,7 @@ fn module_tree(dir: &Path, targets: &[(PathBuf, RootKind)]) -> Tree {
         .map(|(p, _)| (p.clone(), p.clone()))
         .collect();
     let mut root_uses: HashMap<PathBuf, RootUses> = HashMap::new();
+    let mut fn_names: HashSet<String> = HashSet::new();
     let mut module_paths: HashMap<PathBuf, Vec<String>> = targets
         .iter()
         .map(|(p, _)| (p.clone(), Vec::new()))
@@ -1109,10 +1117,15 @@ fn module_tree(dir: &Path, targets: &[(PathBuf, RootKind)]) -> Tree {
                         .as_deref()
                         .filter(|_| targets.iter().any(|(root, _)| *root == p))
                         .map(|t| RootUses::read(t, scan::root_uses));
-                    (p, mods, listener, uses)
+                    let names: Vec<String> = text
+                        .as_deref()
+                        .map(|t| scan::fn_names(t).into_iter().map(str::to_owned).collect())
+                        .unwrap_or_default();
+                    (p, mods, listener, uses, names)
                 })
                 .collect();
-            for (p, mods, listener, uses) in read {
+            for (p, mods, listener, uses, names) in read {
+                fn_names.extend(names);
                 if let Some(uses) = uses {
                     root_uses.insert(p.clone(), uses);
                 }
@@ -1205,6 +1218,7 @@ fn module_tree(dir: &Path, targets: &[(PathBuf, RootKind)]) -> Tree {
         crate_of,
         root_uses,
         module_paths,
+        fn_names,
     }
 }
 
@@ -1215,6 +1229,7 @@ type ReadFile = (
     scan::FileMods,
     Option<&'static str>,
     Option<RootUses>,
+    Vec<String>,
 );
 
 /// The files a `mod` declaration names, as rustc finds them (several with `cfg_attr` paths).

@@ -516,3 +516,36 @@ fn module_uses(text: &str, only_pub: bool) -> Vec<&str> {
     }
     out
 }
+
+/// The names after every `fn` keyword of `text`, lexically (a name in a comment or a string may be
+/// among them: a superset of the functions and methods the file defines).
+pub fn fn_names(text: &str) -> Vec<&str> {
+    let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(at) = text[from..].find("fn").map(|i| i + from) {
+        from = at + 2;
+        let before_ok = at == 0 || !is_ident(bytes[at - 1]);
+        let after = bytes.get(at + 2).copied();
+        if !before_ok || !after.is_some_and(|b| b.is_ascii_whitespace()) {
+            continue;
+        }
+        let start = text[at + 2..]
+            .find(|c: char| !c.is_ascii_whitespace())
+            .map_or(text.len(), |i| i + at + 2);
+        let start = if text[start..].starts_with("r#") {
+            start + 2
+        } else {
+            start
+        };
+        let end = text[start..]
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .map_or(text.len(), |i| i + start);
+        if end > start {
+            out.push(&text[start..end]);
+        }
+        from = end.max(from);
+    }
+    out
+}

@@ -100,3 +100,9 @@ fn root_pub_uses_are_module_level_public_items() {
         ]
     );
 }
+
+#[test]
+fn fn_names_are_read_lexically() {
+    let src = "pub async fn dial(a: &str) {}\nimpl X { fn r#type(&self) {} }\nlet f: fn(u8) = g; // fn noted\nconst_fn();";
+    assert_eq!(super::scan::fn_names(src), ["dial", "type", "noted"]);
+}

@@ -175,11 +175,7 @@ impl<'ast> Context<'ast> {
                     .or_else(|| {
                         // A binary's path into its package's library.
                         let lib = self.place.lib_name.as_ref()?;
-                        let Resolved::External(path) =
-                            self.resolver.resolve(self.module, &self.blocks, &p.path)
-                        else {
-                            return None;
-                        };
+                        let path = self.callee(expr)?;
                         let mut parts = path.split("::");
                         (parts.next() == Some(lib.as_str()))
                             .then(|| parts.map(str::to_owned).collect::<Vec<_>>())

@@ -542,7 +542,18 @@ impl<'ast> Visit<'ast> for Checker<'_, 'ast> {
         for rule in self.rules {
             rule.check_expr(&mut self.cx, expr);
         }
-        if let Some(callee) = self.cx.local_callee(expr) {
+        let defined = |m: &syn::ExprMethodCall| {
+            self.cx
+                .place
+                .fn_names
+                .as_ref()
+                .is_none_or(|names| names.contains(&m.method.to_string()))
+        };
+        let recorded = match expr {
+            Expr::MethodCall(m) => defined(m),
+            _ => true,
+        };
+        if let Some(callee) = recorded.then(|| self.cx.local_callee(expr)).flatten() {
             let mut under_timeout = false;
             for rule in self.rules {
                 under_timeout = under_timeout || rule.bounds_call(&mut self.cx, expr);

@@ -23,6 +23,9 @@ pub struct Place {
     /// The package's library name as code writes it: a binary's `mylib::net::dial` is the
     /// library's `net::dial`.
     pub lib_name: Option<String>,
+    /// The names of the functions and methods the unit's files define (lexically): a method call
+    /// of another name cannot reach one of them and is not recorded. `None`: record every call.
+    pub fn_names: Option<std::sync::Arc<std::collections::HashSet<String>>>,
 }
 
 /// What a function does that a caller in another file may stand for.

@@ -207,6 +207,45 @@ impl ClientWithoutTimeout {
             Some(Expr::MethodCall(m)) if !std::ptr::eq(&*m.receiver, expr) => return,
             _ => {}
         }
+        // Built in the chain (`helper().build()`), or later through a `let` in a function that
+        // builds something: otherwise nothing is built here (and the body need not be searched).
+        let mut top = expr;
+        let mut builds_in_chain = false;
+        for a in cx.ancestors() {
+            match a {
+                Expr::MethodCall(m) if std::ptr::eq(&*m.receiver, top) => {
+                    builds_in_chain |= BUILDS.iter().any(|b| m.method == b);
+                }
+                Expr::Try(_) | Expr::Await(_) | Expr::Paren(_) => {}
+                _ => break,
+            }
+            top = a;
+        }
+        if !builds_in_chain {
+            let Some(body) = cx.current_fn().map(|f| f.body) else {
+                return;
+            };
+            let key = body as *const syn::Block as usize;
+            let builds = {
+                let seen = cx.cached(ID, |_| {
+                    std::cell::RefCell::new(std::collections::HashMap::<usize, bool>::new())
+                });
+                let known = seen.borrow().get(&key).copied();
+                known.unwrap_or_else(|| {
+                    let mut b = false;
+                    for_each_expr_in_block(body, false, &mut |e| {
+                        if let Expr::MethodCall(m) = e {
+                            b |= BUILDS.iter().any(|w| m.method == w);
+                        }
+                    });
+                    seen.borrow_mut().insert(key, b);
+                    b
+                })
+            };
+            if !builds {
+                return;
+            }
+        }
         let Some(callee) = cx.local_callee(expr) else {
             return;
         };

@@ -31,7 +31,7 @@ pub struct ConnectWithoutTimeout {
 /// functions whose body applies a timeout wrapper (a future passed to them is bounded).
 struct FileTimeouts {
     called_under_timeout: HashSet<String>,
-    local_wrappers: HashSet<String>,
+    local_wrappers: std::rc::Rc<HashSet<String>>,
     /// Whether anything in the file can bound a call: a wrapper, a timeout combinator, a
     /// `select!` (most files have none, and their calls need no closer look).
     any_bound: bool,
@@ -205,7 +205,7 @@ impl ConnectWithoutTimeout {
             }
             FileTimeouts {
                 called_under_timeout,
-                local_wrappers,
+                local_wrappers: std::rc::Rc::new(local_wrappers),
                 any_bound,
             }
         })

@@ -367,6 +367,33 @@ impl UnboundedConcurrency {
     /// A call, in a loop fed by an outside source, to a function of the crate that spawns per
     /// call (decided by the join): reported at the call, where the limit is missing.
     fn check_spawning_call<'ast>(&self, cx: &mut Context<'ast>, expr: &'ast Expr) {
+        let Some(loop_expr) = cx.loops().next() else {
+            return;
+        };
+        // Cheap test first, once per loop: most loops accept no connections.
+        let key = loop_expr as *const Expr as usize;
+        let accepts = {
+            let seen = cx.cached(ID, |_| {
+                std::cell::RefCell::new(std::collections::HashMap::<usize, bool>::new())
+            });
+            let known = seen.borrow().get(&key).copied();
+            match known {
+                Some(a) => a,
+                None => {
+                    let mut a = false;
+                    for_each_expr(loop_expr, true, &mut |e| {
+                        if let Expr::MethodCall(m) = e {
+                            a |= self.connection_sources.iter().any(|s| m.method == s);
+                        }
+                    });
+                    seen.borrow_mut().insert(key, a);
+                    a
+                }
+            }
+        };
+        if !accepts {
+            return;
+        }
         let Some(callee) = cx.local_callee(expr) else {
             return;
         };
