@@ -436,3 +436,77 @@ impl Join {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::Position;
+
+    fn at(line: u32) -> Site {
+        let p = Position {
+            line,
+            column: 1,
+            byte: 0,
+        };
+        Site {
+            path: "src/a.rs".into(),
+            region: Region { start: p, end: p },
+        }
+    }
+
+    fn call(caller: Option<&str>, callee: &[&str], under_timeout: bool, line: u32) -> CallSite {
+        CallSite {
+            caller: caller.map(str::to_owned),
+            callee: callee.iter().map(|k| k.to_string()).collect(),
+            under_timeout,
+            at: at(line),
+        }
+    }
+
+    fn join(functions: &[&str], calls: Vec<CallSite>) -> Join {
+        Join::new([FileSummary {
+            unit: "u".to_owned(),
+            functions: functions.iter().map(|f| f.to_string()).collect(),
+            facts: Vec::new(),
+            calls,
+        }])
+    }
+
+    fn unguarded(j: &Join, f: &str) -> bool {
+        j.decide(
+            "u",
+            &Condition::SomeCallerUnguarded {
+                function: f.to_owned(),
+            },
+        )
+        .holds
+    }
+
+    #[test]
+    fn callers_of_callers_decide_and_recursion_is_no_caller() {
+        // dial <- helper (bare) <- run (under a timeout): bounded.
+        let j = join(
+            &["net::dial", "net::helper", "run"],
+            vec![
+                call(Some("net::helper"), &["net::dial"], false, 1),
+                call(Some("run"), &["net::helper"], true, 2),
+            ],
+        );
+        assert!(!unguarded(&j, "net::dial"));
+        // A function that only calls itself has no caller in view.
+        let j = join(
+            &["<Conn>::connect"],
+            vec![call(Some("<Conn>::connect"), &["<?>::connect"], false, 1)],
+        );
+        assert!(unguarded(&j, "<Conn>::connect"));
+    }
+
+    #[test]
+    fn a_receiver_of_unknown_type_reaches_only_a_unique_method() {
+        let guarded = || vec![call(Some("run"), &["<?>::dial"], true, 1)];
+        let j = join(&["<Conn>::dial", "run"], guarded());
+        assert!(!unguarded(&j, "<Conn>::dial"));
+        let j = join(&["<Conn>::dial", "<Peer>::dial", "run"], guarded());
+        assert!(unguarded(&j, "<Conn>::dial"));
+    }
+}
