@@ -824,6 +824,13 @@ fn join_summaries(
                 // A function that returns a client builder names the client library: its file
                 // was parsed.
                 Condition::CalleeReturnsBuilderWithoutTimeout { .. } => continue,
+                // The feeding file names the struct and the field.
+                Condition::FieldFed { owner, field } => {
+                    if decision.evidence.is_none() {
+                        wanted.insert((vec![owner.clone()], field.clone()));
+                    }
+                    continue;
+                }
             };
             let mut keys = start.clone();
             let mut frontier = start;

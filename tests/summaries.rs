@@ -16,6 +16,7 @@ const RULES: &[&str] = &[
     "connect-without-timeout",
     "unbounded-concurrency",
     "client-without-timeout",
+    "unbounded-channel",
 ];
 
 #[test]
@@ -138,6 +139,22 @@ fn a_client_built_from_a_helpers_builder_names_the_helper() {
                 .iter()
                 .any(|(p, l, m)| p == "src/http.rs" && *l == 3 && m.contains("no timeout")),
             "{args:?}: the helper's builder is not named: {at_build:?}"
+        );
+    }
+}
+
+#[test]
+fn a_sender_stored_in_another_files_struct_names_the_feeding_site() {
+    let case = common::repo_root().join("fixtures/unbounded-channel/field-fed");
+    for args in [&["."][..], &["src/main.rs"][..]] {
+        let found = labelled(&case, args);
+        assert_eq!(found.len(), 1, "{args:?}: {found:?}");
+        assert!(
+            found[0]
+                .2
+                .iter()
+                .any(|(p, l, m)| p == "src/server.rs" && *l == 13 && m.contains("fed here")),
+            "{args:?}: the feeding site in the other file is not named: {found:?}"
         );
     }
 }

@@ -256,6 +256,24 @@ impl<'ast> Context<'ast> {
         });
     }
 
+    /// Like [`Context::report_candidate`], for a finding of medium confidence.
+    pub fn report_medium_candidate(
+        &mut self,
+        finding: RawFinding,
+        reason: impl Into<String>,
+        condition: Condition,
+        evidence: impl Into<String>,
+    ) {
+        self.push(Reported {
+            finding,
+            medium_reason: Some(reason.into()),
+            condition: Some(Pending {
+                condition,
+                evidence: evidence.into(),
+            }),
+        });
+    }
+
     /// The innermost enclosing function.
     pub fn current_fn(&self) -> Option<&FnFrame<'ast>> {
         self.fns.last()

@@ -35,6 +35,8 @@ pub enum FactKind {
     Spawns,
     /// It returns a client builder; `timeout`: one was set on it.
     ReturnsBuilder { timeout: bool },
+    /// It sends on `self.<field>` (a field of `owner`) once per item of an outside source.
+    FeedsField { owner: String, field: String },
 }
 
 /// A call to one of the crate's own functions.
@@ -59,6 +61,9 @@ pub enum Condition {
     CalleeSpawns { callee: Vec<String> },
     /// The callee returns a client builder with no timeout set.
     CalleeReturnsBuilderWithoutTimeout { callee: Vec<String> },
+    /// Always holds (the finding stands on its own); the join names where some file of the
+    /// unit sends on `owner.field` once per item of an outside source.
+    FieldFed { owner: String, field: String },
 }
 
 /// A candidate finding's condition, and what the label at the evidence the join finds says
@@ -77,6 +82,7 @@ impl Condition {
             Condition::SomeCallerUnguarded { function } => std::slice::from_ref(function),
             Condition::CalleeSpawns { callee }
             | Condition::CalleeReturnsBuilderWithoutTimeout { callee } => callee.as_slice(),
+            Condition::FieldFed { field, .. } => return vec![field.clone()],
         };
         keys.iter().map(|k| last_name(k).to_owned()).collect()
     }
@@ -155,6 +161,7 @@ fn qualify(condition: &Condition, q: &dyn Fn(&[String]) -> Vec<String>) -> Condi
         Condition::CalleeReturnsBuilderWithoutTimeout { callee } => {
             Condition::CalleeReturnsBuilderWithoutTimeout { callee: q(callee) }
         }
+        Condition::FieldFed { .. } => condition.clone(),
     }
 }
 
@@ -309,6 +316,26 @@ impl Join {
         let q =
             |keys: &[String]| -> Vec<String> { keys.iter().map(|k| qualified(unit, k)).collect() };
         match &qualify(condition, &q) {
+            Condition::FieldFed { owner, field } => {
+                let prefix = format!("{unit}#");
+                let wanted = FactKind::FeedsField {
+                    owner: owner.clone(),
+                    field: field.clone(),
+                };
+                let evidence = self
+                    .facts
+                    .iter()
+                    .filter(|(key, _)| key.starts_with(&prefix))
+                    .flat_map(|(_, facts)| facts)
+                    .filter(|(kind, _)| *kind == wanted)
+                    .map(|(_, at)| at)
+                    .min()
+                    .cloned();
+                Decision {
+                    holds: true,
+                    evidence,
+                }
+            }
             Condition::SomeCallerUnguarded { function } => {
                 self.unguarded_caller(function, &mut Vec::new())
             }
