@@ -158,3 +158,26 @@ fn a_sender_stored_in_another_files_struct_names_the_feeding_site() {
         );
     }
 }
+
+#[test]
+fn sarif_puts_a_label_of_another_file_in_that_file() {
+    let case = common::repo_root().join("fixtures/connect-without-timeout/one-caller-unguarded");
+    let report: serde_json::Value =
+        serde_json::from_str(&stdout(&run_in(&case, &["--format", "sarif", "."]))).expect("sarif");
+    let related = &report["runs"][0]["results"][0]["relatedLocations"][0]["physicalLocation"];
+    assert_eq!(
+        related["artifactLocation"]["uri"], "src/probe.rs",
+        "{related}"
+    );
+    assert_eq!(related["region"]["startLine"], 5, "{related}");
+}
+
+#[test]
+fn text_output_names_a_label_of_another_file_in_a_note() {
+    let case = common::repo_root().join("fixtures/connect-without-timeout/one-caller-unguarded");
+    let text = stdout(&run_in(&case, &["--color", "never", "."]));
+    assert!(
+        text.contains("note: src/probe.rs:5:5: called here with no timeout around the call"),
+        "{text}"
+    );
+}
