@@ -221,6 +221,9 @@ impl<'ast> Context<'ast> {
 
     /// Records what the current function does for callers in other files (at `range`).
     pub fn record_fact(&mut self, kind: FactKind, range: Range<usize>) {
+        if range.end <= range.start {
+            return;
+        }
         if let Some(key) = self.fns.last().map(|f| f.key.clone()) {
             if !self
                 .summary
@@ -234,7 +237,10 @@ impl<'ast> Context<'ast> {
     }
 
     pub(super) fn record_call(&mut self, site: RawCallSite) {
-        self.summary.calls.push(site);
+        // A synthetic node (from macro expansion) has no place in the file.
+        if site.range.end > site.range.start {
+            self.summary.calls.push(site);
+        }
     }
 
     /// Reports a finding that stands only if `condition` holds once every file of the crate

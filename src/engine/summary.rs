@@ -222,8 +222,19 @@ impl Join {
         for caller in callers {
             self.note_defined(&caller);
         }
-        // Sorted, so that "the first unguarded caller" is the same on every run.
-        self.sites.sort_by(|a, b| a.at.cmp(&b.at));
+        // Sorted, so that "the first unguarded caller" (or spawn, or builder) is the same on
+        // every run, whatever order the workers finished in.
+        self.sites.sort_by(|a, b| {
+            (&a.at, &a.caller, &a.callee, a.under_timeout).cmp(&(
+                &b.at,
+                &b.caller,
+                &b.callee,
+                b.under_timeout,
+            ))
+        });
+        for facts in self.facts.values_mut() {
+            facts.sort_by(|a, b| a.1.cmp(&b.1));
+        }
         self.callers.clear();
         self.calls_from.clear();
         for (i, site) in self.sites.iter().enumerate() {
