@@ -795,6 +795,12 @@ fn join_summaries(
         return join;
     }
     let units: HashSet<&str> = pending.iter().map(|(u, _)| *u).collect();
+    // Each unit's function names (lexical), from any of its files.
+    let fn_names: HashMap<&str, std::sync::Arc<HashSet<String>>> = kept
+        .iter()
+        .filter(|r| !r.candidates.is_empty())
+        .filter_map(|r| Some((r.unit.as_str(), model.place(&r.path).fn_names?)))
+        .collect();
     let mut waiting: Vec<PathBuf> = prefiltered
         .into_iter()
         .filter(|p| units.contains(model.place(p).unit.as_str()))
@@ -848,13 +854,25 @@ fn join_summaries(
                 keys.extend(frontier.iter().cloned());
             }
             for key in &keys {
-                // A receiver of unknown type reaches only a method the unit has one of.
-                if let Some(name) = key.strip_prefix("<?>::") {
-                    if !join.unique_method(unit, name) {
-                        continue;
-                    }
+                // A receiver of unknown type reaches only a method the unit has one of; and a
+                // name no file of the package defines after `fn` names nothing of it.
+                // The only method of its name, when it is one, is read already.
+                if key.starts_with("<?>::") {
+                    continue;
                 }
-                wanted.insert(mention_of(&join, unit, key, up));
+                // A name (or a method's type) no file of the package defines names nothing of it.
+                let (context, name) = mention_of(key, up);
+                let names = fn_names.get(unit);
+                let defined = |n: &str| names.is_none_or(|names| names.contains(n));
+                if !defined(&name) || (key.starts_with('<') && !context.iter().all(|t| defined(t)))
+                {
+                    continue;
+                }
+                // A callee whose summary is in: its definition is read already.
+                if !up && join.defines_in(unit, key) {
+                    continue;
+                }
+                wanted.insert((context, name));
             }
         }
         let fresh: Vec<(Vec<String>, String)> = wanted.difference(&asked).cloned().collect();
@@ -891,22 +909,27 @@ fn join_summaries(
     join
 }
 
-/// What a file must mention to hold a call to `key` (`calls`) or its definition: its name, and
-/// for a method of a named type that type's name too (a call to the only method of that name may
-/// be on a receiver of unknown type; a definition is in an `impl` of its type).
-fn mention_of(join: &Join, unit: &str, key: &str, calls: bool) -> (Vec<String>, String) {
+/// What a file must mention to hold a call to `key` (`call`) or its definition: its name, and
+/// for a method of a named type that type's name too (a call the join follows names the type:
+/// `Self`, a typed field, a path; a definition is in an `impl` of it).
+fn mention_of(key: &str, call: bool) -> (Vec<String>, String) {
     let name = crate::engine::summary::last_name(key).to_owned();
-    // `<Conn>::open`, or a path through a type: `net::Conn::open`.
-    let ty = match key.strip_prefix('<') {
-        Some(rest) => rest.split_once(">::").map(|(ty, _)| ty.to_owned()),
-        None => key
-            .rsplit("::")
-            .nth(1)
-            .filter(|seg| seg.starts_with(|c: char| c.is_ascii_uppercase()))
-            .map(str::to_owned),
-    }
-    .filter(|ty| ty != "?" && !(calls && join.unique_method(unit, &name)));
-    (ty.into_iter().collect(), name)
+    // `<Conn>::open`, or a path through a type: `net::Conn::open`; a free function of a module
+    // is named through that module (`net::dial`, `use crate::net::dial`) or `super`.
+    let context = match key.strip_prefix('<') {
+        Some(rest) => rest
+            .split_once(">::")
+            .map(|(ty, _)| ty.to_owned())
+            .filter(|ty| ty != "?")
+            .into_iter()
+            .collect(),
+        None => match key.rsplit("::").nth(1) {
+            Some(ty) if ty.starts_with(|c: char| c.is_ascii_uppercase()) => vec![ty.to_owned()],
+            Some(module) if call => vec![module.to_owned(), "super".to_owned()],
+            _ => Vec::new(),
+        },
+    };
+    (context, name)
 }
 
 /// Keeps or drops each candidate as the join decides, with a label at the other file's evidence;

@@ -153,7 +153,8 @@ struct Package {
     module_paths: HashMap<PathBuf, Vec<String>>,
     /// The library target's root and the name code writes it by, when the package has one.
     lib: Option<(String, PathBuf)>,
-    /// The names after `fn` in the files of its module trees (read lexically).
+    /// The names after `fn`, `struct`, `enum`, `type`, .. in the files of its module trees
+    /// (read lexically).
     fn_names: Arc<HashSet<String>>,
 }
 
@@ -1119,7 +1120,7 @@ fn module_tree(dir: &Path, targets: &[(PathBuf, RootKind)]) -> Tree {
                         .map(|t| RootUses::read(t, scan::root_uses));
                     let names: Vec<String> = text
                         .as_deref()
-                        .map(|t| scan::fn_names(t).into_iter().map(str::to_owned).collect())
+                        .map(|t| scan::item_names(t).into_iter().map(str::to_owned).collect())
                         .unwrap_or_default();
                     (p, mods, listener, uses, names)
                 })

@@ -517,23 +517,33 @@ fn module_uses(text: &str, only_pub: bool) -> Vec<&str> {
     out
 }
 
-/// The names after every `fn` keyword of `text`, lexically (a name in a comment or a string may be
-/// among them: a superset of the functions and methods the file defines).
-pub fn fn_names(text: &str) -> Vec<&str> {
+/// The names after every `fn`, `struct`, `enum`, `union`, `trait` and `type` keyword of `text`,
+/// lexically (a name in a comment or a string may be among them: a superset of the functions,
+/// methods and types the file defines).
+pub fn item_names(text: &str) -> Vec<&str> {
+    const KEYWORDS: &[&str] = &["fn", "struct", "enum", "union", "trait", "type"];
     let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     let bytes = text.as_bytes();
     let mut out = Vec::new();
-    let mut from = 0;
-    while let Some(at) = text[from..].find("fn").map(|i| i + from) {
-        from = at + 2;
-        let before_ok = at == 0 || !is_ident(bytes[at - 1]);
-        let after = bytes.get(at + 2).copied();
-        if !before_ok || !after.is_some_and(|b| b.is_ascii_whitespace()) {
+    let mut at = 0;
+    while at < bytes.len() {
+        if !bytes[at].is_ascii_alphabetic() || (at > 0 && is_ident(bytes[at - 1])) {
+            at += 1;
             continue;
         }
-        let start = text[at + 2..]
+        let word_end = text[at..]
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .map_or(text.len(), |i| i + at);
+        let word = &text[at..word_end];
+        at = word_end;
+        if !KEYWORDS.contains(&word)
+            || !bytes.get(word_end).is_some_and(|b| b.is_ascii_whitespace())
+        {
+            continue;
+        }
+        let start = text[word_end..]
             .find(|c: char| !c.is_ascii_whitespace())
-            .map_or(text.len(), |i| i + at + 2);
+            .map_or(text.len(), |i| i + word_end);
         let start = if text[start..].starts_with("r#") {
             start + 2
         } else {
@@ -545,7 +555,7 @@ pub fn fn_names(text: &str) -> Vec<&str> {
         if end > start {
             out.push(&text[start..end]);
         }
-        from = end.max(from);
+        at = end.max(at);
     }
     out
 }

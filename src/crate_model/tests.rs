@@ -102,7 +102,10 @@ fn root_pub_uses_are_module_level_public_items() {
 }
 
 #[test]
-fn fn_names_are_read_lexically() {
-    let src = "pub async fn dial(a: &str) {}\nimpl X { fn r#type(&self) {} }\nlet f: fn(u8) = g; // fn noted\nconst_fn();";
-    assert_eq!(super::scan::fn_names(src), ["dial", "type", "noted"]);
+fn item_names_are_read_lexically() {
+    let src = "pub async fn dial(a: &str) {}\nimpl X { fn r#type(&self) {} }\nlet f: fn(u8) = g; // fn noted\nconst_fn();\npub(crate) struct Conn<T>;\ntype Alias = u8; enum E {}";
+    assert_eq!(
+        super::scan::item_names(src),
+        ["dial", "type", "noted", "Conn", "Alias", "E"]
+    );
 }

@@ -148,8 +148,9 @@ impl<'ast> Context<'ast> {
 
     /// The keys the crate's own function that `expr` calls may have, most precise first: a path
     /// call resolved to the crate's module tree (`net::dial`, or a method `<Conn>::dial` when the
-    /// path ends in a type), a method call on `self`, on a field of `self` of known type, or on a
-    /// receiver of unknown type (`<?>::dial`). `None` for calls that leave the crate.
+    /// path ends in a type), a method call on `self` or on a field of `self` of known type
+    /// (`<Conn>::dial`), or on a receiver of unknown type (`<?>::dial`). `None` for calls that
+    /// leave the crate.
     pub fn local_callee(&self, expr: &Expr) -> Option<Vec<String>> {
         match expr {
             Expr::Call(call) => {
@@ -203,12 +204,12 @@ impl<'ast> Context<'ast> {
                     },
                     _ => None,
                 };
-                let mut keys = Vec::new();
-                if let Some(ty) = ty {
-                    keys.push(format!("<{ty}>::{name}"));
-                }
-                keys.push(format!("<?>::{name}"));
-                Some(keys)
+                // A receiver of known type calls that type's method (an outside type's, when the
+                // crate defines none: then nothing of the crate); only an unknown one may be any.
+                Some(vec![match ty {
+                    Some(ty) => format!("<{ty}>::{name}"),
+                    None => format!("<?>::{name}"),
+                }])
             }
             _ => None,
         }

@@ -23,8 +23,9 @@ pub struct Place {
     /// The package's library name as code writes it: a binary's `mylib::net::dial` is the
     /// library's `net::dial`.
     pub lib_name: Option<String>,
-    /// The names of the functions and methods the unit's files define (lexically): a method call
-    /// of another name cannot reach one of them and is not recorded. `None`: record every call.
+    /// The names of the functions, methods and types the unit's files define (lexically): a
+    /// method call of another name cannot reach one of them and is not recorded. `None`: record
+    /// every call.
     pub fn_names: Option<std::sync::Arc<std::collections::HashSet<String>>>,
 }
 
@@ -263,7 +264,7 @@ impl Join {
             .into_iter()
             .flatten()
             .filter_map(|&i| self.sites.get(i))
-            .filter(|s| !s.under_timeout)
+            .filter(|s| !s.under_timeout && !s.callee.iter().all(|k| k.contains("#<?>::")))
             .filter_map(|s| {
                 s.caller
                     .as_deref()?
@@ -317,9 +318,9 @@ impl Join {
         Vec::new()
     }
 
-    /// Whether some file of the run defines `key`.
-    pub fn defines(&self, key: &str) -> bool {
-        self.defined.contains(key)
+    /// Whether some file of the run defines `key` of `unit`.
+    pub fn defines_in(&self, unit: &str, key: &str) -> bool {
+        self.defined.contains(&qualified(unit, key))
     }
 
     /// Decides a condition of a finding in `unit`.
@@ -414,12 +415,16 @@ impl Join {
         seen.push(function.to_owned());
         // A call from the function itself or from a caller already on the chain (recursion)
         // says nothing of how the chain is entered.
+        // Calls on a receiver of unknown type are left out: the one method of that name in the
+        // unit is only a guess (`tx.send(..)` on a channel is not `Client::send`), and a guess
+        // must neither clear nor keep a finding.
         let sites: Vec<&CallSite> = self
             .callers
             .get(function)
             .into_iter()
             .flatten()
             .filter_map(|&i| self.sites.get(i))
+            .filter(|s| !s.callee.iter().all(|k| k.contains("#<?>::")))
             .filter(|s| !s.caller.as_ref().is_some_and(|c| seen.contains(c)))
             .collect();
         if sites.is_empty() {
@@ -540,11 +545,44 @@ mod tests {
     }
 
     #[test]
-    fn a_receiver_of_unknown_type_reaches_only_a_unique_method() {
-        let guarded = || vec![call(Some("run"), &["<?>::dial"], true, 1)];
-        let j = join(&["<Conn>::dial", "run"], guarded());
-        assert!(!unguarded(&j, "<Conn>::dial"));
-        let j = join(&["<Conn>::dial", "<Peer>::dial", "run"], guarded());
+    fn a_receiver_of_unknown_type_neither_clears_nor_keeps_a_connect() {
+        // `timeout(d, x.dial())` on an unknown `x` is no evidence that `Conn::dial` is bounded.
+        let j = join(
+            &["<Conn>::dial", "run"],
+            vec![call(Some("run"), &["<?>::dial"], true, 1)],
+        );
         assert!(unguarded(&j, "<Conn>::dial"));
+        // A typed caller that bounds it does clear it, whatever unknown receivers do.
+        let j = join(
+            &["<Conn>::dial", "run", "poll"],
+            vec![
+                call(Some("run"), &["<Conn>::dial"], true, 1),
+                call(Some("poll"), &["<?>::dial"], false, 2),
+            ],
+        );
+        assert!(!unguarded(&j, "<Conn>::dial"));
+    }
+
+    #[test]
+    fn a_spawning_method_is_reached_through_an_unknown_receiver_when_unique() {
+        let spawns = |methods: &[&str]| {
+            let mut functions: Vec<&str> = methods.to_vec();
+            functions.push("serve");
+            Join::new([FileSummary {
+                unit: "u".to_owned(),
+                functions: functions.iter().map(|f| f.to_string()).collect(),
+                facts: vec![("<Server>::serve_conn".to_owned(), FactKind::Spawns, at(3))],
+                calls: Vec::new(),
+            }])
+            .decide(
+                "u",
+                &Condition::CalleeSpawns {
+                    callee: vec!["<?>::serve_conn".to_owned()],
+                },
+            )
+            .holds
+        };
+        assert!(spawns(&["<Server>::serve_conn"]));
+        assert!(!spawns(&["<Server>::serve_conn", "<Proxy>::serve_conn"]));
     }
 }
