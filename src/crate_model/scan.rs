@@ -521,39 +521,44 @@ fn module_uses(text: &str, only_pub: bool) -> Vec<&str> {
 /// lexically (a name in a comment or a string may be among them: a superset of the functions,
 /// methods and types the file defines).
 pub fn item_names(text: &str) -> Vec<&str> {
-    const KEYWORDS: &[&str] = &["fn", "struct", "enum", "union", "trait", "type"];
-    let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    const KEYWORDS: &[&[u8]] = &[b"fn", b"struct", b"enum", b"union", b"trait", b"type"];
+    let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
     let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut at = 0;
     while at < bytes.len() {
-        if !bytes[at].is_ascii_alphabetic() || (at > 0 && is_ident(bytes[at - 1])) {
+        let b = bytes[at];
+        // Only the first byte of an identifier can start a keyword.
+        if !matches!(b, b'f' | b's' | b'e' | b'u' | b't') || (at > 0 && is_ident(bytes[at - 1])) {
             at += 1;
             continue;
         }
-        let word_end = text[at..]
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .map_or(text.len(), |i| i + at);
-        let word = &text[at..word_end];
-        at = word_end;
-        if !KEYWORDS.contains(&word)
-            || !bytes.get(word_end).is_some_and(|b| b.is_ascii_whitespace())
-        {
+        let Some(keyword) = KEYWORDS.iter().find(|k| bytes[at..].starts_with(k)) else {
+            at += 1;
+            continue;
+        };
+        let after = at + keyword.len();
+        at = after;
+        if !bytes.get(after).is_some_and(|b| b.is_ascii_whitespace()) {
             continue;
         }
-        let start = text[word_end..]
-            .find(|c: char| !c.is_ascii_whitespace())
-            .map_or(text.len(), |i| i + word_end);
-        let start = if text[start..].starts_with("r#") {
-            start + 2
-        } else {
-            start
-        };
-        let end = text[start..]
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .map_or(text.len(), |i| i + start);
+        let mut start = after;
+        while bytes.get(start).is_some_and(|b| b.is_ascii_whitespace()) {
+            start += 1;
+        }
+        if bytes[start..].starts_with(b"r#") {
+            start += 2;
+        }
+        let mut end = start;
+        while bytes
+            .get(end)
+            .is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            end += 1;
+        }
         if end > start {
-            out.push(&text[start..end]);
+            // ASCII bytes only: the slice is on character boundaries.
+            out.extend(text.get(start..end));
         }
         at = end.max(at);
     }
