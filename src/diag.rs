@@ -96,6 +96,9 @@ pub struct Region {
 pub struct Label {
     pub region: Region,
     pub message: String,
+    /// The file of a label in another file than the finding's (a caller, a helper), as displayed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
 }
 
 /// One reported problem.

@@ -2,7 +2,7 @@
 //! stacks, and merge per-file results in path order. Each worker holds at most one file's text and
 //! tree at a time. A clean file leaves only a few bytes behind (its status, counted); full results
 //! are kept only for files with findings or that could not be analysed.
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
@@ -15,8 +15,9 @@ use crate::crate_model::{CrateModel, Role, Serving, TestReason};
 use crate::diag::{
     Confidence, Edit, Exempt, Finding, Fix, Label, Level, NotAnalysed, Suppressed, SuppressedBy,
 };
-use crate::engine::prefilter::{self, Prefilter};
+use crate::engine::prefilter::{self, Mentions, Prefilter};
 use crate::engine::resolve::KnownPaths;
+use crate::engine::summary::{Condition, FileSummary, Join, Pending, Place, Site};
 use crate::engine::test_code;
 use crate::engine::{Engine, FileAnalysis, Reported, TestModule};
 use crate::input::{self, ReadError};
@@ -62,6 +63,20 @@ pub struct FileResult {
     /// SHA-256 of the bytes analysed, kept when a finding offers a fix: `--fix` writes a file
     /// only while its bytes are still these.
     pub digest: Option<[u8; 32]>,
+    /// Findings that stand only if a condition on other files' summaries holds (decided by the
+    /// join at the end of the run, then emptied).
+    pub candidates: Vec<Candidate>,
+    /// The unit (package) whose summaries decide the candidates.
+    pub unit: String,
+}
+
+/// A finding of a file that another file's summary decides: the finding is the one at `region`
+/// of `rule`.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub rule: String,
+    pub region: crate::diag::Region,
+    pub pending: Pending,
 }
 
 /// How every discovered file ended: each counts once.
@@ -232,6 +247,10 @@ struct Analysed {
     bytes: u64,
     /// Findings left out because the file's package is a tool (see `FileCounts`).
     left_out_in_tools: usize,
+    /// The file's summary, when it was parsed.
+    summary: Option<FileSummary>,
+    /// Read but not parsed (the prefilter): a later pass parses it if it names a summarised function.
+    prefiltered_at: Option<PathBuf>,
 }
 
 /// What the workers fold their files into: counts, the files worth keeping (findings or not
@@ -244,10 +263,38 @@ struct Tally {
     kept: Vec<FileResult>,
     /// (declaring file, its `#[cfg(test)] mod x;` items).
     test_modules: Vec<(PathBuf, Vec<TestModule>)>,
+    /// What the join needs: the summaries of parsed files, and the files the prefilter skipped.
+    side: SideTally,
+    /// Linted files the prefilter skipped.
+    lint_prefiltered: Vec<PathBuf>,
+}
+
+/// What the files give the join, besides their results.
+#[derive(Default)]
+struct SideTally {
+    summaries: Vec<FileSummary>,
+    prefiltered: Vec<PathBuf>,
+}
+
+impl SideTally {
+    fn add(&mut self, summary: Option<FileSummary>, prefiltered: Option<PathBuf>) {
+        self.summaries.extend(summary.filter(|s| !s.is_empty()));
+        self.prefiltered.extend(prefiltered);
+    }
+
+    fn merge(mut self, other: SideTally) -> SideTally {
+        self.summaries.extend(other.summaries);
+        self.prefiltered.extend(other.prefiltered);
+        self
+    }
 }
 
 impl Tally {
     fn add(mut self, a: Analysed) -> Tally {
+        self.side
+            .summaries
+            .extend(a.summary.filter(|s| !s.is_empty()));
+        self.lint_prefiltered.extend(a.prefiltered_at);
         self.counts.scanned += 1;
         self.bytes += a.bytes;
         self.counts.left_out_in_tools += a.left_out_in_tools;
@@ -292,7 +339,33 @@ impl Tally {
         self.suppressed += other.suppressed;
         self.kept.extend(other.kept);
         self.test_modules.extend(other.test_modules);
+        self.side = self.side.merge(other.side);
+        self.lint_prefiltered.extend(other.lint_prefiltered);
         self
+    }
+
+    /// Takes the result of a file linted again after the prefilter skipped it (see `Pass::Relint`);
+    /// it was counted as analysed and prefiltered.
+    fn relinted(&mut self, a: Analysed) {
+        if a.prefiltered_at.is_some() {
+            self.lint_prefiltered.extend(a.prefiltered_at);
+            return;
+        }
+        self.side
+            .summaries
+            .extend(a.summary.filter(|s| !s.is_empty()));
+        self.counts.prefiltered -= 1;
+        self.counts.left_out_in_tools += a.left_out_in_tools;
+        self.suppressed += a.result.suppressed.len();
+        let keep = match &a.result.outcome {
+            Outcome::Analysed { findings } => {
+                !findings.is_empty() || !a.result.suppressed.is_empty()
+            }
+            _ => true,
+        };
+        if keep {
+            self.kept.push(a.result);
+        }
     }
 }
 
@@ -312,19 +385,50 @@ pub fn run(engine: &Engine, levels: &Levels, sources: &Sources, options: &RunOpt
         });
         let files = listed.into_inner().unwrap_or_else(|e| e.into_inner());
         let model = CrateModel::build(files.iter().map(|f| f.path.as_path()));
-        let tally = files
+        // The other files of the named files' crates: summarised (never reported) so that a file
+        // is judged within its crate whichever files the run names.
+        let named: Vec<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
+        let mates = model.crate_mates(&named, options.include_tests);
+        let mut tally = files
             .into_par_iter()
             .fold(Tally::default, |t, file| {
-                t.add(analyse_file(engine, levels, &model, &file, options))
+                t.add(analyse_file(
+                    engine,
+                    levels,
+                    &model,
+                    &file,
+                    options,
+                    Pass::Lint,
+                ))
             })
             .reduce(Tally::default, Tally::merge);
-        (tally, walk_errors, model)
+        let side = mates
+            .into_par_iter()
+            .map(|path| {
+                let file = SourceFile {
+                    path,
+                    explicit: false,
+                };
+                analyse_file(engine, levels, &model, &file, options, Pass::Summarise)
+            })
+            .fold(SideTally::default, |mut side, a| {
+                side.add(a.summary, a.prefiltered_at);
+                side
+            })
+            .reduce(SideTally::default, SideTally::merge);
+        tally.side = std::mem::take(&mut tally.side).merge(side);
+        relint_callers(engine, levels, &model, options, &mut tally);
+        let mut side = std::mem::take(&mut tally.side);
+        side.prefiltered.append(&mut tally.lint_prefiltered);
+        let join = join_summaries(engine, levels, &model, options, &tally.kept, side);
+        (tally, walk_errors, model, join)
     };
-    let (tally, walk_errors, model) = match &pool {
+    let (mut tally, walk_errors, model, join) = match &pool {
         Ok(pool) => pool.install(work),
         // No threads to be had: analyse on this thread (small inputs only reach here in practice).
         Err(_) => work(),
     };
+    decide_candidates(&mut tally.kept, &join);
     let test_files = declared_test_files(&tally.test_modules);
     let mut report = Report {
         counts: tally.counts,
@@ -372,7 +476,7 @@ enum Placed {
     Lint(Role, std::sync::Arc<crate::manifest::CrateInfo>),
 }
 
-fn place(model: &CrateModel, path: &Path, options: &RunOptions) -> Placed {
+fn placement(model: &CrateModel, path: &Path, options: &RunOptions) -> Placed {
     if options.config.is_excluded(path) {
         return Placed::Skip(Exempt::Excluded, None);
     }
@@ -386,16 +490,33 @@ fn place(model: &CrateModel, path: &Path, options: &RunOptions) -> Placed {
     }
 }
 
+/// Why a file is read.
+#[derive(Clone, Copy)]
+enum Pass<'w> {
+    /// Linted: its findings are reported.
+    Lint,
+    /// A file of a named file's crate: only its summary is kept.
+    Summarise,
+    /// Skipped by the prefilter before: parsed now if it names one of `words` (summarised
+    /// functions), for its summary.
+    Reparse(&'w Mentions),
+    /// A linted file the prefilter skipped: linted now if it names one of `words` (functions
+    /// with a summarised fact): a call to one may be a finding.
+    Relint(&'w Mentions),
+}
+
 fn analyse_file(
     engine: &Engine,
     levels: &Levels,
     model: &CrateModel,
     file: &SourceFile,
     options: &RunOptions,
+    pass: Pass<'_>,
 ) -> Analysed {
     let display = display_path(&file.path, &options.base_dir);
-    let done = |outcome, bytes| Analysed::new(&file.path, &display, outcome, bytes);
-    let (role, crate_info) = match place(model, &file.path, options) {
+    let place = model.place(&file.path);
+    let done = |outcome, bytes| Analysed::new(&file.path, &display, &place.unit, outcome, bytes);
+    let (role, crate_info) = match placement(model, &file.path, options) {
         Placed::Skip(exempt, test_reason) => {
             return Analysed {
                 test_reason,
@@ -427,7 +548,12 @@ fn analyse_file(
         text: &text,
         explicit: file.explicit,
     };
-    analyse_text(engine, levels, model, &file, role, &crate_info, options)
+    let standing = Standing {
+        role,
+        crate_info: &crate_info,
+        place: &place,
+    };
+    analyse_text(engine, levels, model, &file, &standing, options, pass)
 }
 
 /// One file's text to analyse, read from disk or held by an editor.
@@ -454,15 +580,25 @@ pub fn analyse_source(
 ) -> FileResult {
     let display = display_path(path, &options.base_dir);
     let bytes = text.len() as u64;
-    match place(model, path, options) {
-        Placed::Skip(exempt, _) => Analysed::new(path, &display, Outcome::Exempt(exempt), 0).result,
+    let unit = model.place(path).unit;
+    match placement(model, path, options) {
+        Placed::Skip(exempt, _) => {
+            Analysed::new(path, &display, &unit, Outcome::Exempt(exempt), 0).result
+        }
         // As a run skips the file on disk above the limit.
         Placed::Lint(..) if bytes > options.max_file_bytes => {
             let too_large = NotAnalysed::TooLarge {
                 bytes,
                 limit: options.max_file_bytes,
             };
-            Analysed::new(path, &display, Outcome::NotAnalysed(too_large), bytes).result
+            Analysed::new(
+                path,
+                &display,
+                &unit,
+                Outcome::NotAnalysed(too_large),
+                bytes,
+            )
+            .result
         }
         Placed::Lint(role, crate_info) => {
             let file = TextFile {
@@ -471,13 +607,26 @@ pub fn analyse_source(
                 text,
                 explicit: false,
             };
-            analyse_text(engine, levels, model, &file, role, &crate_info, options).result
+            let place = model.place(path);
+            let standing = Standing {
+                role,
+                crate_info: &crate_info,
+                place: &place,
+            };
+            // An editor's buffer is judged by its own summary: a candidate that needs another
+            // file's (a callee that spawns) is dropped, as a run without that file would.
+            let analysed =
+                analyse_text(engine, levels, model, &file, &standing, options, Pass::Lint);
+            let join = Join::new(analysed.summary.into_iter().collect::<Vec<_>>());
+            let mut result = analysed.result;
+            decide_file(&mut result, &join);
+            result
         }
     }
 }
 
 impl Analysed {
-    fn new(path: &Path, display: &str, outcome: Outcome, bytes: u64) -> Analysed {
+    fn new(path: &Path, display: &str, unit: &str, outcome: Outcome, bytes: u64) -> Analysed {
         Analysed {
             result: FileResult {
                 path: path.to_path_buf(),
@@ -486,13 +635,24 @@ impl Analysed {
                 prefiltered: false,
                 suppressed: Vec::new(),
                 digest: None,
+                candidates: Vec::new(),
+                unit: unit.to_owned(),
             },
             test_reason: None,
             test_modules: Vec::new(),
             bytes,
             left_out_in_tools: 0,
+            summary: None,
+            prefiltered_at: None,
         }
     }
+}
+
+/// Where a file stands for its analysis: its role, its crate's facts, its place in the crate.
+struct Standing<'a> {
+    role: Role,
+    crate_info: &'a crate::manifest::CrateInfo,
+    place: &'a Place,
 }
 
 fn analyse_text(
@@ -500,10 +660,15 @@ fn analyse_text(
     levels: &Levels,
     model: &CrateModel,
     file: &TextFile<'_>,
-    role: Role,
-    crate_info: &crate::manifest::CrateInfo,
+    standing: &Standing<'_>,
     options: &RunOptions,
+    pass: Pass<'_>,
 ) -> Analysed {
+    let Standing {
+        role,
+        crate_info,
+        place,
+    } = *standing;
     let TextFile {
         path,
         display,
@@ -511,7 +676,7 @@ fn analyse_text(
         explicit,
     } = *file;
     let len = text.len() as u64;
-    let done = |outcome| Analysed::new(path, display, outcome, len);
+    let done = |outcome| Analysed::new(path, display, &place.unit, outcome, len);
     let skipped_as_test = |reason| Analysed {
         test_reason: Some(reason),
         ..done(Outcome::Exempt(Exempt::TestCode))
@@ -525,11 +690,20 @@ fn analyse_text(
     if !options.include_generated && test_code::is_generated(text) {
         return done(Outcome::Exempt(Exempt::Generated));
     }
+    if let Pass::Reparse(words) | Pass::Relint(words) = pass {
+        if !words.matches(text) {
+            let mut waiting = done(Outcome::Analysed {
+                findings: Vec::new(),
+            });
+            waiting.prefiltered_at = Some(path.to_path_buf());
+            return waiting;
+        }
+    }
     let analysis = catch_unwind(AssertUnwindSafe(|| {
-        if explicit {
-            engine.analyze_parsed(text, crate_info)
+        if explicit || matches!(pass, Pass::Reparse(_) | Pass::Relint(_)) {
+            engine.analyze_parsed_at(text, crate_info, place)
         } else {
-            engine.analyze(text, crate_info)
+            engine.analyze_at(text, crate_info, place)
         }
     }));
     match analysis {
@@ -538,10 +712,21 @@ fn analyse_text(
             test_modules,
             prefiltered,
             item_ranges,
+            summary,
         })) => {
+            let summary = (!prefiltered).then(|| resolve_summary(summary, text, display, place));
+            if matches!(pass, Pass::Summarise | Pass::Reparse(_)) {
+                let mut side = done(Outcome::Analysed {
+                    findings: Vec::new(),
+                });
+                side.summary = summary;
+                side.prefiltered_at = prefiltered.then(|| path.to_path_buf());
+                return side;
+            }
             let file_levels = options.config.file_levels(path, &crate_info.levels);
             let level_of = |rule: &str| levels.get_for(rule, Some(&file_levels));
-            let mut findings = resolve_findings(findings, text, display, level_of);
+            let (mut findings, mut candidates) =
+                resolve_findings(findings, text, display, level_of);
             let mut suppressed = Vec::new();
             if text.contains(suppress::MARKER) {
                 let items = suppress::item_lines(&LineIndex::new(text), &item_ranges);
@@ -557,12 +742,18 @@ fn analyse_text(
                     level_of(rule) != Level::Allow
                 });
                 let meta = meta.into_iter().map(Reported::high).collect();
-                findings.extend(resolve_findings(meta, text, display, level_of));
+                findings.extend(resolve_findings(meta, text, display, level_of).0);
                 findings.sort_by(|a, b| (a.region, &a.rule).cmp(&(b.region, &b.rule)));
             }
             // After the suppressions are matched: a comment that covers a finding left out here
             // is still used.
             let left_out_in_tools = leave_out_in_tools(&mut findings, model, path);
+            // A candidate whose finding was suppressed or left out has nothing left to decide.
+            candidates.retain(|c| {
+                findings
+                    .iter()
+                    .any(|f| f.region == c.region && f.rule == c.rule)
+            });
             // `--fix` writes only over the bytes the fixes were computed from.
             let findings_digest = findings
                 .iter()
@@ -576,7 +767,10 @@ fn analyse_text(
             analysed.result.digest = findings_digest;
             analysed.result.prefiltered = prefiltered;
             analysed.result.suppressed = suppressed;
+            analysed.result.candidates = candidates;
             analysed.left_out_in_tools = left_out_in_tools;
+            analysed.summary = summary;
+            analysed.prefiltered_at = prefiltered.then(|| path.to_path_buf());
             analysed
         }
         Ok(Err(reason)) => done(Outcome::NotAnalysed(reason)),
@@ -611,65 +805,90 @@ fn leave_out_in_tools(findings: &mut Vec<Finding>, model: &CrateModel, path: &Pa
 
 /// Byte ranges → lines and columns, levels applied (allowed findings dropped), fingerprints added,
 /// sorted by position then rule.
+/// Candidates come back apart, by the region and rule of their finding (a finding with no
+/// condition wins over a candidate at the same place).
 fn resolve_findings(
     raw: Vec<Reported>,
     text: &str,
     display: &str,
     level_of: impl Fn(&str) -> Level,
-) -> Vec<Finding> {
+) -> (Vec<Finding>, Vec<Candidate>) {
     if raw.is_empty() {
         // Most files: no line index to build.
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     }
     let index = LineIndex::new(text);
-    let mut findings: Vec<Finding> = raw
+    let mut findings: Vec<(Finding, Option<Pending>)> = raw
         .into_iter()
         .filter_map(
             |Reported {
                  finding: r,
                  medium_reason,
+                 condition,
              }| {
                 let level = level_of(r.rule);
-                (level != Level::Allow).then(|| Finding {
-                    rule: r.rule.to_owned(),
-                    level,
-                    path: display.to_owned(),
-                    region: index.region(r.range),
-                    message: r.message,
-                    help: r.help,
-                    labels: r
-                        .labels
-                        .into_iter()
-                        .map(|(range, message)| Label {
-                            region: index.region(range),
-                            message,
-                        })
-                        .collect(),
-                    confidence: if medium_reason.is_some() {
-                        Confidence::Medium
-                    } else {
-                        Confidence::High
-                    },
-                    confidence_reason: medium_reason,
-                    fingerprint: String::new(),
-                    fix: r.fix.map(|fix| Fix {
-                        message: fix.message,
-                        applicability: fix.applicability,
-                        edits: fix
-                            .edits
-                            .into_iter()
-                            .map(|(range, replacement)| Edit {
-                                region: index.region(range),
-                                replacement,
-                            })
-                            .collect(),
-                    }),
+                (level != Level::Allow).then(|| {
+                    (
+                        Finding {
+                            rule: r.rule.to_owned(),
+                            level,
+                            path: display.to_owned(),
+                            region: index.region(r.range),
+                            message: r.message,
+                            help: r.help,
+                            labels: r
+                                .labels
+                                .into_iter()
+                                .map(|(range, message)| Label {
+                                    region: index.region(range),
+                                    message,
+                                    path: None,
+                                })
+                                .collect(),
+                            confidence: if medium_reason.is_some() {
+                                Confidence::Medium
+                            } else {
+                                Confidence::High
+                            },
+                            confidence_reason: medium_reason,
+                            fingerprint: String::new(),
+                            fix: r.fix.map(|fix| Fix {
+                                message: fix.message,
+                                applicability: fix.applicability,
+                                edits: fix
+                                    .edits
+                                    .into_iter()
+                                    .map(|(range, replacement)| Edit {
+                                        region: index.region(range),
+                                        replacement,
+                                    })
+                                    .collect(),
+                            }),
+                        },
+                        condition,
+                    )
                 })
             },
         )
         .collect();
-    findings.sort_by(|a, b| (a.region, &a.rule).cmp(&(b.region, &b.rule)));
-    findings.dedup_by(|a, b| a.region == b.region && a.rule == b.rule);
+    findings.sort_by(|(a, ca), (b, cb)| {
+        (a.region, &a.rule, ca.is_some()).cmp(&(b.region, &b.rule, cb.is_some()))
+    });
+    findings.dedup_by(|(a, _), (b, _)| a.region == b.region && a.rule == b.rule);
+    let mut candidates = Vec::new();
+    let mut findings: Vec<Finding> = findings
+        .into_iter()
+        .map(|(f, pending)| {
+            if let Some(pending) = pending {
+                candidates.push(Candidate {
+                    rule: f.rule.clone(),
+                    region: f.region,
+                    pending,
+                });
+            }
+            f
+        })
+        .collect();
     let mut occurrences: HashMap<(String, String), usize> = HashMap::new();
     for f in &mut findings {
         let line = normalise_line(index.line_text(f.region.start.line));
@@ -679,7 +898,292 @@ fn resolve_findings(
         f.fingerprint = fingerprint(&f.rule, &line, *k);
         *k += 1;
     }
-    findings
+    (findings, candidates)
+}
+
+/// A file's summary with regions instead of byte ranges.
+fn resolve_summary(
+    raw: crate::engine::summary::RawSummary,
+    text: &str,
+    display: &str,
+    place: &Place,
+) -> FileSummary {
+    let index = LineIndex::new(text);
+    let path: std::sync::Arc<str> = display.into();
+    let site = |range| Site {
+        path: path.clone(),
+        region: index.region(range),
+    };
+    FileSummary {
+        unit: place.unit.clone(),
+        functions: raw.functions,
+        facts: raw
+            .facts
+            .into_iter()
+            .map(|(key, kind, range)| (key, kind, site(range)))
+            .collect(),
+        calls: raw
+            .calls
+            .into_iter()
+            .map(|c| crate::engine::summary::CallSite {
+                caller: c.caller,
+                callee: c.callee,
+                under_timeout: c.under_timeout,
+                at: site(c.range),
+            })
+            .collect(),
+    }
+}
+
+/// Lints again the linted files the prefilter skipped that name a function with a summarised
+/// fact (it spawns per call, returns a builder): a call to it may be a finding, and such a file
+/// need have no rule's anchor word. The words come from the first pass, never from a list.
+fn relint_callers(
+    engine: &Engine,
+    levels: &Levels,
+    model: &CrateModel,
+    options: &RunOptions,
+    tally: &mut Tally,
+) {
+    let mut groups: BTreeMap<Vec<String>, BTreeSet<String>> = BTreeMap::new();
+    for (key, kind, _) in tally.side.summaries.iter().flat_map(|s| s.facts.iter()) {
+        let context = engine.candidate_context(kind);
+        if !context.is_empty() {
+            groups
+                .entry(context)
+                .or_default()
+                .insert(crate::engine::summary::last_name(key).to_owned());
+        }
+    }
+    let words = Mentions::new(groups);
+    if words.is_empty() || tally.lint_prefiltered.is_empty() {
+        return;
+    }
+    let mut waiting = std::mem::take(&mut tally.lint_prefiltered);
+    waiting.sort();
+    let results: Vec<Analysed> = waiting
+        .into_par_iter()
+        .map(|path| {
+            let file = SourceFile {
+                path,
+                explicit: false,
+            };
+            analyse_file(engine, levels, model, &file, options, Pass::Relint(&words))
+        })
+        .collect();
+    for a in results {
+        tally.relinted(a);
+    }
+}
+
+/// Most rounds of re-reading prefiltered files for the names the join follows (each follows
+/// one more link of a chain of calls).
+const MAX_SUMMARY_ROUNDS: usize = 3;
+
+/// Joins the summaries of the run. A candidate the files read so far cannot settle (no caller
+/// not bounded by a timeout is in view; the callee's summary does not say it spawns) may be
+/// settled by a file the prefilter skipped: such files are parsed for their summaries when they
+/// name the function (and, each round, one more link of the chain: the callers of an unguarded
+/// call, the functions the callee calls).
+fn join_summaries(
+    engine: &Engine,
+    levels: &Levels,
+    model: &CrateModel,
+    options: &RunOptions,
+    kept: &[FileResult],
+    side: SideTally,
+) -> Join {
+    let SideTally {
+        summaries,
+        prefiltered,
+    } = side;
+    let mut join = Join::new(summaries);
+    let pending: Vec<(&str, &Condition)> = kept
+        .iter()
+        .flat_map(|r| {
+            r.candidates
+                .iter()
+                .map(|c| (r.unit.as_str(), &c.pending.condition))
+        })
+        .collect();
+    if pending.is_empty() {
+        return join;
+    }
+    let units: HashSet<&str> = pending.iter().map(|(u, _)| *u).collect();
+    // Each unit's function names (lexical), from any of its files.
+    let fn_names: HashMap<&str, std::sync::Arc<HashSet<String>>> = kept
+        .iter()
+        .filter(|r| !r.candidates.is_empty())
+        .filter_map(|r| Some((r.unit.as_str(), model.place(&r.path).fn_names?)))
+        .collect();
+    let mut waiting: Vec<PathBuf> = prefiltered
+        .into_iter()
+        .filter(|p| units.contains(model.place(p).unit.as_str()))
+        .collect();
+    waiting.sort();
+    let mut asked: BTreeSet<(Vec<String>, String)> = BTreeSet::new();
+    for round in 0..MAX_SUMMARY_ROUNDS {
+        if waiting.is_empty() {
+            break;
+        }
+        let mut wanted: BTreeSet<(Vec<String>, String)> = BTreeSet::new();
+        for (unit, condition) in &pending {
+            let decision = join.decide(unit, condition);
+            let (start, up) = match condition {
+                Condition::SomeCallerUnguarded { function } => {
+                    if decision.holds && decision.evidence.is_some() {
+                        continue;
+                    }
+                    (vec![function.clone()], true)
+                }
+                Condition::CalleeSpawns { callee } => {
+                    if decision.holds {
+                        continue;
+                    }
+                    (callee.clone(), false)
+                }
+                // A function that returns a client builder names the client library: its file
+                // was parsed.
+                Condition::CalleeReturnsBuilderWithoutTimeout { .. } => continue,
+                // The feeding file names the struct and the field.
+                Condition::FieldFed { owner, field } => {
+                    if decision.evidence.is_none() {
+                        wanted.insert((vec![owner.clone()], field.clone()));
+                    }
+                    continue;
+                }
+            };
+            let mut keys = start.clone();
+            let mut frontier = start;
+            for _ in 0..round {
+                frontier = frontier
+                    .iter()
+                    .flat_map(|k| {
+                        if up {
+                            join.unguarded_callers(unit, k)
+                        } else {
+                            join.callees(unit, k)
+                        }
+                    })
+                    .collect();
+                keys.extend(frontier.iter().cloned());
+            }
+            for key in &keys {
+                // A receiver of unknown type reaches only a method the unit has one of; and a
+                // name no file of the package defines after `fn` names nothing of it.
+                // The only method of its name, when it is one, is read already.
+                if key.starts_with("<?>::") {
+                    continue;
+                }
+                // A name (or a method's type) no file of the package defines names nothing of it.
+                let (context, name) = mention_of(key, up);
+                let names = fn_names.get(unit);
+                let defined = |n: &str| names.is_none_or(|names| names.contains(n));
+                if !defined(&name) || (key.starts_with('<') && !context.iter().all(|t| defined(t)))
+                {
+                    continue;
+                }
+                // A callee whose summary is in: its definition is read already.
+                if !up && join.defines_in(unit, key) {
+                    continue;
+                }
+                wanted.insert((context, name));
+            }
+        }
+        let fresh: Vec<(Vec<String>, String)> = wanted.difference(&asked).cloned().collect();
+        if fresh.is_empty() {
+            break;
+        }
+        let mut groups: BTreeMap<Vec<String>, BTreeSet<String>> = BTreeMap::new();
+        for (context, name) in &fresh {
+            groups
+                .entry(context.clone())
+                .or_default()
+                .insert(name.clone());
+        }
+        asked.extend(fresh);
+        let words = Mentions::new(groups);
+        let side = waiting
+            .par_iter()
+            .map(|path| {
+                let file = SourceFile {
+                    path: path.clone(),
+                    explicit: false,
+                };
+                analyse_file(engine, levels, model, &file, options, Pass::Reparse(&words))
+            })
+            .fold(SideTally::default, |mut side, a| {
+                side.add(a.summary, a.prefiltered_at);
+                side
+            })
+            .reduce(SideTally::default, SideTally::merge);
+        join.add(side.summaries);
+        waiting = side.prefiltered;
+        waiting.sort();
+    }
+    join
+}
+
+/// What a file must mention to hold a call to `key` (`call`) or its definition: its name, and
+/// for a method of a named type that type's name too (a call the join follows names the type:
+/// `Self`, a typed field, a path; a definition is in an `impl` of it).
+fn mention_of(key: &str, call: bool) -> (Vec<String>, String) {
+    let name = crate::engine::summary::last_name(key).to_owned();
+    // `<Conn>::open`, or a path through a type: `net::Conn::open`; a free function of a module
+    // is named through that module (`net::dial`, `use crate::net::dial`) or `super`.
+    let context = match key.strip_prefix('<') {
+        Some(rest) => rest
+            .split_once(">::")
+            .map(|(ty, _)| ty.to_owned())
+            .filter(|ty| ty != "?")
+            .into_iter()
+            .collect(),
+        None => match key.rsplit("::").nth(1) {
+            Some(ty) if ty.starts_with(|c: char| c.is_ascii_uppercase()) => vec![ty.to_owned()],
+            Some(module) if call => vec![module.to_owned(), "super".to_owned()],
+            _ => Vec::new(),
+        },
+    };
+    (context, name)
+}
+
+/// Keeps or drops each candidate as the join decides, with a label at the other file's evidence;
+/// files left with nothing to report are dropped.
+fn decide_candidates(kept: &mut Vec<FileResult>, join: &Join) {
+    for result in kept.iter_mut() {
+        decide_file(result, join);
+    }
+    kept.retain(|r| match &r.outcome {
+        Outcome::Analysed { findings } => !findings.is_empty() || !r.suppressed.is_empty(),
+        _ => true,
+    });
+}
+
+/// Keeps or drops each candidate of one file as the join decides.
+fn decide_file(result: &mut FileResult, join: &Join) {
+    let candidates = std::mem::take(&mut result.candidates);
+    let Outcome::Analysed { findings } = &mut result.outcome else {
+        return;
+    };
+    for c in candidates {
+        let decision = join.decide(&result.unit, &c.pending.condition);
+        let at = findings
+            .iter()
+            .position(|f| f.region == c.region && f.rule == c.rule);
+        let Some(at) = at else { continue };
+        if !decision.holds {
+            findings.remove(at);
+            continue;
+        }
+        if let Some(evidence) = decision.evidence {
+            let path = (*evidence.path != *result.display).then(|| evidence.path.to_string());
+            findings[at].labels.push(Label {
+                region: evidence.region,
+                message: c.pending.evidence.clone(),
+                path,
+            });
+        }
+    }
 }
 
 fn normalise_line(line: &str) -> String {

@@ -22,6 +22,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::engine::serving::ServingScan;
+use crate::engine::summary::Place;
 use crate::engine::test_code;
 use crate::manifest::CrateInfo;
 
@@ -199,14 +200,21 @@ struct Package {
     /// The facts of the crate roots whose `use` items `crate::` paths reach (the others share
     /// `info`), indexed by [`FileEntry::crate_facts`].
     crate_infos: Vec<Arc<CrateInfo>>,
+    /// The library's name as code writes it, when the package has one.
+    lib_name: Option<String>,
+    /// The names after `fn`, `struct`, `enum`, `type`, .. in the files of its module trees
+    /// (read lexically).
+    fn_names: Arc<HashSet<String>>,
 }
 
 /// What the run keeps of one file of a module tree.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct FileEntry {
     role: Role,
     /// 0: the package's `info`; `i`: `crate_infos[i - 1]`.
     crate_facts: u32,
+    /// Its module path in its crate (`src/net/tcp.rs` → `net::tcp`; a root → empty).
+    module: Box<[String]>,
 }
 
 /// The key of `path` in [`Package::files`].
@@ -383,6 +391,70 @@ impl CrateModel {
         None
     }
 
+    /// Where `file` sits for the function summaries: its package (summaries are joined per
+    /// package, so that a binary's calls into its library count) and its module path in its
+    /// crate. A file outside every module tree is a unit of its own.
+    pub fn place(&self, file: &Path) -> Place {
+        let path = normalise(&self.cwd, file);
+        let loose = || Place {
+            unit: path.display().to_string(),
+            module: Vec::new(),
+            lib_name: None,
+            fn_names: None,
+        };
+        let Some(p) = self.package_of(&path) else {
+            return loose();
+        };
+        match p.files.get(file_key(&p.dir, &path)) {
+            Some(entry) if !p.malformed => Place {
+                unit: p.dir.display().to_string(),
+                module: entry.module.to_vec(),
+                lib_name: p.lib_name.clone(),
+                fn_names: Some(p.fn_names.clone()),
+            },
+            _ => loose(),
+        }
+    }
+
+    /// The other files of the crates of `files` that a run of `files` must summarise to judge
+    /// them within their crates: the production files of their module trees (and the test files
+    /// when tests are linted), in path order.
+    pub fn crate_mates(&self, files: &[PathBuf], include_tests: bool) -> Vec<PathBuf> {
+        let named: HashSet<PathBuf> = files.iter().map(|f| normalise(&self.cwd, f)).collect();
+        // Only packages a named file belongs to through a module tree (a loose file in a
+        // package's `fixtures/` is a crate of its own).
+        let mut packages: Vec<usize> = named
+            .iter()
+            .filter_map(|f| {
+                let i = f
+                    .parent()
+                    .and_then(|d| self.owner.get(d).copied().flatten())?;
+                let p = self.packages.get(i)?;
+                p.files.contains_key(file_key(&p.dir, f)).then_some(i)
+            })
+            .collect();
+        packages.sort_unstable();
+        packages.dedup();
+        let named = &named;
+        let mut out: Vec<PathBuf> = packages
+            .into_iter()
+            .filter_map(|i| self.packages.get(i))
+            .filter(|p| !p.malformed)
+            .flat_map(|p| {
+                p.files.keys().map(|key| p.dir.join(key)).filter(move |f| {
+                    !named.contains(f)
+                        && match p.role_of(f) {
+                            Role::Production => true,
+                            Role::Test(_) => include_tests,
+                            _ => false,
+                        }
+                })
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
     /// The role of `file` and the facts of its crate.
     pub fn lookup(&self, file: &Path) -> (Role, Arc<CrateInfo>) {
         let path = normalise(&self.cwd, file);
@@ -430,7 +502,20 @@ impl Package {
                     .copied()
                     .unwrap_or(0);
                 let key = file_key(&shell.dir, path).to_path_buf();
-                (key, FileEntry { role, crate_facts })
+                let module = tree
+                    .module_paths
+                    .get(path)
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_boxed_slice();
+                (
+                    key,
+                    FileEntry {
+                        role,
+                        crate_facts,
+                        module,
+                    },
+                )
             })
             .collect();
         drop(facts_of_root);
@@ -447,6 +532,8 @@ impl Package {
             listener: tree.listener,
             tool_only: tree.tool_only,
             dependents: shell.dependents,
+            lib_name: shell.lib_name,
+            fn_names: Arc::new(tree.fn_names),
         }
     }
 
@@ -1074,6 +1161,9 @@ struct Tree {
     /// File → the crate root it belongs to (the first that reaches it).
     crate_of: HashMap<PathBuf, PathBuf>,
     root_uses: HashMap<PathBuf, RootUses>,
+    /// File → its module path in the crate that first reaches it.
+    module_paths: HashMap<PathBuf, Vec<String>>,
+    fn_names: HashSet<String>,
     /// Production files reached only by binary targets none of which serves (see [`tool_only`]).
     tool_only: HashSet<PathBuf>,
 }
@@ -1093,6 +1183,11 @@ fn module_tree(dir: &Path, targets: &[(PathBuf, RootKind)], lib_name: Option<&st
         .map(|(p, _)| (p.clone(), p.clone()))
         .collect();
     let mut root_uses: HashMap<PathBuf, RootUses> = HashMap::new();
+    let mut fn_names: HashSet<String> = HashSet::new();
+    let mut module_paths: HashMap<PathBuf, Vec<String>> = targets
+        .iter()
+        .map(|(p, _)| (p.clone(), Vec::new()))
+        .collect();
     let roots = |wanted: fn(RootKind) -> bool| -> Vec<Node> {
         targets
             .iter()
@@ -1152,10 +1247,15 @@ fn module_tree(dir: &Path, targets: &[(PathBuf, RootKind)], lib_name: Option<&st
                         .as_deref()
                         .zip(lib_name)
                         .is_some_and(|(t, name)| scan::names_crate(t, name));
-                    (p, mods, listener, uses, names_lib)
+                    let names: Vec<String> = text
+                        .as_deref()
+                        .map(|t| scan::item_names(t).into_iter().map(str::to_owned).collect())
+                        .unwrap_or_default();
+                    (p, mods, listener, uses, names_lib, names)
                 })
                 .collect();
-            for (p, mods, listener, uses, names_lib) in read {
+            for (p, mods, listener, uses, names_lib, names) in read {
+                fn_names.extend(names);
                 if let Some(uses) = uses {
                     root_uses.insert(p.clone(), uses);
                 }
@@ -1177,7 +1277,18 @@ fn module_tree(dir: &Path, targets: &[(PathBuf, RootKind)], lib_name: Option<&st
                 }
                 roles.entry(node.0.clone()).or_insert(role);
                 let first_child = next.len();
-                next.extend(children(node, mods, follow_test));
+                let here = module_paths.get(&node.0).cloned().unwrap_or_default();
+                for (child, decl) in children(node, mods, follow_test) {
+                    module_paths.entry(child.0.clone()).or_insert_with(|| {
+                        let mut m = here.clone();
+                        if let Some(decl) = decl {
+                            m.extend(decl.inline_dirs.iter().cloned());
+                            m.push(decl.name.clone());
+                        }
+                        m
+                    });
+                    next.push(child);
+                }
                 if let Some(root) = crate_of.get(&node.0).cloned() {
                     for (child, _) in &next[first_child..] {
                         crate_of
@@ -1219,6 +1330,8 @@ fn module_tree(dir: &Path, targets: &[(PathBuf, RootKind)], lib_name: Option<&st
         crate_of,
         root_uses,
         tool_only,
+        module_paths,
+        fn_names,
     }
 }
 
@@ -1230,8 +1343,13 @@ fn gated_for_tests(mods: &scan::FileMods) -> bool {
 }
 
 /// The files a reached file brings into the tree: its `mod` declarations (those gated for tests
-/// only when `follow_test`) and the files it `include!`s.
-fn children(node: &Node, mods: &scan::FileMods, follow_test: bool) -> Vec<Node> {
+/// only when `follow_test`), each with the declaration that names it, and the files it
+/// `include!`s (no declaration: they are part of its module).
+fn children<'m>(
+    node: &Node,
+    mods: &'m scan::FileMods,
+    follow_test: bool,
+) -> Vec<(Node, Option<&'m scan::ModDecl>)> {
     let (path, owns_folder) = node;
     let mut next = Vec::new();
     for decl in &mods.decls {
@@ -1243,7 +1361,11 @@ fn children(node: &Node, mods: &scan::FileMods, follow_test: bool) -> Vec<Node> 
         {
             continue;
         }
-        next.extend(resolve(path, *owns_folder, decl));
+        next.extend(
+            resolve(path, *owns_folder, decl)
+                .into_iter()
+                .map(|child| (child, Some(decl))),
+        );
     }
     // An included file is part of this module (its own `mod` items are read as if written in a
     // mod-rs file).
@@ -1251,7 +1373,7 @@ fn children(node: &Node, mods: &scan::FileMods, follow_test: bool) -> Vec<Node> 
         for included in &mods.includes {
             let file = normalise(here, Path::new(included));
             if file.is_file() {
-                next.push((file, true));
+                next.push(((file, true), None));
             }
         }
     }
@@ -1270,7 +1392,11 @@ fn production_reach(root: &Path, scans: &HashMap<PathBuf, scan::FileMods>) -> Ha
         if gated_for_tests(mods) || !reached.insert(node.0.clone()) {
             continue;
         }
-        stack.extend(children(&node, mods, false));
+        stack.extend(
+            children(&node, mods, false)
+                .into_iter()
+                .map(|(child, _)| child),
+        );
     }
     reached
 }
@@ -1316,6 +1442,7 @@ type ReadFile = (
     Option<&'static str>,
     Option<RootUses>,
     bool,
+    Vec<String>,
 );
 
 /// The files a `mod` declaration names, as rustc finds them (several with `cfg_attr` paths).

@@ -614,3 +614,51 @@ fn module_uses(text: &str, only_pub: bool) -> Vec<&str> {
     }
     out
 }
+
+/// The names after every `fn`, `struct`, `enum`, `union`, `trait` and `type` keyword of `text`,
+/// lexically (a name in a comment or a string may be among them: a superset of the functions,
+/// methods and types the file defines).
+pub fn item_names(text: &str) -> Vec<&str> {
+    const KEYWORDS: &[&[u8]] = &[b"fn", b"struct", b"enum", b"union", b"trait", b"type"];
+    let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        let b = bytes[at];
+        // Only the first byte of an identifier can start a keyword.
+        if !matches!(b, b'f' | b's' | b'e' | b'u' | b't') || (at > 0 && is_ident(bytes[at - 1])) {
+            at += 1;
+            continue;
+        }
+        let Some(keyword) = KEYWORDS.iter().find(|k| bytes[at..].starts_with(k)) else {
+            at += 1;
+            continue;
+        };
+        let after = at + keyword.len();
+        at = after;
+        if !bytes.get(after).is_some_and(|b| b.is_ascii_whitespace()) {
+            continue;
+        }
+        let mut start = after;
+        while bytes.get(start).is_some_and(|b| b.is_ascii_whitespace()) {
+            start += 1;
+        }
+        if bytes[start..].starts_with(b"r#") {
+            start += 2;
+        }
+        let mut end = start;
+        while bytes
+            .get(end)
+            .is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            end += 1;
+        }
+        if end > start {
+            // ASCII bytes only: the slice is on character boundaries.
+            out.extend(text.get(start..end));
+        }
+        at = end.max(at);
+    }
+    out
+}

@@ -136,3 +136,12 @@ fn an_inline_module_alone_declares_no_file() {
     assert_eq!(scan("mod r#async;").decls[0].name, "async");
     assert_eq!(scan("mod late /* why */;").decls[0].name, "late");
 }
+
+#[test]
+fn item_names_are_read_lexically() {
+    let src = "pub async fn dial(a: &str) {}\nimpl X { fn r#type(&self) {} }\nlet f: fn(u8) = g; // fn noted\nconst_fn();\npub(crate) struct Conn<T>;\ntype Alias = u8; enum E {}";
+    assert_eq!(
+        super::scan::item_names(src),
+        ["dial", "type", "noted", "Conn", "Alias", "E"]
+    );
+}

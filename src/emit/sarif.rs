@@ -368,7 +368,7 @@ fn result(
         .map(|(i, l)| Location {
             id: Some(i + 1),
             physical_location: PhysicalLocation {
-                artifact_location: artifact(&f.path),
+                artifact_location: artifact(l.path.as_deref().unwrap_or(&f.path)),
                 region: Some(region(&l.region)),
             },
             message: Some(Message {

@@ -90,11 +90,23 @@ fn diagnostic(f: &Finding, shown: impl Fn(usize) -> usize) -> Diagnostic<()> {
     let range = |r: &crate::diag::Region| shown(r.start.byte)..shown(r.end.byte);
     let mut labels = vec![Label::primary((), range(&f.region))];
     labels.extend(
-        f.labels.iter().map(|l| {
+        f.labels.iter().filter(|l| l.path.is_none()).map(|l| {
             Label::secondary((), range(&l.region)).with_message(printable::line(&l.message))
         }),
     );
     let mut notes = Vec::with_capacity(4);
+    // A label in another file cannot be drawn over this one: it is named in a note.
+    for l in &f.labels {
+        if let Some(path) = &l.path {
+            notes.push(
+                printable::line(&format!(
+                    "note: {path}:{}:{}: {}",
+                    l.region.start.line, l.region.start.column, l.message
+                ))
+                .into_owned(),
+            );
+        }
+    }
     // Only a medium finding says so: most findings are high, and a note on each would be noise.
     if let Some(reason) = &f.confidence_reason {
         notes.push(printable::line(&format!("note: medium confidence: {reason}")).into_owned());

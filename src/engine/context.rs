@@ -7,6 +7,7 @@ use syn::spanned::Spanned;
 use syn::{Expr, Type};
 
 use super::resolve::{Resolved, Resolver, Scope};
+use super::summary::{Condition, FactKind, Pending, Place, RawCallSite, RawSummary};
 
 /// A finding as a rule reports it: byte ranges into the file, not yet lines and columns.
 #[derive(Debug, Clone)]
@@ -72,6 +73,8 @@ pub struct Reported {
     pub finding: RawFinding,
     /// `Some(where the evidence stops)` for a medium-confidence finding; `None` for high.
     pub medium_reason: Option<String>,
+    /// A candidate: the finding stands only if the join of the crate's summaries says so.
+    pub condition: Option<Pending>,
 }
 
 impl Reported {
@@ -80,6 +83,7 @@ impl Reported {
         Reported {
             finding,
             medium_reason: None,
+            condition: None,
         }
     }
 }
@@ -106,6 +110,8 @@ pub struct FnFrame<'ast> {
     pub bindings: HashMap<String, Binding<'ast>>,
     /// `loops.len()` when the function was entered: loops below belong to an outer function.
     pub loop_base: usize,
+    /// Its key in the summaries (see [`super::summary`]).
+    pub key: String,
 }
 
 /// An enclosing loop, or a barrier where a closure or async block starts a new body.
@@ -143,6 +149,9 @@ pub struct Context<'ast> {
     /// The last call resolved by [`Context::callee`], by address: most rules ask for the callee of
     /// the expression being checked, so one entry saves a resolution per rule.
     pub(super) last_callee: std::cell::RefCell<Option<(usize, Option<String>)>>,
+    /// Where the file sits in its crate (for the keys of the summaries).
+    pub(super) place: &'ast Place,
+    pub(super) summary: RawSummary,
 }
 
 impl<'ast> Context<'ast> {
@@ -183,6 +192,141 @@ impl<'ast> Context<'ast> {
             Type::Group(g) => self.type_path(&g.elem),
             _ => None,
         }
+    }
+
+    /// The keys the crate's own function that `expr` calls may have, most precise first: a path
+    /// call resolved to the crate's module tree (`net::dial`, or a method `<Conn>::dial` when the
+    /// path ends in a type), a method call on `self` or on a field of `self` of known type
+    /// (`<Conn>::dial`), or on a receiver of unknown type (`<?>::dial`). `None` for calls that
+    /// leave the crate.
+    pub fn local_callee(&self, expr: &Expr) -> Option<Vec<String>> {
+        match expr {
+            Expr::Call(call) => {
+                let Expr::Path(p) = &*call.func else {
+                    return None;
+                };
+                if p.qself.is_some() {
+                    return None;
+                }
+                let segs: Vec<String> = p
+                    .path
+                    .segments
+                    .iter()
+                    .map(|s| s.ident.to_string())
+                    .collect();
+                if segs.len() == 2 && segs[0] == "Self" {
+                    let ty = self.fns.last()?.self_type.as_ref()?;
+                    return Some(vec![format!("<{ty}>::{}", segs[1])]);
+                }
+                let local = self
+                    .resolver
+                    .local_path(self.module, &self.blocks, &p.path, &self.place.module)
+                    .or_else(|| {
+                        // A binary's path into its package's library.
+                        let lib = self.place.lib_name.as_ref()?;
+                        let path = self.callee(expr)?;
+                        let mut parts = path.split("::");
+                        (parts.next() == Some(lib.as_str()))
+                            .then(|| parts.map(str::to_owned).collect::<Vec<_>>())
+                    })?;
+                if local.is_empty() {
+                    return None;
+                }
+                let mut keys = vec![local.join("::")];
+                if let [.., ty, name] = local.as_slice() {
+                    keys.push(format!("<{ty}>::{name}"));
+                }
+                Some(keys)
+            }
+            Expr::MethodCall(m) => {
+                let name = m.method.to_string();
+                let receiver = peel_receiver(&m.receiver);
+                let self_type = self.fns.last().and_then(|f| f.self_type.as_ref());
+                let ty = match receiver {
+                    Expr::Path(p) if p.path.is_ident("self") => self_type.cloned(),
+                    Expr::Field(f) => match (&*f.base, &f.member) {
+                        (Expr::Path(b), syn::Member::Named(field)) if b.path.is_ident("self") => {
+                            self.self_field_type(&field.to_string()).and_then(type_name)
+                        }
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                // A receiver of known type calls that type's method (an outside type's, when the
+                // crate defines none: then nothing of the crate); only an unknown one may be any.
+                Some(vec![match ty {
+                    Some(ty) => format!("<{ty}>::{name}"),
+                    None => format!("<?>::{name}"),
+                }])
+            }
+            _ => None,
+        }
+    }
+
+    /// The summary key of the innermost enclosing function.
+    pub fn fn_key(&self) -> Option<&str> {
+        self.fns.last().map(|f| f.key.as_str())
+    }
+
+    /// Records what the current function does for callers in other files (at `range`).
+    pub fn record_fact(&mut self, kind: FactKind, range: Range<usize>) {
+        if range.end <= range.start {
+            return;
+        }
+        if let Some(key) = self.fns.last().map(|f| f.key.clone()) {
+            if !self
+                .summary
+                .facts
+                .iter()
+                .any(|(k, f, _)| *k == key && *f == kind)
+            {
+                self.summary.facts.push((key, kind, range));
+            }
+        }
+    }
+
+    pub(super) fn record_call(&mut self, site: RawCallSite) {
+        // A synthetic node (from macro expansion) has no place in the file.
+        if site.range.end > site.range.start {
+            self.summary.calls.push(site);
+        }
+    }
+
+    /// Reports a finding that stands only if `condition` holds once every file of the crate
+    /// was read. It is resolved (levels, suppressions) like any other finding. `evidence` is the
+    /// message of the label the join puts where the other file shows why (a caller, a spawn).
+    pub fn report_candidate(
+        &mut self,
+        finding: RawFinding,
+        condition: Condition,
+        evidence: impl Into<String>,
+    ) {
+        self.push(Reported {
+            finding,
+            medium_reason: None,
+            condition: Some(Pending {
+                condition,
+                evidence: evidence.into(),
+            }),
+        });
+    }
+
+    /// Like [`Context::report_candidate`], for a finding of medium confidence.
+    pub fn report_medium_candidate(
+        &mut self,
+        finding: RawFinding,
+        reason: impl Into<String>,
+        condition: Condition,
+        evidence: impl Into<String>,
+    ) {
+        self.push(Reported {
+            finding,
+            medium_reason: Some(reason.into()),
+            condition: Some(Pending {
+                condition,
+                evidence: evidence.into(),
+            }),
+        });
     }
 
     /// The innermost enclosing function.
@@ -401,6 +545,7 @@ impl<'ast> Context<'ast> {
         self.push(Reported {
             finding,
             medium_reason: Some(reason.into()),
+            condition: None,
         });
     }
 
@@ -413,5 +558,28 @@ impl<'ast> Context<'ast> {
             reported.finding.fix = None;
         }
         self.findings.push(reported);
+    }
+}
+
+/// The last segment of a type's path, through references and `Arc<..>`-like wrappers' arguments
+/// left alone: `Conn` for `Conn`, `&Conn` and `crate::net::Conn`.
+fn type_name(ty: &Type) -> Option<String> {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => p.path.segments.last().map(|s| s.ident.to_string()),
+        Type::Reference(r) => type_name(&r.elem),
+        Type::Paren(p) => type_name(&p.elem),
+        _ => None,
+    }
+}
+
+/// A receiver without parentheses and references: `(&self.conn)` → `self.conn`.
+fn peel_receiver(mut e: &Expr) -> &Expr {
+    loop {
+        e = match e {
+            Expr::Paren(p) => &p.expr,
+            Expr::Group(g) => &g.expr,
+            Expr::Reference(r) => &r.expr,
+            _ => return e,
+        };
     }
 }

@@ -5,6 +5,7 @@ pub mod macros;
 pub mod prefilter;
 pub mod resolve;
 pub mod serving;
+pub mod summary;
 pub mod test_code;
 
 use std::borrow::Cow;
@@ -33,6 +34,17 @@ pub trait Rule: Send + Sync {
     fn check_fn<'ast>(&self, _cx: &mut Context<'ast>) {}
     /// Every `impl` block.
     fn check_impl<'ast>(&self, _cx: &mut Context<'ast>, _item: &'ast syn::ItemImpl) {}
+    /// Whether a timeout this rule knows bounds `call`, a call to one of the crate's own
+    /// functions (recorded in the file's summary).
+    fn bounds_call<'ast>(&self, _cx: &mut Context<'ast>, _call: &'ast Expr) -> bool {
+        false
+    }
+    /// For a fact this rule records, the words one of which a file must hold for a call to the
+    /// function to be one of this rule's candidates there (the prefilter skipped the file: it is
+    /// linted again only if it names such a function and one of these words).
+    fn candidate_context(&self, _kind: &summary::FactKind) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// A `#[cfg(test)] mod name;` declaration: the module's file is test code.
@@ -54,6 +66,9 @@ pub struct FileAnalysis {
     /// Byte ranges of the file's items (with attributes), collected only when the file has a
     /// suppression comment (an item-level suppression covers its item).
     pub item_ranges: Vec<std::ops::Range<usize>>,
+    /// What the file's functions do for callers elsewhere, and its calls to the crate's own
+    /// functions (empty when prefiltered).
+    pub summary: summary::RawSummary,
 }
 
 /// The configured engine, shared by all worker threads.
@@ -68,9 +83,31 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// The words of every rule's [`Rule::candidate_context`] for `kind`.
+    pub fn candidate_context(&self, kind: &summary::FactKind) -> Vec<String> {
+        let mut words: Vec<String> = self
+            .rules
+            .iter()
+            .flat_map(|r| r.candidate_context(kind))
+            .collect();
+        words.sort();
+        words.dedup();
+        words
+    }
+
     /// Analyses one file's text. Never panics on any input a parser accepts or rejects; the caller
     /// still wraps this in `catch_unwind` so a rule bug costs one file, not the run.
     pub fn analyze(&self, text: &str, crate_info: &CrateInfo) -> Result<FileAnalysis, NotAnalysed> {
+        self.analyze_at(text, crate_info, &summary::Place::default())
+    }
+
+    /// Like [`Engine::analyze`], for a file at `place` in its crate (the keys of its summary).
+    pub fn analyze_at(
+        &self,
+        text: &str,
+        crate_info: &CrateInfo,
+        place: &summary::Place,
+    ) -> Result<FileAnalysis, NotAnalysed> {
         if self
             .prefilter
             .as_ref()
@@ -84,7 +121,7 @@ impl Engine {
                 ..Default::default()
             });
         }
-        self.analyze_parsed(text, crate_info)
+        self.analyze_parsed_at(text, crate_info, place)
     }
 
     /// Like [`Engine::analyze`], but parses the file whatever the prefilter says (for a file named
@@ -94,7 +131,17 @@ impl Engine {
         text: &str,
         crate_info: &CrateInfo,
     ) -> Result<FileAnalysis, NotAnalysed> {
-        let result = self.analyze_inner(text, crate_info);
+        self.analyze_parsed_at(text, crate_info, &summary::Place::default())
+    }
+
+    /// Like [`Engine::analyze_parsed`], for a file at `place` in its crate.
+    pub fn analyze_parsed_at(
+        &self,
+        text: &str,
+        crate_info: &CrateInfo,
+        place: &summary::Place,
+    ) -> Result<FileAnalysis, NotAnalysed> {
+        let result = self.analyze_inner(text, crate_info, place);
         // proc-macro2 keeps every parsed file's text per thread; release it (no span is alive now).
         proc_macro2::extra::invalidate_current_thread_spans();
         result
@@ -104,6 +151,7 @@ impl Engine {
         &self,
         text: &str,
         crate_info: &CrateInfo,
+        place: &summary::Place,
     ) -> Result<FileAnalysis, NotAnalysed> {
         let (offset, prepared) = prepare(text);
         guard::check(&prepared)?;
@@ -151,6 +199,8 @@ impl Engine {
                 ancestors: Vec::new(),
                 cache: HashMap::new(),
                 last_callee: Default::default(),
+                place,
+                summary: Default::default(),
             },
             rules: &self.rules,
             include_tests: self.include_tests,
@@ -164,6 +214,8 @@ impl Engine {
         } else {
             Vec::new()
         };
+        let mut summary = std::mem::take(&mut checker.cx.summary);
+        summary.shift(offset);
         let mut findings = checker.cx.findings;
         let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
         for Reported { finding: f, .. } in &mut findings {
@@ -192,6 +244,7 @@ impl Engine {
             test_modules: checker.test_modules,
             prefiltered: false,
             item_ranges,
+            summary,
         })
     }
 }
@@ -365,6 +418,16 @@ impl<'ast> Checker<'_, 'ast> {
                 bind_pattern(&mut bindings, &pt.pat, None, Some(&pt.ty), None);
             }
         }
+        let key = match (&self.impl_self, self.current_impl) {
+            (Some(ty), Some(_)) => format!("<{ty}>::{}", sig.ident),
+            _ => {
+                let mut path = self.cx.place.module.clone();
+                path.extend(self.cx.resolver.tree.inline_path(self.cx.module));
+                path.push(sig.ident.to_string());
+                path.join("::")
+            }
+        };
+        self.cx.summary.functions.push(key.clone());
         self.cx.fns.push(FnFrame {
             body,
             sig,
@@ -372,6 +435,7 @@ impl<'ast> Checker<'_, 'ast> {
             owner: self.current_impl,
             bindings,
             loop_base: self.cx.loops.len(),
+            key,
         });
         walk(self);
         for rule in self.rules {
@@ -532,6 +596,34 @@ impl<'ast> Visit<'ast> for Checker<'_, 'ast> {
     fn visit_expr(&mut self, expr: &'ast Expr) {
         for rule in self.rules {
             rule.check_expr(&mut self.cx, expr);
+        }
+        let defined = |m: &syn::ExprMethodCall| {
+            self.cx
+                .place
+                .fn_names
+                .as_ref()
+                .is_none_or(|names| names.contains(&m.method.to_string()))
+        };
+        let recorded = match expr {
+            Expr::MethodCall(m) => defined(m),
+            _ => true,
+        };
+        if let Some(callee) = recorded.then(|| self.cx.local_callee(expr)).flatten() {
+            let mut under_timeout = false;
+            for rule in self.rules {
+                under_timeout = under_timeout || rule.bounds_call(&mut self.cx, expr);
+            }
+            let range = match expr {
+                Expr::MethodCall(m) => self.cx.method_call_range(m),
+                _ => self.cx.range(expr),
+            };
+            let caller = self.cx.fn_key().map(str::to_owned);
+            self.cx.record_call(summary::RawCallSite {
+                caller,
+                callee,
+                under_timeout,
+                range,
+            });
         }
         self.cx.ancestors.push(expr);
         match expr {

@@ -1,7 +1,7 @@
 //! The file-level prefilter: a file in which no API entry's anchor words all appear as identifiers
 //! cannot produce a finding, so it is not parsed. The words are derived from the catalogue's anchor
 //! lists (never kept by hand), and `--no-prefilter` turns the skipping off to prove it changes nothing.
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aho_corasick::AhoCorasick;
 
@@ -221,6 +221,46 @@ impl Prefilter {
 
     pub fn words(&self) -> &[String] {
         &self.words
+    }
+}
+
+/// Groups of words a file must mention to matter to the join of the summaries: some word of a
+/// group's `names` (functions of the crate) and, when the group has any, some of its `context`
+/// (a method's type, the calls that build a client). Whole identifiers only.
+pub struct Mentions {
+    groups: Vec<(AhoCorasick, Vec<String>)>,
+}
+
+impl Mentions {
+    pub fn new(groups: BTreeMap<Vec<String>, BTreeSet<String>>) -> Mentions {
+        let groups = groups
+            .into_iter()
+            .filter(|(_, names)| !names.is_empty())
+            .filter_map(|(context, names)| {
+                let matcher = AhoCorasick::builder()
+                    .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+                    .build(&names)
+                    .ok()?;
+                Some((matcher, context))
+            })
+            .collect();
+        Mentions { groups }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    pub fn matches(&self, text: &str) -> bool {
+        let bytes = text.as_bytes();
+        self.groups.iter().any(|(names, context)| {
+            let named = names.find_iter(text).any(|m| {
+                let before = m.start().checked_sub(1).map(|i| bytes[i]);
+                let after = bytes.get(m.end()).copied();
+                !before.is_some_and(is_ident_byte) && !after.is_some_and(is_ident_byte)
+            });
+            named && (context.is_empty() || context.iter().any(|w| contains_word(text, w)))
+        })
     }
 }
 

@@ -256,6 +256,8 @@ impl Scope {
 struct Module {
     scope: Scope,
     parent: Option<usize>,
+    /// The inline module's name (empty for the file itself).
+    name: String,
 }
 
 /// A file's module tree with each module's scope. Index 0 is the file itself.
@@ -272,6 +274,7 @@ impl ModuleTree {
             modules: vec![Module {
                 scope: Scope::default(),
                 parent: None,
+                name: String::new(),
             }],
             extern_aliases: HashMap::new(),
         };
@@ -297,12 +300,32 @@ impl ModuleTree {
                 self.modules.push(Module {
                     scope: Scope::default(),
                     parent: Some(module),
+                    name: m.ident.to_string(),
                 });
                 self.collect(content, idx);
                 Some(idx)
             });
         }
         self.modules[module].scope = scope;
+    }
+
+    /// The names of the inline modules from the file down to `module`.
+    pub fn inline_path(&self, module: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut at = Some(module);
+        // Bounded by the number of modules: parents always have smaller indices.
+        for _ in 0..self.modules.len() {
+            let Some(m) = at.and_then(|i| self.modules.get(i)) else {
+                break;
+            };
+            if m.parent.is_none() {
+                break;
+            }
+            out.push(m.name.clone());
+            at = m.parent;
+        }
+        out.reverse();
+        out
     }
 
     /// The index of inline module `name` inside `module`.
@@ -544,6 +567,99 @@ impl Resolver<'_> {
         }
         self.through_globs(m.scope.globs.iter(), rest, depth)
             .unwrap_or(Resolved::Local)
+    }
+
+    /// The path of a crate-local item that `path` (written in `module`, a module of the file whose
+    /// module path in its crate is `file_module`) names, from the crate root (no `crate::`): `None`
+    /// when it leads outside the crate or cannot be told (a glob import, `Self`).
+    pub fn local_path(
+        &self,
+        module: usize,
+        blocks: &[Scope],
+        path: &syn::Path,
+        file_module: &[String],
+    ) -> Option<Vec<String>> {
+        if path.leading_colon.is_some() {
+            return None;
+        }
+        let segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+        self.budget.set(STEP_BUDGET);
+        self.local_segments(module, blocks, segs, file_module, 0)
+    }
+
+    fn local_segments(
+        &self,
+        module: usize,
+        blocks: &[Scope],
+        segs: Vec<String>,
+        file_module: &[String],
+        depth: usize,
+    ) -> Option<Vec<String>> {
+        if depth > MAX_DEPTH || segs.is_empty() || !self.step() {
+            return None;
+        }
+        let here = || {
+            let mut m = file_module.to_vec();
+            m.extend(self.tree.inline_path(module));
+            m
+        };
+        match segs[0].as_str() {
+            "crate" => {
+                if let Some((from, to)) = self
+                    .crate_info
+                    .reexports
+                    .iter()
+                    .find(|(from, _)| segs.starts_with(from))
+                {
+                    if to.first().map(String::as_str) != Some("crate") {
+                        return None;
+                    }
+                    let mut full = to.clone();
+                    full.extend_from_slice(&segs[from.len()..]);
+                    if full == segs {
+                        return Some(segs[1..].to_vec());
+                    }
+                    return self.local_segments(module, &[], full, file_module, depth + 1);
+                }
+                return Some(segs[1..].to_vec());
+            }
+            "self" => {
+                let mut out = here();
+                out.extend_from_slice(&segs[1..]);
+                return Some(out);
+            }
+            "super" => {
+                let mut out = here();
+                let mut rest = &segs[..];
+                while rest.first().map(String::as_str) == Some("super") {
+                    out.pop()?;
+                    rest = &rest[1..];
+                }
+                out.extend_from_slice(rest);
+                return Some(out);
+            }
+            "Self" => return None,
+            _ => {}
+        }
+        let module_scope = self.tree.modules.get(module).map(|m| &m.scope);
+        for scope in blocks.iter().rev().chain(module_scope) {
+            if let Some(import) = scope.imports.get(&segs[0]) {
+                if import.leading_colon
+                    || import.segs.first() == Some(&segs[0]) && import.segs.len() == 1
+                {
+                    return None;
+                }
+                let mut full = import.segs.clone();
+                full.extend_from_slice(&segs[1..]);
+                return self.local_segments(import.module, &[], full, file_module, depth + 1);
+            }
+            if scope.modules.contains_key(&segs[0]) || scope.locals.contains(&segs[0]) {
+                let mut out = here();
+                out.extend(segs);
+                return Some(out);
+            }
+        }
+        None
     }
 
     fn external(&self, mut segs: Vec<String>) -> Resolved {

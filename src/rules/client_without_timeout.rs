@@ -9,6 +9,7 @@ use super::syntax::{
 };
 use super::{api_map, name_list, ApiExtensions, RuleOptions};
 use crate::catalogue::RuleDoc;
+use crate::engine::summary::{Condition, FactKind};
 use crate::engine::{Applicability, Context, RawFinding, RawFix, Rule};
 
 pub const ID: &str = "client-without-timeout";
@@ -230,6 +231,9 @@ fn is_request_chain(mut e: &Expr) -> bool {
     false
 }
 
+/// The builder methods that make the client.
+const BUILDS: &[&str] = &["build", "connect", "connect_lazy"];
+
 const TOTAL_HELP: &str = "set `.timeout(Duration::from_secs(..))` on the client (for streaming responses, `.connect_timeout(..)` plus `.read_timeout(..)`), or `.timeout(..)` on each request";
 
 /// The module an item named `name` is imported from: `use a::greeter_client::GreeterClient;` →
@@ -254,9 +258,133 @@ fn import_parent(items: &[syn::Item], name: &str) -> Option<String> {
     })
 }
 
+impl ClientWithoutTimeout {
+    fn builds(methods: &[(String, Option<&Expr>)]) -> bool {
+        methods.iter().any(|(m, _)| BUILDS.contains(&m.as_str()))
+    }
+
+    /// `http::client().build()`: a client built from a builder a function of the package returns.
+    /// It stands when that function's builder has no timeout (the join decides) and none is set
+    /// here: reported where the client is built, not at the helper's `Client::builder()`.
+    fn check_built_from_helper<'ast>(&self, cx: &mut Context<'ast>, expr: &'ast Expr) {
+        // Cheap test first: a call passed as an argument is not where a client is built.
+        match cx.ancestors().next() {
+            Some(Expr::Call(_) | Expr::Binary(_) | Expr::Macro(_)) => return,
+            Some(Expr::MethodCall(m)) if !std::ptr::eq(&*m.receiver, expr) => return,
+            _ => {}
+        }
+        // Built in the chain (`helper().build()`), or later through a `let` in a function that
+        // builds something: otherwise nothing is built here (and the body need not be searched).
+        let mut top = expr;
+        let mut builds_in_chain = false;
+        for a in cx.ancestors() {
+            match a {
+                Expr::MethodCall(m) if std::ptr::eq(&*m.receiver, top) => {
+                    builds_in_chain |= BUILDS.iter().any(|b| m.method == b);
+                }
+                Expr::Try(_) | Expr::Await(_) | Expr::Paren(_) => {}
+                _ => break,
+            }
+            top = a;
+        }
+        if !builds_in_chain {
+            let Some(body) = cx.current_fn().map(|f| f.body) else {
+                return;
+            };
+            let key = body as *const syn::Block as usize;
+            let builds = {
+                let seen = cx.cached(ID, |_| {
+                    std::cell::RefCell::new(std::collections::HashMap::<usize, bool>::new())
+                });
+                let known = seen.borrow().get(&key).copied();
+                known.unwrap_or_else(|| {
+                    let mut b = false;
+                    for_each_expr_in_block(body, false, &mut |e| {
+                        if let Expr::MethodCall(m) = e {
+                            b |= BUILDS.iter().any(|w| m.method == w);
+                        }
+                    });
+                    seen.borrow_mut().insert(key, b);
+                    b
+                })
+            };
+            if !builds {
+                return;
+            }
+        }
+        let Some(callee) = cx.local_callee(expr) else {
+            return;
+        };
+        let (chain, methods) = builder_config(cx, expr);
+        if !Self::builds(&methods) || Self::function_sets_request_timeout(cx) {
+            return;
+        }
+        let has = |name: &str| {
+            methods
+                .iter()
+                .any(|(m, arg)| m == name && !arg.is_some_and(is_none))
+        };
+        if self.total_timeouts.iter().any(|t| has(t))
+            || (has("connect_timeout") && has("read_timeout"))
+        {
+            return;
+        }
+        let what = written(expr);
+        cx.report_candidate(
+            RawFinding {
+                rule: ID,
+                range: cx.range(chain),
+                message: format!("the client is built here from the builder `{what}()` returns, and neither sets a timeout: a hung upstream holds each request's connection, buffers and task forever"),
+                help: TOTAL_HELP.to_owned(),
+                labels: Vec::new(),
+                fix: None,
+            },
+            Condition::CalleeReturnsBuilderWithoutTimeout { callee },
+            "the builder is made here, with no timeout",
+        );
+    }
+}
+
+/// Whether `chain` is what the current function returns: its tail expression, a `return`'s value,
+/// or a `let` binding the tail returns.
+fn returned(cx: &Context<'_>, chain: &Expr) -> bool {
+    if matches!(cx.ancestors().next(), Some(Expr::Return(_))) {
+        return true;
+    }
+    let Some(body) = cx.current_fn().map(|f| f.body) else {
+        return false;
+    };
+    let Some(syn::Stmt::Expr(tail, None)) = body.stmts.last() else {
+        return false;
+    };
+    let tail = match tail {
+        Expr::Call(c)
+            if matches!(&*c.func, Expr::Path(p) if p.path.is_ident("Ok")) && c.args.len() == 1 =>
+        {
+            &c.args[0]
+        }
+        other => other,
+    };
+    if std::ptr::eq(tail, chain) {
+        return true;
+    }
+    let bound = let_binding_of(body, chain).and_then(|l| match &l.pat {
+        syn::Pat::Ident(i) => Some(i.ident.to_string()),
+        _ => None,
+    });
+    bound.is_some() && ident_of(tail) == bound
+}
+
 impl Rule for ClientWithoutTimeout {
     fn id(&self) -> &'static str {
         ID
+    }
+
+    fn candidate_context(&self, kind: &FactKind) -> Vec<String> {
+        match kind {
+            FactKind::ReturnsBuilder { .. } => BUILDS.iter().map(|w| w.to_string()).collect(),
+            _ => Vec::new(),
+        }
     }
 
     fn check_expr<'ast>(&self, cx: &mut Context<'ast>, expr: &'ast Expr) {
@@ -280,7 +408,10 @@ impl Rule for ClientWithoutTimeout {
             }
             return;
         }
-        let Some(path) = cx.callee(expr) else { return };
+        let Some(path) = cx.callee(expr) else {
+            self.check_built_from_helper(cx, expr);
+            return;
+        };
         let what = written(expr);
         if self.unwrapped_clients.contains(&path) {
             let (chain, _) = builder_config(cx, expr);
@@ -352,18 +483,19 @@ impl Rule for ClientWithoutTimeout {
             }
             return;
         }
+        let bounded = self.total_timeouts.iter().any(|t| has(t))
+            || (has("connect_timeout") && has("read_timeout"))
+            || (ureq2 && self.read_timeouts.iter().any(|t| has(t)));
         // The client is not built here (returned or passed on unbuilt): the builder's user decides.
-        if !methods
-            .iter()
-            .any(|(m, _)| matches!(m.as_str(), "build" | "connect" | "connect_lazy"))
-        {
+        // A function that returns it says so in its summary, for the callers that build it.
+        if !Self::builds(&methods) {
+            if !ureq2 && !disabled && returned(cx, chain) {
+                let range = cx.range(chain);
+                cx.record_fact(FactKind::ReturnsBuilder { timeout: bounded }, range);
+            }
             return;
         }
-        if self.total_timeouts.iter().any(|t| has(t))
-            || (has("connect_timeout") && has("read_timeout"))
-            || (ureq2 && self.read_timeouts.iter().any(|t| has(t)))
-            || Self::function_sets_request_timeout(cx)
-        {
+        if bounded || Self::function_sets_request_timeout(cx) {
             return;
         }
         let message = if ureq2 {

@@ -11,6 +11,7 @@ use super::{api_map, name_list, network, ApiExtensions, RuleOptions};
 use crate::catalogue::RuleDoc;
 use crate::engine::macros;
 use crate::engine::resolve::canonical_str;
+use crate::engine::summary::Condition;
 use crate::engine::{Applicability, Context, RawFinding, RawFix, Rule};
 
 pub const ID: &str = "connect-without-timeout";
@@ -36,7 +37,10 @@ pub struct ConnectWithoutTimeout {
 /// functions whose body applies a timeout wrapper (a future passed to them is bounded).
 struct FileTimeouts {
     called_under_timeout: HashSet<String>,
-    local_wrappers: HashSet<String>,
+    local_wrappers: std::rc::Rc<HashSet<String>>,
+    /// Whether anything in the file can bound a call: a wrapper, a timeout combinator, a
+    /// `select!` (most files have none, and their calls need no closer look).
+    any_bound: bool,
 }
 
 impl ConnectWithoutTimeout {
@@ -230,9 +234,19 @@ impl ConnectWithoutTimeout {
         cx.cached(ID, |cx| {
             let mut called_under_timeout = HashSet::new();
             let mut local_wrappers = HashSet::new();
+            let mut any_bound = false;
             for (name, body) in fn_bodies(&cx.file.items) {
                 let mut applies = false;
                 for_each_expr_in_block(body, false, &mut |e| {
+                    match e {
+                        Expr::MethodCall(m)
+                            if self.timeout_methods.iter().any(|t| m.method == t) =>
+                        {
+                            any_bound = true;
+                        }
+                        Expr::Block(b) if macros::origin(&b.attrs).is_some() => any_bound = true,
+                        _ => {}
+                    }
                     let Expr::Call(call) = e else { return };
                     if !self.is_wrapper_call(cx, e) {
                         return;
@@ -252,12 +266,14 @@ impl ConnectWithoutTimeout {
                     }
                 });
                 if applies {
+                    any_bound = true;
                     local_wrappers.insert(name);
                 }
             }
             FileTimeouts {
                 called_under_timeout,
-                local_wrappers,
+                local_wrappers: std::rc::Rc::new(local_wrappers),
+                any_bound,
             }
         })
     }
@@ -448,13 +464,52 @@ impl Rule for ConnectWithoutTimeout {
         } else {
             self.wrap_fix(cx, expr, &path)
         };
-        cx.report(RawFinding {
+        let finding = RawFinding {
             rule: ID,
             range: cx.range(expr),
             message,
             help,
             labels: Vec::new(),
             fix,
-        });
+        };
+        // Inside a function, the connect waits as long as its callers let it: if every caller
+        // (in any file of the crate) bounds the call with a timeout, it is bounded. Not so for a
+        // connect in a closure or async block, which may run apart from the call (spawned).
+        let in_body = !cx
+            .ancestors()
+            .any(|a| matches!(a, Expr::Closure(_) | Expr::Async(_)));
+        match cx.fn_key().filter(|_| in_body).map(str::to_owned) {
+            Some(function) => cx.report_candidate(
+                finding,
+                Condition::SomeCallerUnguarded { function },
+                "called here with no timeout around the call",
+            ),
+            None => cx.report(finding),
+        }
+    }
+
+    fn bounds_call<'ast>(&self, cx: &mut Context<'ast>, call: &'ast Expr) -> bool {
+        let facts = self.file_timeouts(cx);
+        if !facts.any_bound {
+            return false;
+        }
+        let local_wrappers = facts.local_wrappers.clone();
+        // Only a future a `let` holds can be bounded later through its binding: a call used at
+        // once (awaited, an argument, a receiver) cannot.
+        let held = matches!(
+            cx.ancestors().next(),
+            None | Some(
+                Expr::Block(_)
+                    | Expr::If(_)
+                    | Expr::Match(_)
+                    | Expr::Loop(_)
+                    | Expr::While(_)
+                    | Expr::ForLoop(_)
+                    | Expr::Closure(_)
+                    | Expr::Async(_)
+                    | Expr::Unsafe(_)
+            )
+        );
+        self.has_timeout(cx, call, &local_wrappers) || (held && self.binding_is_bounded(cx, call))
     }
 }

@@ -17,6 +17,7 @@ use super::syntax::{
 use super::{api_map, name_list, ApiExtensions, RuleOptions};
 use crate::catalogue::RuleDoc;
 use crate::engine::resolve::canonical_str;
+use crate::engine::summary::{Condition, FactKind};
 use crate::engine::{Context, RawFinding, Rule};
 
 pub const ID: &str = "unbounded-channel";
@@ -138,6 +139,7 @@ impl UnboundedChannel {
                 label: String::new(),
             },
             consumer: None,
+            field: None,
         };
         let Some(frame) = cx.current_fn() else {
             return not_bound("it is not made in a function");
@@ -226,14 +228,36 @@ impl UnboundedChannel {
             Pace::Unpaced { .. } | Pace::NotVisible { .. } if receives_once(&receivers) => {
                 Verdict::Quiet
             }
-            pace => Verdict::Report { pace, consumer },
+            pace => {
+                let field = senders.uses.iter().find_map(|u| match &u.kind {
+                    UseKind::IntoField {
+                        owner,
+                        field,
+                        followed: false,
+                    } => Some((owner.clone(), field.clone())),
+                    _ => None,
+                });
+                Verdict::Report {
+                    pace,
+                    consumer,
+                    field,
+                }
+            }
         }
     }
 
     fn report_unbounded(&self, cx: &mut Context<'_>, expr: &Expr, help: String) {
-        let Verdict::Report { pace, consumer } = self.producers(cx, expr) else {
+        let Verdict::Report {
+            pace,
+            consumer,
+            field,
+        } = self.producers(cx, expr)
+        else {
             return;
         };
+        let stored_in = matches!(pace, Pace::NotVisible { .. })
+            .then_some(field)
+            .flatten();
         let ctor = written(expr);
         let mut labels = Vec::new();
         let mut opaque = None;
@@ -280,10 +304,58 @@ impl UnboundedChannel {
             labels,
             fix: None,
         };
-        match opaque {
-            Some(reason) => cx.report_medium(finding, reason),
-            None => cx.report(finding),
+        match (opaque, stored_in) {
+            // Another file of the package may show who feeds that field: the join names it.
+            (Some(reason), Some((owner, field))) => cx.report_medium_candidate(
+                finding,
+                reason,
+                Condition::FieldFed { owner, field },
+                "the stored sender is fed here, once per item of an outside source",
+            ),
+            (Some(reason), None) => cx.report_medium(finding, reason),
+            (None, _) => cx.report(finding),
         }
+    }
+
+    /// `self.<field>.send(..)` once per item of an outside source: a fact for the file that
+    /// made the sender and stored it in that field.
+    fn record_field_feed<'ast>(&self, cx: &mut Context<'ast>, m: &'ast syn::ExprMethodCall) {
+        if !self.vocabulary.acts.iter().any(|a| m.method == a) {
+            return;
+        }
+        let Expr::Field(f) = &*m.receiver else {
+            return;
+        };
+        let (Expr::Path(base), syn::Member::Named(field)) = (&*f.base, &f.member) else {
+            return;
+        };
+        if !base.path.is_ident("self") {
+            return;
+        }
+        let Some(frame) = cx.current_fn() else {
+            return;
+        };
+        let Some(owner) = frame.self_type.clone() else {
+            return;
+        };
+        let (sig, body) = (frame.sig, frame.body);
+        let Some(loop_expr) = cx.loops().next() else {
+            return;
+        };
+        if !matches!(
+            producers::feed(&self.vocabulary, loop_expr, Some(sig), body),
+            producers::Feed::External { .. }
+        ) {
+            return;
+        }
+        let range = cx.method_call_range(m);
+        cx.record_fact(
+            FactKind::FeedsField {
+                owner,
+                field: field.to_string(),
+            },
+            range,
+        );
     }
 }
 
@@ -293,6 +365,8 @@ enum Verdict {
     Report {
         pace: Pace,
         consumer: Option<std::ops::Range<usize>>,
+        /// The struct field of another file the sender is stored in: (struct, field).
+        field: Option<(String, String)>,
     },
 }
 
@@ -386,8 +460,12 @@ impl Rule for UnboundedChannel {
                     self.check_call(cx, expr, call, &path);
                 }
             }
+            Expr::MethodCall(m) if !self.clone_methods.iter().any(|n| m.method == n) => {
+                self.record_field_feed(cx, m);
+            }
             // `tx.clone().send(..)` in a loop: every clone of a futures sender adds a slot.
             Expr::MethodCall(m) if self.clone_methods.iter().any(|n| m.method == n) => {
+                self.record_field_feed(cx, m);
                 let Expr::MethodCall(clone) = &*m.receiver else {
                     return;
                 };

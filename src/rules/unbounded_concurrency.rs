@@ -14,6 +14,7 @@ use super::{api_map, name_list, ApiExtensions};
 use crate::catalogue::RuleDoc;
 use crate::engine::macros::origin;
 use crate::engine::resolve::canonical_str;
+use crate::engine::summary::{Condition, FactKind};
 use crate::engine::{Context, RawFinding, Rule};
 
 pub const ID: &str = "unbounded-concurrency";
@@ -28,6 +29,7 @@ pub struct UnboundedConcurrency {
     future_set_methods: Vec<String>,
     external_sources: Vec<String>,
     awaited_sources: Vec<String>,
+    connection_sources: Vec<String>,
     limit_methods: Vec<String>,
     buffer_methods: Vec<String>,
     optional_limit_methods: Vec<String>,
@@ -60,6 +62,7 @@ impl UnboundedConcurrency {
             future_set_methods: name_list(doc, "future-set-methods"),
             external_sources: name_list(doc, "external-sources"),
             awaited_sources: name_list(doc, "awaited-sources"),
+            connection_sources: name_list(doc, "connection-sources"),
             limit_methods: name_list(doc, "limit-methods"),
             buffer_methods: name_list(doc, "buffer-methods"),
             optional_limit_methods: name_list(doc, "optional-limit-methods"),
@@ -432,23 +435,104 @@ impl UnboundedConcurrency {
         awaited
     }
 
-    fn check_spawn<'ast>(&self, cx: &mut Context<'ast>, expr: &'ast Expr, kind: Spawn) {
-        let Some(loop_expr) = cx.loops().next() else {
-            return;
-        };
+    /// The source that feeds `expr` one item at a time in its innermost loop, when nothing in
+    /// the loop limits how many of what `expr` starts run at once.
+    fn unlimited_feed<'ast>(&self, cx: &Context<'ast>, expr: &Expr) -> Option<&'ast Expr> {
+        let loop_expr = cx.loops().next()?;
         let spawn = range_of(expr);
-        let Some(source) = self.feeding_source(loop_expr, &spawn) else {
-            return;
-        };
+        let source = self.feeding_source(loop_expr, &spawn)?;
         if self.loop_is_limited(loop_expr, &spawn)
             || Self::awaited_in_loop(cx, loop_expr, expr)
             || self.counter_caps(loop_expr, &spawn)
         {
-            return;
+            return None;
         }
         if self.source_is_local(cx, source) {
-            return; // a Unix-domain socket's peers are local processes; a clock's items come at its pace
+            return None; // a Unix-domain socket's peers are local processes; a clock's items come at its pace
         }
+        Some(source)
+    }
+
+    /// A call, in a loop fed by an outside source, to a function of the crate that spawns per
+    /// call (decided by the join): reported at the call, where the limit is missing.
+    fn check_spawning_call<'ast>(&self, cx: &mut Context<'ast>, expr: &'ast Expr) {
+        let Some(loop_expr) = cx.loops().next() else {
+            return;
+        };
+        // Cheap test first, once per loop: most loops accept no connections.
+        let key = loop_expr as *const Expr as usize;
+        let accepts = {
+            let seen = cx.cached(ID, |_| {
+                std::cell::RefCell::new(std::collections::HashMap::<usize, bool>::new())
+            });
+            let known = seen.borrow().get(&key).copied();
+            match known {
+                Some(a) => a,
+                None => {
+                    let mut a = false;
+                    for_each_expr(loop_expr, true, &mut |e| {
+                        if let Expr::MethodCall(m) = e {
+                            a |= self.connection_sources.iter().any(|s| m.method == s);
+                        }
+                    });
+                    seen.borrow_mut().insert(key, a);
+                    a
+                }
+            }
+        };
+        if !accepts {
+            return;
+        }
+        let Some(callee) = cx.local_callee(expr) else {
+            return;
+        };
+        // Inside a task the loop spawns itself, the call is covered by that spawn's finding.
+        if cx.ancestors().any(|a| self.spawn_kind(cx, a).is_some()) {
+            return;
+        }
+        let Some(source) = self.unlimited_feed(cx, expr) else {
+            return;
+        };
+        // On real code, message loops that call a spawning helper were in-process work queues
+        // (bounded by their producers); connection loops were not.
+        let Expr::MethodCall(m) = peel(source) else {
+            return;
+        };
+        if !self.connection_sources.iter().any(|s| m.method == s) {
+            return;
+        }
+        let source = range_of(source);
+        let what = written(expr);
+        let range = match expr {
+            Expr::MethodCall(m) => cx.method_call_range(m),
+            _ => cx.range(expr),
+        };
+        cx.report_candidate(
+            RawFinding {
+                rule: ID,
+                range,
+                message: format!("`{what}` starts a task per incoming item (the function spawns one each time it is called) and nothing caps how many run at once: a burst of items becomes as many live tasks"),
+                help: "acquire a permit before the call (`semaphore.clone().acquire_owned().await`) and move it into the spawned task, or wait on a `JoinSet` while `len()` is at a maximum".to_owned(),
+                labels: vec![(
+                    source,
+                    "items arrive here, as fast as peers send them".to_owned(),
+                )],
+                fix: None,
+            },
+            Condition::CalleeSpawns { callee },
+            "the task is spawned here, once per call",
+        );
+    }
+
+    fn check_spawn<'ast>(&self, cx: &mut Context<'ast>, expr: &'ast Expr, kind: Spawn) {
+        // A function that spawns whenever it is called: a caller's loop is what needs the limit.
+        if !matches!(kind, Spawn::FutureSet) && cx.loops_through_closures().next().is_none() {
+            let range = cx.range(expr);
+            cx.record_fact(FactKind::Spawns, range);
+        }
+        let Some(source) = self.unlimited_feed(cx, expr) else {
+            return;
+        };
         let source = range_of(source);
         let what = written(expr);
         let (message, help) = match kind {
@@ -696,10 +780,20 @@ impl Rule for UnboundedConcurrency {
         ID
     }
 
+    fn candidate_context(&self, kind: &FactKind) -> Vec<String> {
+        match kind {
+            FactKind::Spawns => self.connection_sources.clone(),
+            _ => Vec::new(),
+        }
+    }
+
     fn check_expr<'ast>(&self, cx: &mut Context<'ast>, expr: &'ast Expr) {
         if let Some(kind) = self.spawn_kind(cx, expr) {
             self.check_spawn(cx, expr, kind);
             return;
+        }
+        if matches!(expr, Expr::Call(_) | Expr::MethodCall(_)) && cx.loops().next().is_some() {
+            self.check_spawning_call(cx, expr);
         }
         match expr {
             Expr::MethodCall(m) => self.check_adaptor(cx, expr, m),

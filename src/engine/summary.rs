@@ -1,0 +1,588 @@
+//! Function summaries: what each function of a file does that matters to another file (it spawns
+//! per call, returns a client builder with or without a timeout), the calls it makes to the
+//! crate's own functions, and findings that hold only under a [`Condition`] on other files'
+//! summaries. The per-file pass records them with byte ranges ([`RawSummary`]); the run turns the
+//! ranges into regions ([`FileSummary`]: owned strings and regions only, no trees, no texts) and,
+//! after every file of a crate was read, [`Join`] decides each condition.
+//!
+//! Keys name a function within its unit (package): `net::dial` for a free function (its module
+//! path in the crate), `<Conn>::dial` for a method (by its `Self` type's name, whatever the module
+//! of the `impl`), and `<?>::dial` for a call on a receiver of unknown type (it matches a method
+//! only when the unit has one method of that name). The join qualifies them with the unit.
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Range;
+
+use crate::diag::Region;
+
+/// Where a file sits for the summaries: the unit they are joined in (its package, or the file
+/// itself when it is in no module tree) and its module path in its crate.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Place {
+    pub unit: String,
+    pub module: Vec<String>,
+    /// The package's library name as code writes it: a binary's `mylib::net::dial` is the
+    /// library's `net::dial`.
+    pub lib_name: Option<String>,
+    /// The names of the functions, methods and types the unit's files define (lexically): a
+    /// method call of another name cannot reach one of them and is not recorded. `None`: record
+    /// every call.
+    pub fn_names: Option<std::sync::Arc<std::collections::HashSet<String>>>,
+}
+
+/// What a function does that a caller in another file may stand for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FactKind {
+    /// It starts a task (or a blocking job) each time it is called.
+    Spawns,
+    /// It returns a client builder; `timeout`: one was set on it.
+    ReturnsBuilder { timeout: bool },
+    /// It sends on `self.<field>` (a field of `owner`) once per item of an outside source.
+    FeedsField { owner: String, field: String },
+}
+
+/// A call to one of the crate's own functions.
+#[derive(Debug, Clone)]
+pub struct RawCallSite {
+    /// The key of the calling function, if the call is in one.
+    pub caller: Option<String>,
+    /// Keys the callee may have, most precise first.
+    pub callee: Vec<String>,
+    /// A timeout bounds the call's future (the call is the argument of a timeout wrapper, ...).
+    pub under_timeout: bool,
+    pub range: Range<usize>,
+}
+
+/// What a finding depends on in other files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    /// Some caller of the function does not bound the call with a timeout (directly, or through
+    /// its own callers), or it has no caller in view.
+    SomeCallerUnguarded { function: String },
+    /// The callee (one of these keys) starts a task per call, itself or through a call it makes.
+    CalleeSpawns { callee: Vec<String> },
+    /// The callee returns a client builder with no timeout set.
+    CalleeReturnsBuilderWithoutTimeout { callee: Vec<String> },
+    /// Always holds (the finding stands on its own); the join names where some file of the
+    /// unit sends on `owner.field` once per item of an outside source.
+    FieldFed { owner: String, field: String },
+}
+
+/// A candidate finding's condition, and what the label at the evidence the join finds says
+/// (`"called here without a timeout"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    pub condition: Condition,
+    pub evidence: String,
+}
+
+impl Condition {
+    /// The function names (last key segments) whose calls and summaries decide the condition: a
+    /// file that mentions none of them cannot change the answer.
+    pub fn names(&self) -> Vec<String> {
+        let keys = match self {
+            Condition::SomeCallerUnguarded { function } => std::slice::from_ref(function),
+            Condition::CalleeSpawns { callee }
+            | Condition::CalleeReturnsBuilderWithoutTimeout { callee } => callee.as_slice(),
+            Condition::FieldFed { field, .. } => return vec![field.clone()],
+        };
+        keys.iter().map(|k| last_name(k).to_owned()).collect()
+    }
+}
+
+/// The function name at the end of a key.
+pub fn last_name(key: &str) -> &str {
+    key.rsplit("::").next().unwrap_or(key)
+}
+
+/// The summary of one file as the per-file pass records it (byte ranges into the file).
+#[derive(Debug, Default, Clone)]
+pub struct RawSummary {
+    /// The key of every function the file defines.
+    pub functions: Vec<String>,
+    /// (function key, fact, where the fact shows).
+    pub facts: Vec<(String, FactKind, Range<usize>)>,
+    pub calls: Vec<RawCallSite>,
+}
+
+impl RawSummary {
+    pub fn shift(&mut self, offset: usize) {
+        let shift = |r: &mut Range<usize>| *r = r.start + offset..r.end + offset;
+        for (_, _, r) in &mut self.facts {
+            shift(r);
+        }
+        for c in &mut self.calls {
+            shift(&mut c.range);
+        }
+    }
+}
+
+/// A place in some file of the run.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Site {
+    /// The file as displayed (shared by the file's sites).
+    pub path: std::sync::Arc<str>,
+    pub region: Region,
+}
+
+#[derive(Debug, Clone)]
+pub struct CallSite {
+    pub caller: Option<String>,
+    pub callee: Vec<String>,
+    pub under_timeout: bool,
+    pub at: Site,
+}
+
+/// One file's summary with regions: what the join holds.
+#[derive(Debug, Default, Clone)]
+pub struct FileSummary {
+    /// The unit (package) whose keys these are.
+    pub unit: String,
+    pub functions: Vec<String>,
+    pub facts: Vec<(String, FactKind, Site)>,
+    pub calls: Vec<CallSite>,
+}
+
+impl FileSummary {
+    pub fn is_empty(&self) -> bool {
+        self.functions.is_empty() && self.facts.is_empty() && self.calls.is_empty()
+    }
+}
+
+/// A key within `unit` made unique across units.
+fn qualified(unit: &str, key: &str) -> String {
+    format!("{unit}#{key}")
+}
+
+fn qualify(condition: &Condition, q: &dyn Fn(&[String]) -> Vec<String>) -> Condition {
+    match condition {
+        Condition::SomeCallerUnguarded { function } => Condition::SomeCallerUnguarded {
+            function: q(std::slice::from_ref(function)).remove(0),
+        },
+        Condition::CalleeSpawns { callee } => Condition::CalleeSpawns { callee: q(callee) },
+        Condition::CalleeReturnsBuilderWithoutTimeout { callee } => {
+            Condition::CalleeReturnsBuilderWithoutTimeout { callee: q(callee) }
+        }
+        Condition::FieldFed { .. } => condition.clone(),
+    }
+}
+
+/// How deep the join follows chains of calls (a helper calling a helper ...).
+const MAX_CHAIN: usize = 8;
+
+/// The summaries of every file of the run, indexed for the conditions.
+#[derive(Default)]
+pub struct Join {
+    facts: HashMap<String, Vec<(FactKind, Site)>>,
+    /// Every call site, in path and position order.
+    sites: Vec<CallSite>,
+    /// Callee key → its call sites (indices into `sites`).
+    callers: HashMap<String, Vec<usize>>,
+    /// Caller key → the calls it makes.
+    calls_from: HashMap<String, Vec<usize>>,
+    /// `<crate>#<?>::name` → the method keys of that name (for receivers of unknown type).
+    methods_by_name: BTreeMap<String, BTreeSet<String>>,
+    /// Every function key some file defines a fact for or calls from.
+    defined: BTreeSet<String>,
+}
+
+/// A condition's outcome: whether the finding stays, and where the other file shows why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub holds: bool,
+    pub evidence: Option<Site>,
+}
+
+impl Join {
+    pub fn new(summaries: impl IntoIterator<Item = FileSummary>) -> Join {
+        let mut join = Join::default();
+        join.add(summaries);
+        join
+    }
+
+    /// Adds more files' summaries (a later pass parsed them) and indexes every call again: a
+    /// function defined in a new file may be the callee of a call seen before.
+    pub fn add(&mut self, summaries: impl IntoIterator<Item = FileSummary>) {
+        for s in summaries {
+            let unit = &s.unit;
+            let q = |key: &str| qualified(unit, key);
+            for key in &s.functions {
+                self.note_defined(&q(key));
+            }
+            for (key, kind, at) in s.facts {
+                let key = q(&key);
+                self.note_defined(&key);
+                self.facts.entry(key).or_default().push((kind, at));
+            }
+            self.sites.extend(s.calls.into_iter().map(|c| CallSite {
+                caller: c.caller.as_deref().map(q),
+                callee: c.callee.iter().map(|k| q(k)).collect(),
+                ..c
+            }));
+        }
+        let callers: Vec<String> = self.sites.iter().filter_map(|s| s.caller.clone()).collect();
+        for caller in callers {
+            self.note_defined(&caller);
+        }
+        // Sorted, so that "the first unguarded caller" (or spawn, or builder) is the same on
+        // every run, whatever order the workers finished in.
+        self.sites.sort_by(|a, b| {
+            (&a.at, &a.caller, &a.callee, a.under_timeout).cmp(&(
+                &b.at,
+                &b.caller,
+                &b.callee,
+                b.under_timeout,
+            ))
+        });
+        for facts in self.facts.values_mut() {
+            facts.sort_by(|a, b| a.1.cmp(&b.1));
+        }
+        self.callers.clear();
+        self.calls_from.clear();
+        for (i, site) in self.sites.iter().enumerate() {
+            for key in self.callee_keys(&site.callee) {
+                self.callers.entry(key).or_default().push(i);
+            }
+            if let Some(caller) = &site.caller {
+                self.calls_from.entry(caller.clone()).or_default().push(i);
+            }
+        }
+    }
+
+    /// Whether `name` is the only method of that name in `unit` (a call on a receiver of unknown
+    /// type reaches it).
+    pub fn unique_method(&self, unit: &str, name: &str) -> bool {
+        self.methods_by_name
+            .get(&qualified(unit, &format!("<?>::{name}")))
+            .is_some_and(|m| m.len() == 1)
+    }
+
+    /// The callers of `key` in `unit` at calls no timeout bounds (unqualified keys).
+    pub fn unguarded_callers(&self, unit: &str, key: &str) -> Vec<String> {
+        let prefix = format!("{unit}#");
+        self.callers
+            .get(&qualified(unit, key))
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.sites.get(i))
+            .filter(|s| !s.under_timeout && !s.callee.iter().all(|k| k.contains("#<?>::")))
+            .filter_map(|s| {
+                s.caller
+                    .as_deref()?
+                    .strip_prefix(&prefix)
+                    .map(str::to_owned)
+            })
+            .collect()
+    }
+
+    /// The functions `key` in `unit` calls (unqualified keys), as the join resolves them.
+    pub fn callees(&self, unit: &str, key: &str) -> Vec<String> {
+        let prefix = format!("{unit}#");
+        self.calls_from
+            .get(&qualified(unit, key))
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.sites.get(i))
+            .flat_map(|s| self.callee_keys(&s.callee))
+            .filter_map(|k| k.strip_prefix(&prefix).map(str::to_owned))
+            .collect()
+    }
+
+    fn note_defined(&mut self, key: &str) {
+        if let Some((krate, rest)) = key.split_once("#<") {
+            if let Some((_, name)) = rest.split_once(">::") {
+                self.methods_by_name
+                    .entry(format!("{krate}#<?>::{name}"))
+                    .or_default()
+                    .insert(key.to_owned());
+            }
+        }
+        self.defined.insert(key.to_owned());
+    }
+
+    /// The functions a call may reach: the first of its keys that names a function some file
+    /// defines, or a receiver of unknown type's only method of that name.
+    fn callee_keys(&self, keys: &[String]) -> Vec<String> {
+        for key in keys {
+            if key.contains("#<?>::") {
+                if let Some(methods) = self.methods_by_name.get(key) {
+                    if methods.len() == 1 {
+                        return methods.iter().cloned().collect();
+                    }
+                }
+                continue;
+            }
+            if self.defined.contains(key) {
+                return vec![key.clone()];
+            }
+        }
+        Vec::new()
+    }
+
+    /// Whether some file of the run defines `key` of `unit`.
+    pub fn defines_in(&self, unit: &str, key: &str) -> bool {
+        self.defined.contains(&qualified(unit, key))
+    }
+
+    /// Decides a condition of a finding in `unit`.
+    pub fn decide(&self, unit: &str, condition: &Condition) -> Decision {
+        let q =
+            |keys: &[String]| -> Vec<String> { keys.iter().map(|k| qualified(unit, k)).collect() };
+        match &qualify(condition, &q) {
+            Condition::FieldFed { owner, field } => {
+                let prefix = format!("{unit}#");
+                let wanted = FactKind::FeedsField {
+                    owner: owner.clone(),
+                    field: field.clone(),
+                };
+                let evidence = self
+                    .facts
+                    .iter()
+                    .filter(|(key, _)| key.starts_with(&prefix))
+                    .flat_map(|(_, facts)| facts)
+                    .filter(|(kind, _)| *kind == wanted)
+                    .map(|(_, at)| at)
+                    .min()
+                    .cloned();
+                Decision {
+                    holds: true,
+                    evidence,
+                }
+            }
+            Condition::SomeCallerUnguarded { function } => {
+                self.unguarded_caller(function, &mut Vec::new())
+            }
+            Condition::CalleeSpawns { callee } => {
+                let mut seen = Vec::new();
+                for key in self.callee_keys(callee) {
+                    if let Some(at) = self.spawns(&key, &mut seen) {
+                        return Decision {
+                            holds: true,
+                            evidence: Some(at),
+                        };
+                    }
+                }
+                Decision {
+                    holds: false,
+                    evidence: None,
+                }
+            }
+            Condition::CalleeReturnsBuilderWithoutTimeout { callee } => {
+                for key in self.callee_keys(callee) {
+                    let builders =
+                        self.facts
+                            .get(&key)
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|(kind, at)| match kind {
+                                FactKind::ReturnsBuilder { timeout } => Some((*timeout, at)),
+                                _ => None,
+                            });
+                    // Every return must lack a timeout: one that sets it may be the one taken.
+                    let mut without = None;
+                    let mut any_with = false;
+                    for (timeout, at) in builders {
+                        if timeout {
+                            any_with = true;
+                        } else if without.is_none() {
+                            without = Some(at.clone());
+                        }
+                    }
+                    if !any_with && without.is_some() {
+                        return Decision {
+                            holds: true,
+                            evidence: without,
+                        };
+                    }
+                }
+                Decision {
+                    holds: false,
+                    evidence: None,
+                }
+            }
+        }
+    }
+
+    /// The first call of `function` that no timeout bounds, through callers of callers; a
+    /// function with no caller in view counts as called unguarded (by code we cannot see).
+    fn unguarded_caller(&self, function: &str, seen: &mut Vec<String>) -> Decision {
+        let keep = |evidence| Decision {
+            holds: true,
+            evidence,
+        };
+        if seen.len() >= MAX_CHAIN || seen.iter().any(|s| s == function) {
+            return keep(None);
+        }
+        seen.push(function.to_owned());
+        // A call from the function itself or from a caller already on the chain (recursion)
+        // says nothing of how the chain is entered.
+        // Calls on a receiver of unknown type are left out: the one method of that name in the
+        // unit is only a guess (`tx.send(..)` on a channel is not `Client::send`), and a guess
+        // must neither clear nor keep a finding.
+        let sites: Vec<&CallSite> = self
+            .callers
+            .get(function)
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.sites.get(i))
+            .filter(|s| !s.callee.iter().all(|k| k.contains("#<?>::")))
+            .filter(|s| !s.caller.as_ref().is_some_and(|c| seen.contains(c)))
+            .collect();
+        if sites.is_empty() {
+            return keep(None);
+        }
+        for site in sites.into_iter().filter(|s| !s.under_timeout) {
+            match &site.caller {
+                // The call stands for the connect in its caller: whether that caller is bounded
+                // is up to its own callers.
+                Some(caller) => {
+                    if self.unguarded_caller(caller, seen).holds {
+                        return keep(Some(site.at.clone()));
+                    }
+                }
+                None => return keep(Some(site.at.clone())),
+            }
+        }
+        Decision {
+            holds: false,
+            evidence: None,
+        }
+    }
+
+    /// Where `key` spawns, itself or through a function it calls.
+    fn spawns(&self, key: &str, seen: &mut Vec<String>) -> Option<Site> {
+        if seen.len() >= MAX_CHAIN || seen.iter().any(|s| s == key) {
+            return None;
+        }
+        seen.push(key.to_owned());
+        if let Some((_, at)) = self
+            .facts
+            .get(key)
+            .into_iter()
+            .flatten()
+            .find(|(kind, _)| *kind == FactKind::Spawns)
+        {
+            return Some(at.clone());
+        }
+        for site in self
+            .calls_from
+            .get(key)
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.sites.get(i))
+        {
+            for callee in self.callee_keys(&site.callee) {
+                if let Some(at) = self.spawns(&callee, seen) {
+                    return Some(at);
+                }
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::Position;
+
+    fn at(line: u32) -> Site {
+        let p = Position {
+            line,
+            column: 1,
+            byte: 0,
+        };
+        Site {
+            path: "src/a.rs".into(),
+            region: Region { start: p, end: p },
+        }
+    }
+
+    fn call(caller: Option<&str>, callee: &[&str], under_timeout: bool, line: u32) -> CallSite {
+        CallSite {
+            caller: caller.map(str::to_owned),
+            callee: callee.iter().map(|k| k.to_string()).collect(),
+            under_timeout,
+            at: at(line),
+        }
+    }
+
+    fn join(functions: &[&str], calls: Vec<CallSite>) -> Join {
+        Join::new([FileSummary {
+            unit: "u".to_owned(),
+            functions: functions.iter().map(|f| f.to_string()).collect(),
+            facts: Vec::new(),
+            calls,
+        }])
+    }
+
+    fn unguarded(j: &Join, f: &str) -> bool {
+        j.decide(
+            "u",
+            &Condition::SomeCallerUnguarded {
+                function: f.to_owned(),
+            },
+        )
+        .holds
+    }
+
+    #[test]
+    fn callers_of_callers_decide_and_recursion_is_no_caller() {
+        // dial <- helper (bare) <- run (under a timeout): bounded.
+        let j = join(
+            &["net::dial", "net::helper", "run"],
+            vec![
+                call(Some("net::helper"), &["net::dial"], false, 1),
+                call(Some("run"), &["net::helper"], true, 2),
+            ],
+        );
+        assert!(!unguarded(&j, "net::dial"));
+        // A function that only calls itself has no caller in view.
+        let j = join(
+            &["<Conn>::connect"],
+            vec![call(Some("<Conn>::connect"), &["<?>::connect"], false, 1)],
+        );
+        assert!(unguarded(&j, "<Conn>::connect"));
+    }
+
+    #[test]
+    fn a_receiver_of_unknown_type_neither_clears_nor_keeps_a_connect() {
+        // `timeout(d, x.dial())` on an unknown `x` is no evidence that `Conn::dial` is bounded.
+        let j = join(
+            &["<Conn>::dial", "run"],
+            vec![call(Some("run"), &["<?>::dial"], true, 1)],
+        );
+        assert!(unguarded(&j, "<Conn>::dial"));
+        // A typed caller that bounds it does clear it, whatever unknown receivers do.
+        let j = join(
+            &["<Conn>::dial", "run", "poll"],
+            vec![
+                call(Some("run"), &["<Conn>::dial"], true, 1),
+                call(Some("poll"), &["<?>::dial"], false, 2),
+            ],
+        );
+        assert!(!unguarded(&j, "<Conn>::dial"));
+    }
+
+    #[test]
+    fn a_spawning_method_is_reached_through_an_unknown_receiver_when_unique() {
+        let spawns = |methods: &[&str]| {
+            let mut functions: Vec<&str> = methods.to_vec();
+            functions.push("serve");
+            Join::new([FileSummary {
+                unit: "u".to_owned(),
+                functions: functions.iter().map(|f| f.to_string()).collect(),
+                facts: vec![("<Server>::serve_conn".to_owned(), FactKind::Spawns, at(3))],
+                calls: Vec::new(),
+            }])
+            .decide(
+                "u",
+                &Condition::CalleeSpawns {
+                    callee: vec!["<?>::serve_conn".to_owned()],
+                },
+            )
+            .holds
+        };
+        assert!(spawns(&["<Server>::serve_conn"]));
+        assert!(!spawns(&["<Server>::serve_conn", "<Proxy>::serve_conn"]));
+    }
+}

@@ -1,0 +1,183 @@
+//! Function summaries across the crate: fixture crates under `fixtures/<rule>/<case>/` whose
+//! findings depend on another file (a caller that bounds a connect, a helper that spawns or
+//! returns a client builder). Each produces exactly its `//~` markers when its folder is linted,
+//! each of its files named alone (what a pre-commit hook does) gives the same findings as the
+//! whole run, and the prefilter changes nothing (a file that matters only through a summary has
+//! no anchor word, and is parsed all the same).
+mod common;
+
+use std::path::Path;
+
+use common::crates::{cases, lint, markers, of_file, rust_files};
+use common::{run_in, stdout};
+
+/// The rules whose fixture folders hold crates that the summaries decide.
+const RULES: &[&str] = &[
+    "connect-without-timeout",
+    "unbounded-concurrency",
+    "client-without-timeout",
+    "unbounded-channel",
+];
+
+#[test]
+fn whole_run_single_file_runs_and_markers_agree() {
+    let mut problems = Vec::new();
+    for rule in RULES {
+        for case in cases(rule) {
+            let name = case.file_name().unwrap().to_string_lossy().into_owned();
+            let whole = lint(&case, &["."]);
+            let unfiltered = lint(&case, &["--no-prefilter", "."]);
+            if unfiltered != whole {
+                problems.push(format!(
+                    "{rule}/{name}: --no-prefilter found {unfiltered:?}, the default run {whole:?}"
+                ));
+            }
+            for file in rust_files(&case) {
+                let want = markers(&case, &file);
+                let got = of_file(&whole, &file);
+                if got != want {
+                    problems.push(format!(
+                        "{rule}/{name}/{file}: whole run found {got:?}, markers say {want:?}"
+                    ));
+                }
+                let alone = lint(&case, &[file.as_str()]);
+                if alone != got {
+                    problems.push(format!(
+                        "{rule}/{name}/{file}: named alone found {alone:?}, the whole run {got:?}"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// (path, line, message) of a label.
+type LabelAt = (String, u64, String);
+
+/// (finding path, line, its labels) of every finding in `dir`.
+fn labelled(dir: &Path, args: &[&str]) -> Vec<(String, u64, Vec<LabelAt>)> {
+    let mut all = vec!["--format", "json"];
+    all.extend_from_slice(args);
+    let report: serde_json::Value =
+        serde_json::from_str(&stdout(&run_in(dir, &all))).expect("json report");
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            let path = f["path"].as_str().unwrap_or("").to_owned();
+            let labels = f["labels"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|l| {
+                    (
+                        l["path"].as_str().unwrap_or(&path).to_owned(),
+                        l["region"]["start"]["line"].as_u64().unwrap_or(0),
+                        l["message"].as_str().unwrap_or("").to_owned(),
+                    )
+                })
+                .collect();
+            (
+                path,
+                f["region"]["start"]["line"].as_u64().unwrap_or(0),
+                labels,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_connect_with_one_unguarded_caller_names_that_caller_in_another_file() {
+    let case = common::repo_root().join("fixtures/connect-without-timeout/one-caller-unguarded");
+    for args in [&["."][..], &["src/net.rs"][..]] {
+        let found = labelled(&case, args);
+        assert_eq!(found.len(), 1, "{args:?}: {found:?}");
+        let (path, line, labels) = &found[0];
+        assert_eq!((path.as_str(), *line), ("src/net.rs", 4), "{found:?}");
+        assert!(
+            labels
+                .iter()
+                .any(|(p, l, m)| p == "src/probe.rs" && *l == 5 && m.contains("no timeout")),
+            "{args:?}: the unguarded caller is not named: {labels:?}"
+        );
+    }
+}
+
+#[test]
+fn a_call_to_a_spawning_helper_in_an_accept_loop_names_the_spawn() {
+    let case = common::repo_root().join("fixtures/unbounded-concurrency/spawning-helper");
+    for args in [&["."][..], &["src/server.rs"][..]] {
+        let found = labelled(&case, args);
+        let at_call = found
+            .iter()
+            .find(|(p, l, _)| p == "src/server.rs" && *l == 14)
+            .unwrap_or_else(|| panic!("{args:?}: no finding at the call: {found:?}"));
+        assert!(
+            at_call
+                .2
+                .iter()
+                .any(|(p, l, _)| p == "src/workers.rs" && *l == 5),
+            "{args:?}: the spawn inside the helper is not named: {at_call:?}"
+        );
+    }
+}
+
+#[test]
+fn a_client_built_from_a_helpers_builder_names_the_helper() {
+    let case = common::repo_root().join("fixtures/client-without-timeout/builder-helper");
+    for args in [&["."][..], &["src/api.rs"][..]] {
+        let found = labelled(&case, args);
+        let at_build = found
+            .iter()
+            .find(|(p, l, _)| p == "src/api.rs" && *l == 11)
+            .unwrap_or_else(|| panic!("{args:?}: no finding at the build: {found:?}"));
+        assert!(
+            at_build
+                .2
+                .iter()
+                .any(|(p, l, m)| p == "src/http.rs" && *l == 3 && m.contains("no timeout")),
+            "{args:?}: the helper's builder is not named: {at_build:?}"
+        );
+    }
+}
+
+#[test]
+fn a_sender_stored_in_another_files_struct_names_the_feeding_site() {
+    let case = common::repo_root().join("fixtures/unbounded-channel/field-fed");
+    for args in [&["."][..], &["src/main.rs"][..]] {
+        let found = labelled(&case, args);
+        assert_eq!(found.len(), 1, "{args:?}: {found:?}");
+        assert!(
+            found[0]
+                .2
+                .iter()
+                .any(|(p, l, m)| p == "src/server.rs" && *l == 13 && m.contains("fed here")),
+            "{args:?}: the feeding site in the other file is not named: {found:?}"
+        );
+    }
+}
+
+#[test]
+fn sarif_puts_a_label_of_another_file_in_that_file() {
+    let case = common::repo_root().join("fixtures/connect-without-timeout/one-caller-unguarded");
+    let report: serde_json::Value =
+        serde_json::from_str(&stdout(&run_in(&case, &["--format", "sarif", "."]))).expect("sarif");
+    let related = &report["runs"][0]["results"][0]["relatedLocations"][0]["physicalLocation"];
+    assert_eq!(
+        related["artifactLocation"]["uri"], "src/probe.rs",
+        "{related}"
+    );
+    assert_eq!(related["region"]["startLine"], 5, "{related}");
+}
+
+#[test]
+fn text_output_names_a_label_of_another_file_in_a_note() {
+    let case = common::repo_root().join("fixtures/connect-without-timeout/one-caller-unguarded");
+    let text = stdout(&run_in(&case, &["--color", "never", "."]));
+    assert!(
+        text.contains("note: src/probe.rs:5:5: called here with no timeout around the call"),
+        "{text}"
+    );
+}
