@@ -994,10 +994,9 @@ fn join_summaries(
     side: SideTally,
 ) -> Join {
     let SideTally {
-        summaries,
+        mut summaries,
         prefiltered,
     } = side;
-    let mut join = Join::new(summaries);
     let pending: Vec<(&str, &Condition)> = kept
         .iter()
         .flat_map(|r| {
@@ -1006,10 +1005,14 @@ fn join_summaries(
                 .map(|c| (r.unit.as_str(), &c.pending.condition))
         })
         .collect();
+    let units: HashSet<&str> = pending.iter().map(|(u, _)| *u).collect();
+    // Only the units with a candidate to decide need their summaries joined: the others' are
+    // dropped here, before the join indexes them (most of a large tree's).
+    summaries.retain(|s| units.contains(s.unit.as_str()));
+    let mut join = Join::new(summaries);
     if pending.is_empty() {
         return join;
     }
-    let units: HashSet<&str> = pending.iter().map(|(u, _)| *u).collect();
     // Each unit's function names (lexical), from any of its files.
     let fn_names: HashMap<&str, std::sync::Arc<HashSet<String>>> = kept
         .iter()
