@@ -607,7 +607,7 @@ fn json_and_sarif_carry_the_fixes_and_text_marks_them() {
         (&region["startLine"], &region["startColumn"]),
         (&region["endLine"], &region["endColumn"])
     );
-    validate(&sarif_path);
+    common::validate_sarif(&[&sarif_path]);
 
     let text = stdout(&run_in(dir.path(), &["lib.rs", "--color", "never"]));
     assert!(text.contains("= fix: [*] fixable with `--fix`: use `LinesCodec::new_with_max_length(..)` with a maximum of 65_536 bytes"), "{text}");
@@ -618,30 +618,6 @@ fn json_and_sarif_carry_the_fixes_and_text_marks_them() {
     assert!(text.contains(
         "[*] 1 fixable with `--fix`, 1 more with `--unsafe-fixes`, which change behaviour: review them"
     ));
-}
-
-/// Validates with the project's SARIF validator when it is at hand (see tests/ux.rs).
-fn validate(file: &Path) {
-    let root = common::repo_root();
-    let candidates = [
-        std::env::var_os("SARIF_VALIDATOR").map(PathBuf::from),
-        Some(root.join("../shared/tools/validate-sarif")),
-        Some(root.join("../../shared/tools/validate-sarif")),
-    ];
-    let Some(validator) = candidates.into_iter().flatten().find(|p| p.is_file()) else {
-        eprintln!("validate-sarif not found: SARIF checked structurally only");
-        return;
-    };
-    let out = std::process::Command::new("bash")
-        .arg(&validator)
-        .arg(file)
-        .output()
-        .expect("bash runs");
-    match out.status.code() {
-        Some(0) => {}
-        Some(2) => eprintln!("validate-sarif could not run: {}", stderr(&out)),
-        _ => panic!("SARIF does not validate:\n{}{}", stdout(&out), stderr(&out)),
-    }
 }
 
 #[allow(dead_code)]

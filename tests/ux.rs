@@ -379,32 +379,6 @@ fn statistics_count_findings_per_rule() {
 
 // ---- 8. What GitHub code scanning shows ----
 
-/// Validates with Microsoft's SARIF Multitool (GitHub's upload rules included) when the project's
-/// validator is at hand: `SARIF_VALIDATOR`, or `shared/tools/validate-sarif` beside the checkout.
-/// Without npm it cannot install, and only the structural checks of the callers run.
-fn validate(files: &[&Path]) {
-    let root = common::repo_root();
-    let candidates = [
-        std::env::var_os("SARIF_VALIDATOR").map(std::path::PathBuf::from),
-        Some(root.join("../shared/tools/validate-sarif")),
-        Some(root.join("../../shared/tools/validate-sarif")),
-    ];
-    let Some(validator) = candidates.into_iter().flatten().find(|p| p.is_file()) else {
-        eprintln!("validate-sarif not found: SARIF checked structurally only");
-        return;
-    };
-    let out = std::process::Command::new("bash")
-        .arg(&validator)
-        .args(files)
-        .output()
-        .expect("bash runs");
-    match out.status.code() {
-        Some(0) => {}
-        Some(2) => eprintln!("validate-sarif could not run: {}", stderr(&out)),
-        _ => panic!("SARIF does not validate:\n{}{}", stdout(&out), stderr(&out)),
-    }
-}
-
 fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
@@ -471,7 +445,7 @@ fn sarif_links_related_locations_tags_security_rules_and_points_at_rule_pages() 
     ));
     assert!(text.contains("= rule page: https://github.com/"), "{text}");
     assert!(text.contains("/docs/rules/unbounded-channel.md"));
-    validate(&[&file]);
+    common::validate_sarif(&[&file]);
 }
 
 #[test]
@@ -560,7 +534,7 @@ fn suppressed_findings_stay_out_of_sarif_unless_asked_and_are_marked_then() {
         .iter()
         .map(|n| dir.path().join(format!("{n}.sarif")))
         .collect();
-    validate(&files.iter().map(|p| p.as_path()).collect::<Vec<_>>());
+    common::validate_sarif(&files.iter().map(|p| p.as_path()).collect::<Vec<_>>());
 }
 
 // ---- 9. Rule pages ----

@@ -74,3 +74,28 @@ pub fn rules_fired(o: &std::process::Output) -> Vec<String> {
         })
         .collect()
 }
+
+/// Validates SARIF files with the project's validator (`../shared/tools/validate-sarif`, or
+/// `SARIF_VALIDATOR`) when it is at hand; a SARIF that does not validate fails the test.
+pub fn validate_sarif(files: &[&Path]) {
+    let root = repo_root();
+    let candidates = [
+        std::env::var_os("SARIF_VALIDATOR").map(PathBuf::from),
+        Some(root.join("../shared/tools/validate-sarif")),
+        Some(root.join("../../shared/tools/validate-sarif")),
+    ];
+    let Some(validator) = candidates.into_iter().flatten().find(|p| p.is_file()) else {
+        eprintln!("validate-sarif not found: SARIF checked structurally only");
+        return;
+    };
+    let out = std::process::Command::new("bash")
+        .arg(&validator)
+        .args(files)
+        .output()
+        .expect("bash runs");
+    match out.status.code() {
+        Some(0) => {}
+        Some(2) => eprintln!("validate-sarif could not run: {}", stderr(&out)),
+        _ => panic!("SARIF does not validate:\n{}{}", stdout(&out), stderr(&out)),
+    }
+}
