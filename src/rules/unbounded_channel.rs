@@ -31,6 +31,7 @@ pub struct UnboundedChannel {
     clone_types: HashSet<String>,
     clone_methods: Vec<String>,
     local_event_sinks: HashSet<String>,
+    local_event_sources: HashSet<String>,
     vocabulary: Vocabulary,
     receiver_vocabulary: Vocabulary,
     max_capacity: u128,
@@ -56,6 +57,7 @@ impl UnboundedChannel {
             clone_types: keys("clone-per-message-types"),
             clone_methods: name_list(doc, "clone-per-message-methods"),
             local_event_sinks: keys("local-event-sinks"),
+            local_event_sources: keys("local-event-sources"),
             vocabulary: Vocabulary::from_doc(doc, "sender-methods", "sender", "sent"),
             receiver_vocabulary: Vocabulary::from_doc(
                 doc,
@@ -215,6 +217,7 @@ impl UnboundedChannel {
             .iter()
             .find(|u| matches!(u.kind, UseKind::Act { .. }))
             .map(|u| u.range.clone());
+        senders.local_sources = self.local_source_bindings(cx, frame.body);
         let pace = senders
             .judge(&index, &self.vocabulary)
             .unwrap_or(Pace::NotVisible {
@@ -244,6 +247,49 @@ impl UnboundedChannel {
                 }
             }
         }
+    }
+
+    /// The bindings of `body` (closures and async blocks included) made by a constructor or
+    /// function of `local-event-sources`: `let mut events = EventStream::new();`.
+    fn local_source_bindings(&self, cx: &Context<'_>, body: &syn::Block) -> HashSet<String> {
+        struct Lets<'c, 'a> {
+            cx: &'c Context<'a>,
+            sources: &'c HashSet<String>,
+            found: HashSet<String>,
+        }
+        impl<'ast> syn::visit::Visit<'ast> for Lets<'_, '_> {
+            fn visit_local(&mut self, l: &'ast syn::Local) {
+                let made_locally = l.init.as_ref().is_some_and(|init| {
+                    let Expr::Call(c) = super::syntax::peel(&init.expr) else {
+                        return false;
+                    };
+                    let Expr::Path(p) = &*c.func else {
+                        return false;
+                    };
+                    self.cx.resolve(&p.path).is_some_and(|f| {
+                        let owner = f.rsplit_once("::").map(|(o, _)| o);
+                        self.sources.contains(&f) || owner.is_some_and(|o| self.sources.contains(o))
+                    })
+                });
+                if made_locally {
+                    if let syn::Pat::Ident(i) = strip_pat_type(&l.pat) {
+                        self.found.insert(i.ident.to_string());
+                    }
+                }
+                syn::visit::visit_local(self, l);
+            }
+            fn visit_item(&mut self, _: &'ast syn::Item) {}
+        }
+        if self.local_event_sources.is_empty() {
+            return HashSet::new();
+        }
+        let mut lets = Lets {
+            cx,
+            sources: &self.local_event_sources,
+            found: HashSet::new(),
+        };
+        syn::visit::Visit::visit_block(&mut lets, body);
+        lets.found
     }
 
     fn report_unbounded(&self, cx: &mut Context<'_>, expr: &Expr, help: String) {

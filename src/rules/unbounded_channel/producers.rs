@@ -358,6 +358,9 @@ pub struct Producers<'ast> {
     /// Where the channel's own receiver takes messages: a loop fed by one of these is the
     /// consumer feeding its own queue (see [`Producers::pace`]).
     pub own_receives: Vec<Range<usize>>,
+    /// Bindings made by an API that yields events of the local machine (a terminal's key
+    /// events): a loop fed by one of these follows a person or the host, not outside traffic.
+    pub local_sources: HashSet<String>,
     /// Declared types the handle was given: the fields it is stored in, the parameters it is
     /// passed as (`UnboundedSender<()>` says the payload is `()`).
     pub types: Vec<&'ast Type>,
@@ -385,6 +388,7 @@ pub fn handle_uses<'ast>(
     let mut out = Producers {
         uses: Vec::new(),
         own_receives: Vec::new(),
+        local_sources: HashSet::new(),
         types: Vec::new(),
     };
     let mut pending = Vec::new();
@@ -960,6 +964,8 @@ pub enum Feed {
         text: String,
         accept: bool,
         channel: Option<String>,
+        /// The identifier the source's receiver chain starts at (`events` of `events.next()`).
+        root: Option<String>,
     },
     /// A loop over a local, finite collection or a range.
     Finite,
@@ -1014,12 +1020,15 @@ pub fn feed(
         }
     }
     if let Some((source, text, accept, root)) = external {
-        let channel = root.filter(|r| is_receiver(r, sig, fn_body, ReceiverKind::Channel));
+        let channel = root
+            .clone()
+            .filter(|r| is_receiver(r, sig, fn_body, ReceiverKind::Channel));
         return Feed::External {
             source,
             text,
             accept,
             channel,
+            root,
         };
     }
     if let (true, Some(head)) = (is_for, head) {
@@ -1030,9 +1039,10 @@ pub fn feed(
                     is_receiver(&name, sig, fn_body, ReceiverKind::Channel).then(|| name.clone());
                 return Feed::External {
                     source: head.span().byte_range(),
-                    text: name,
+                    text: name.clone(),
                     accept: false,
                     channel,
+                    root: Some(name),
                 };
             }
         }
@@ -1349,8 +1359,12 @@ impl<'ast> Producers<'ast> {
                     text,
                     accept,
                     channel,
+                    root,
                 } = feed(vocab, l, index.sig_of(body), body)
                 {
+                    if root.is_some_and(|r| self.local_sources.contains(&r)) {
+                        return Pace::Bounded;
+                    }
                     // The loop drains this very channel: the consumer feeds its own queue (a
                     // work list), whose volume is the work itself; a bound could deadlock it.
                     if self.own_receives.iter().any(|r| contains(&source, r)) {
