@@ -1438,8 +1438,19 @@ impl<'ast> Producers<'ast> {
             UseKind::Act { .. } => format!("it is {}", vocab.acted),
             _ => format!("the {noun} is used"),
         };
-        for frame in &u.frames {
+        for (depth, frame) in u.frames.iter().enumerate() {
             match frame {
+                // A method that consumes its value and sends outside any loop or callback sends
+                // at most once per value: the volume is the number of handles, not a stream.
+                Frame::Method { item }
+                    if matches!(u.kind, UseKind::Act { .. })
+                        && consumes_self(index.fns[*item].sig)
+                        && u.frames[depth + 1..]
+                            .iter()
+                            .all(|f| matches!(f, Frame::Task)) =>
+                {
+                    return Pace::Bounded;
+                }
                 Frame::Callback { callee } => {
                     let (reason, label) = match callee_text(callee) {
                         Some(c) => (
@@ -1482,6 +1493,11 @@ impl<'ast> Producers<'ast> {
                 && u.range.end <= range.end
         })
     }
+}
+
+/// `fn finish(self, ..)` (or `mut self`): each call uses up the value it is called on.
+fn consumes_self(sig: &syn::Signature) -> bool {
+    matches!(sig.inputs.first(), Some(syn::FnArg::Receiver(r)) if matches!(r.kind, syn::ReceiverKind::Value))
 }
 
 fn contains(outer: &Range<usize>, inner: &Range<usize>) -> bool {
