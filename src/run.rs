@@ -929,6 +929,7 @@ fn resolve_summary(
                 caller: c.caller,
                 callee: c.callee,
                 under_timeout: c.under_timeout,
+                pace: c.pace,
                 at: site(c.range),
             })
             .collect(),
@@ -1038,6 +1039,12 @@ fn join_summaries(
                         continue;
                     }
                     (vec![function.clone()], true)
+                }
+                Condition::CallersFeed { functions, .. } => {
+                    if decision.upgrade.is_some() {
+                        continue;
+                    }
+                    (functions.clone(), true)
                 }
                 Condition::CalleeSpawns { callee } => {
                     if decision.holds {
@@ -1178,11 +1185,19 @@ fn decide_file(result: &mut FileResult, join: &Join) {
             findings.remove(at);
             continue;
         }
+        let mut evidence_message = c.pending.evidence.clone();
+        if let Some((message, per)) = decision.upgrade {
+            let finding = &mut findings[at];
+            finding.message = message;
+            finding.confidence = crate::diag::Confidence::High;
+            finding.confidence_reason = None;
+            evidence_message = evidence_message.replace("{per}", &per);
+        }
         if let Some(evidence) = decision.evidence {
             let path = (*evidence.path != *result.display).then(|| evidence.path.to_string());
             findings[at].labels.push(Label {
                 region: evidence.region,
-                message: c.pending.evidence.clone(),
+                message: evidence_message,
                 path,
             });
         }

@@ -250,6 +250,20 @@ impl<'ast> Context<'ast> {
                         }
                         _ => None,
                     },
+                    // A local or parameter declared with one of the unit's own types
+                    // (`stats: &Stats`); any other declared type may be a wrapper or a trait.
+                    Expr::Path(p) => p
+                        .path
+                        .get_ident()
+                        .and_then(|i| self.binding(&i.to_string()))
+                        .and_then(|b| b.ty)
+                        .and_then(type_name)
+                        .filter(|ty| {
+                            self.place
+                                .fn_names
+                                .as_ref()
+                                .is_some_and(|names| names.contains(ty))
+                        }),
                     _ => None,
                 };
                 // A receiver of known type calls that type's method (an outside type's, when the

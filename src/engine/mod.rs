@@ -39,6 +39,15 @@ pub trait Rule: Send + Sync {
     fn bounds_call<'ast>(&self, _cx: &mut Context<'ast>, _call: &'ast Expr) -> bool {
         false
     }
+    /// How often `call`, a call to one of the crate's own functions, runs where it is made, if
+    /// this rule judges it (recorded in the file's summary for the rules that follow callers).
+    fn call_pace<'ast>(
+        &self,
+        _cx: &mut Context<'ast>,
+        _call: &'ast Expr,
+    ) -> Option<summary::CallPace> {
+        None
+    }
     /// For a fact this rule records, the words one of which a file must hold for a call to the
     /// function to be one of this rule's candidates there (the prefilter skipped the file: it is
     /// linted again only if it names such a function and one of these words).
@@ -617,11 +626,18 @@ impl<'ast> Visit<'ast> for Checker<'_, 'ast> {
                 Expr::MethodCall(m) => self.cx.method_call_range(m),
                 _ => self.cx.range(expr),
             };
+            let mut pace = None;
+            for rule in self.rules {
+                if pace.is_none() {
+                    pace = rule.call_pace(&mut self.cx, expr);
+                }
+            }
             let caller = self.cx.fn_key().map(str::to_owned);
             self.cx.record_call(summary::RawCallSite {
                 caller,
                 callee,
                 under_timeout,
+                pace: pace.unwrap_or_default(),
                 range,
             });
         }

@@ -40,6 +40,22 @@ pub enum FactKind {
     FeedsField { owner: String, field: String },
 }
 
+/// How often a call to one of the crate's own functions runs where it is made, as a rule that
+/// judges a producer by its callers sees it (`unbounded-channel`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CallPace {
+    /// Not judged, or in a loop or a callback that nothing visibly paces.
+    #[default]
+    Unknown,
+    /// Outside any loop and callback of the calling function: once per call of the caller.
+    Once,
+    /// In a loop over a finite local collection, paced by a timer, or fed by local events.
+    Bounded,
+    /// Once per item of a source outside the process; `per` completes "once per ..."
+    /// (`item of `stream.next()``).
+    External { per: String },
+}
+
 /// A call to one of the crate's own functions.
 #[derive(Debug, Clone)]
 pub struct RawCallSite {
@@ -49,6 +65,7 @@ pub struct RawCallSite {
     pub callee: Vec<String>,
     /// A timeout bounds the call's future (the call is the argument of a timeout wrapper, ...).
     pub under_timeout: bool,
+    pub pace: CallPace,
     pub range: Range<usize>,
 }
 
@@ -65,6 +82,15 @@ pub enum Condition {
     /// Always holds (the finding stands on its own); the join names where some file of the
     /// unit sends on `owner.field` once per item of an outside source.
     FieldFed { owner: String, field: String },
+    /// A channel sent on in `functions` (keys), once per call of each: it holds unless every
+    /// caller in view is visibly bounded (and `may_quiet`: no caller can be out of view). When a
+    /// caller makes the call once per item of an outside source, the finding becomes high
+    /// confidence with `message`, whose `{per}` the join fills in ("item of `s.next()`").
+    CallersFeed {
+        functions: Vec<String>,
+        may_quiet: bool,
+        message: String,
+    },
 }
 
 /// A candidate finding's condition, and what the label at the evidence the join finds says
@@ -84,6 +110,7 @@ impl Condition {
             Condition::CalleeSpawns { callee }
             | Condition::CalleeReturnsBuilderWithoutTimeout { callee } => callee.as_slice(),
             Condition::FieldFed { field, .. } => return vec![field.clone()],
+            Condition::CallersFeed { functions, .. } => functions.as_slice(),
         };
         keys.iter().map(|k| last_name(k).to_owned()).collect()
     }
@@ -129,6 +156,7 @@ pub struct CallSite {
     pub caller: Option<String>,
     pub callee: Vec<String>,
     pub under_timeout: bool,
+    pub pace: CallPace,
     pub at: Site,
 }
 
@@ -163,7 +191,26 @@ fn qualify(condition: &Condition, q: &dyn Fn(&[String]) -> Vec<String>) -> Condi
             Condition::CalleeReturnsBuilderWithoutTimeout { callee: q(callee) }
         }
         Condition::FieldFed { .. } => condition.clone(),
+        Condition::CallersFeed {
+            functions,
+            may_quiet,
+            message,
+        } => Condition::CallersFeed {
+            functions: q(functions),
+            may_quiet: *may_quiet,
+            message: message.clone(),
+        },
     }
+}
+
+/// What the callers of a function show of how often it runs.
+enum Fed {
+    /// A call once per item of an outside source (that call, and the "once per" words).
+    External(Site, String),
+    /// Every caller in view is visibly bounded.
+    Bounded,
+    /// Some caller is out of view or not visibly paced.
+    Unknown,
 }
 
 /// How deep the join follows chains of calls (a helper calling a helper ...).
@@ -186,10 +233,13 @@ pub struct Join {
 }
 
 /// A condition's outcome: whether the finding stays, and where the other file shows why.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Decision {
     pub holds: bool,
     pub evidence: Option<Site>,
+    /// The finding's message at high confidence, when the other file shows the evidence whole
+    /// (with the words the evidence label's `{per}` takes).
+    pub upgrade: Option<(String, String)>,
 }
 
 impl Join {
@@ -346,10 +396,36 @@ impl Join {
                 Decision {
                     holds: true,
                     evidence,
+                    upgrade: None,
                 }
             }
             Condition::SomeCallerUnguarded { function } => {
                 self.unguarded_caller(function, &mut Vec::new())
+            }
+            Condition::CallersFeed {
+                functions,
+                may_quiet,
+                message,
+            } => {
+                let mut unknown = functions.is_empty();
+                for function in functions {
+                    match self.fed(function, &mut Vec::new()) {
+                        Fed::External(at, per) => {
+                            return Decision {
+                                holds: true,
+                                evidence: Some(at),
+                                upgrade: Some((message.replace("{per}", &per), per)),
+                            }
+                        }
+                        Fed::Bounded => {}
+                        Fed::Unknown => unknown = true,
+                    }
+                }
+                Decision {
+                    holds: unknown || !may_quiet,
+                    evidence: None,
+                    upgrade: None,
+                }
             }
             Condition::CalleeSpawns { callee } => {
                 let mut seen = Vec::new();
@@ -358,12 +434,14 @@ impl Join {
                         return Decision {
                             holds: true,
                             evidence: Some(at),
+                            upgrade: None,
                         };
                     }
                 }
                 Decision {
                     holds: false,
                     evidence: None,
+                    upgrade: None,
                 }
             }
             Condition::CalleeReturnsBuilderWithoutTimeout { callee } => {
@@ -391,12 +469,14 @@ impl Join {
                         return Decision {
                             holds: true,
                             evidence: without,
+                            upgrade: None,
                         };
                     }
                 }
                 Decision {
                     holds: false,
                     evidence: None,
+                    upgrade: None,
                 }
             }
         }
@@ -408,6 +488,7 @@ impl Join {
         let keep = |evidence| Decision {
             holds: true,
             evidence,
+            upgrade: None,
         };
         if seen.len() >= MAX_CHAIN || seen.iter().any(|s| s == function) {
             return keep(None);
@@ -445,6 +526,52 @@ impl Join {
         Decision {
             holds: false,
             evidence: None,
+            upgrade: None,
+        }
+    }
+
+    /// How often `function` runs, from its callers (through callers of callers for a call made
+    /// once per call of its caller). A call on a receiver of unknown type is a guess: it keeps
+    /// the answer open, and never decides it.
+    fn fed(&self, function: &str, seen: &mut Vec<String>) -> Fed {
+        if seen.len() >= MAX_CHAIN || seen.iter().any(|s| s == function) {
+            return Fed::Unknown;
+        }
+        seen.push(function.to_owned());
+        let sites: Vec<&CallSite> = self
+            .callers
+            .get(function)
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.sites.get(i))
+            .filter(|s| !s.caller.as_ref().is_some_and(|c| seen.contains(c)))
+            .collect();
+        if sites.is_empty() {
+            return Fed::Unknown;
+        }
+        let mut unknown = false;
+        for site in sites {
+            if site.callee.iter().all(|k| k.contains("#<?>::")) {
+                unknown = true;
+                continue;
+            }
+            match (&site.pace, &site.caller) {
+                (CallPace::External { per }, _) => {
+                    return Fed::External(site.at.clone(), per.clone())
+                }
+                (CallPace::Bounded, _) => {}
+                (CallPace::Once, Some(caller)) => match self.fed(caller, seen) {
+                    Fed::External(at, per) => return Fed::External(at, per),
+                    Fed::Bounded => {}
+                    Fed::Unknown => unknown = true,
+                },
+                (CallPace::Once, None) | (CallPace::Unknown, _) => unknown = true,
+            }
+        }
+        if unknown {
+            Fed::Unknown
+        } else {
+            Fed::Bounded
         }
     }
 
@@ -502,6 +629,7 @@ mod tests {
             caller: caller.map(str::to_owned),
             callee: callee.iter().map(|k| k.to_string()).collect(),
             under_timeout,
+            pace: CallPace::Unknown,
             at: at(line),
         }
     }

@@ -17,7 +17,7 @@ use super::syntax::{
 use super::{api_map, name_list, ApiExtensions, RuleOptions};
 use crate::catalogue::RuleDoc;
 use crate::engine::resolve::canonical_str;
-use crate::engine::summary::{Condition, FactKind};
+use crate::engine::summary::{CallPace, Condition, FactKind};
 use crate::engine::{Context, RawFinding, Rule};
 
 pub const ID: &str = "unbounded-channel";
@@ -142,6 +142,7 @@ impl UnboundedChannel {
             },
             consumer: None,
             field: None,
+            sent_in: Vec::new(),
         };
         let Some(frame) = cx.current_fn() else {
             return not_bound("it is not made in a function");
@@ -240,10 +241,21 @@ impl UnboundedChannel {
                     } => Some((owner.clone(), field.clone())),
                     _ => None,
                 });
+                // Methods that send once per call: their callers, in any file, set the pace.
+                let sent_in = senders
+                    .sent_once_per_call(&index, &self.vocabulary)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|item| {
+                        let f = &index.fns[item];
+                        Some((format!("<{}>::{}", f.owner.as_ref()?, f.name), f.public))
+                    })
+                    .collect();
                 Verdict::Report {
                     pace,
                     consumer,
                     field,
+                    sent_in,
                 }
             }
         }
@@ -292,11 +304,52 @@ impl UnboundedChannel {
         lets.found
     }
 
+    /// How often a loop of the current function runs its body, for a call in it (cached per
+    /// loop: every call in a loop asks).
+    fn loop_pace<'ast>(
+        &self,
+        cx: &mut Context<'ast>,
+        loop_expr: &'ast Expr,
+        sig: &'ast syn::Signature,
+        body: &'ast syn::Block,
+    ) -> CallPace {
+        type Paces = std::cell::RefCell<HashMap<usize, CallPace>>;
+        let key = loop_expr as *const Expr as usize;
+        let cached = cx.cached::<Paces>("unbounded-channel:loop-paces", |_| Paces::default());
+        if let Some(pace) = cached.borrow().get(&key) {
+            return pace.clone();
+        }
+        let pace = match producers::feed(&self.vocabulary, loop_expr, Some(sig), body) {
+            // Another channel's receiver: its producers, not followed, set the pace.
+            producers::Feed::External {
+                channel: Some(_), ..
+            } => CallPace::Unknown,
+            producers::Feed::External {
+                text, accept, root, ..
+            } => {
+                if root.is_some_and(|r| self.local_source_bindings(cx, body).contains(&r)) {
+                    CallPace::Bounded
+                } else {
+                    CallPace::External {
+                        per: producers::feed_words(&text, accept, "message").0,
+                    }
+                }
+            }
+            producers::Feed::Finite | producers::Feed::Timer => CallPace::Bounded,
+            producers::Feed::Unknown => CallPace::Unknown,
+        };
+        cx.cached::<Paces>("unbounded-channel:loop-paces", |_| Paces::default())
+            .borrow_mut()
+            .insert(key, pace.clone());
+        pace
+    }
+
     fn report_unbounded(&self, cx: &mut Context<'_>, expr: &Expr, help: String) {
         let Verdict::Report {
             pace,
             consumer,
             field,
+            sent_in,
         } = self.producers(cx, expr)
         else {
             return;
@@ -305,6 +358,18 @@ impl UnboundedChannel {
             .then_some(field)
             .flatten();
         let ctor = written(expr);
+        let callers_feed = (matches!(pace, Pace::NotVisible { .. }) && !sent_in.is_empty()).then(|| {
+            let names: Vec<String> = sent_in
+                .iter()
+                .map(|(key, _)| format!("`{}`", key.replace(['<', '>'], "")))
+                .collect();
+            let names = names.join(", ");
+            Condition::CallersFeed {
+                functions: sent_in.iter().map(|(key, _)| key.clone()).collect(),
+                may_quiet: sent_in.iter().all(|(_, public)| !public),
+                message: format!("`{ctor}` creates an unbounded channel sent to in {names}, which is called once per {{per}}: when that source outpaces the consumer the queue grows until the process runs out of memory"),
+            }
+        });
         let mut labels = Vec::new();
         let mut opaque = None;
         let message = match pace {
@@ -358,6 +423,17 @@ impl UnboundedChannel {
                 Condition::FieldFed { owner, field },
                 "the stored sender is fed here, once per item of an outside source",
             ),
+            // The callers of the sending methods, in any file, say how often they run.
+            (Some(reason), None) if callers_feed.is_some() => {
+                if let Some(condition) = callers_feed {
+                    cx.report_medium_candidate(
+                        finding,
+                        reason,
+                        condition,
+                        "the send is reached from here, once per {per}",
+                    );
+                }
+            }
             (Some(reason), None) => cx.report_medium(finding, reason),
             (None, _) => cx.report(finding),
         }
@@ -413,6 +489,9 @@ enum Verdict {
         consumer: Option<std::ops::Range<usize>>,
         /// The struct field of another file the sender is stored in: (struct, field).
         field: Option<(String, String)>,
+        /// When the only producers out of view are methods that send once per call: their
+        /// summary keys, and whether each is reachable from outside the crate.
+        sent_in: Vec<(String, bool)>,
     },
 }
 
@@ -497,6 +576,46 @@ fn is_empty_payload(ty: &Type) -> bool {
 impl Rule for UnboundedChannel {
     fn id(&self) -> &'static str {
         ID
+    }
+
+    fn call_pace<'ast>(&self, cx: &mut Context<'ast>, call: &'ast Expr) -> Option<CallPace> {
+        let frame = cx.current_fn()?;
+        let (sig, body) = (frame.sig, frame.body);
+        let own_loops: Vec<*const Expr> = cx
+            .loops_through_closures()
+            .map(|e| e as *const Expr)
+            .collect();
+        let ancestors: Vec<&'ast Expr> = cx.ancestors().collect();
+        let mut child: &Expr = call;
+        for (i, &a) in ancestors.iter().enumerate() {
+            match a {
+                Expr::ForLoop(f) if std::ptr::eq(&*f.expr, child) => {}
+                Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => {
+                    if !own_loops.contains(&(a as *const Expr)) {
+                        break; // A loop of an enclosing function.
+                    }
+                    return Some(self.loop_pace(cx, a, sig, body));
+                }
+                // A closure run at most once (by `spawn`) is a task; any other may run any
+                // number of times.
+                Expr::Closure(_) => {
+                    let once = match ancestors.get(i + 1) {
+                        Some(Expr::Call(c)) => matches!(&*c.func, Expr::Path(p)
+                            if p.path.segments.last().is_some_and(|s| self.vocabulary.once_callers.iter().any(|o| s.ident == o))),
+                        Some(Expr::MethodCall(m)) => {
+                            self.vocabulary.once_callers.iter().any(|o| m.method == o)
+                        }
+                        _ => false,
+                    };
+                    if !once {
+                        return Some(CallPace::Unknown);
+                    }
+                }
+                _ => {}
+            }
+            child = a;
+        }
+        Some(CallPace::Once)
     }
 
     fn check_expr<'ast>(&self, cx: &mut Context<'ast>, expr: &'ast Expr) {

@@ -218,6 +218,8 @@ pub struct HandleUse<'ast> {
 /// A function of the file: its `impl` type (last segment) if any, name, signature and body.
 pub struct FnItem<'ast> {
     pub owner: Option<String>,
+    /// Reachable from outside the crate: `pub`, or a trait's method (called through the trait).
+    pub public: bool,
     pub name: String,
     pub sig: &'ast syn::Signature,
     pub body: &'ast syn::Block,
@@ -250,6 +252,7 @@ impl<'ast> FileIndex<'ast> {
             match item {
                 syn::Item::Fn(f) => self.fns.push(FnItem {
                     owner: None,
+                    public: matches!(f.vis, syn::Visibility::Public(_)),
                     name: f.sig.ident.to_string(),
                     sig: &f.sig,
                     body: &f.block,
@@ -263,6 +266,8 @@ impl<'ast> FileIndex<'ast> {
                         if let syn::ImplItem::Fn(f) = ii {
                             self.fns.push(FnItem {
                                 owner: owner.clone(),
+                                public: i.trait_.is_some()
+                                    || matches!(f.vis, syn::Visibility::Public(_)),
                                 name: f.sig.ident.to_string(),
                                 sig: &f.sig,
                                 body: &f.block,
@@ -1174,7 +1179,12 @@ fn is_receiver(
                 let second_of_channel = matches!(strip_type(&l.pat), Pat::Tuple(t)
                     if t.elems.iter().skip(1).any(|p| matches!(strip_type(p), Pat::Ident(i) if i.ident == self.name)))
                     && l.init.as_ref().is_some_and(|i| is_channel_like(&i.expr));
-                self.found |= typed || second_of_channel;
+                // `let mut events = bus.subscribe();`: a broadcast channel's receiving end.
+                let subscribed = matches!(strip_type(&l.pat), Pat::Ident(_))
+                    && l.init.as_ref().is_some_and(|i| {
+                        matches!(super::super::syntax::peel(&i.expr), Expr::MethodCall(m) if m.method == "subscribe" && m.args.is_empty())
+                    });
+                self.found |= typed || second_of_channel || subscribed;
             }
             visit::visit_local(self, l);
         }
@@ -1482,6 +1492,41 @@ impl<'ast> Producers<'ast> {
             }
         }
         Pace::Bounded
+    }
+
+    /// The methods (file items) whose calls are the only producers not visible here: every use
+    /// is visibly bounded or a send in such a method, once per call. `None` when some producer
+    /// is out of view for another reason (or in a free function, which has no method key).
+    pub fn sent_once_per_call(
+        &self,
+        index: &FileIndex<'_>,
+        vocab: &Vocabulary,
+    ) -> Option<Vec<usize>> {
+        let mut methods = Vec::new();
+        for u in &self.uses {
+            match self.pace(index, vocab, u) {
+                Pace::Bounded => {}
+                Pace::NotVisible { .. } => {
+                    let via = u.frames.iter().find_map(|f| match f {
+                        Frame::Method { item } => Some(Some(*item)),
+                        Frame::Callback { .. } => Some(None),
+                        _ => None,
+                    });
+                    match (&u.kind, via) {
+                        (UseKind::Act { .. }, Some(Some(item)))
+                            if index.fns[item].owner.is_some() =>
+                        {
+                            if !methods.contains(&item) {
+                                methods.push(item);
+                            }
+                        }
+                        _ => return None,
+                    }
+                }
+                _ => return None,
+            }
+        }
+        (!methods.is_empty()).then_some(methods)
     }
 
     /// Whether a loop waits, every iteration, for a reply to a request sent on this handle.
