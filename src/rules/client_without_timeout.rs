@@ -238,7 +238,7 @@ const TOTAL_HELP: &str = "set `.timeout(Duration::from_secs(..))` on the client 
 
 /// The module an item named `name` is imported from: `use a::greeter_client::GreeterClient;` →
 /// `greeter_client` (searching every `use` of the file, nested modules included).
-fn import_parent(items: &[syn::Item], name: &str) -> Option<String> {
+pub(super) fn import_parent(items: &[syn::Item], name: &str) -> Option<String> {
     fn walk(tree: &syn::UseTree, parent: Option<&syn::Ident>, name: &str) -> Option<String> {
         match tree {
             syn::UseTree::Path(p) => walk(&p.tree, Some(&p.ident), name),

@@ -4,6 +4,10 @@ use std::collections::HashSet;
 use syn::visit::{self, Visit};
 use syn::{Expr, Pat};
 
+mod outbound;
+
+use outbound::Destination;
+
 use super::network::Sockets;
 use super::syntax::{
     chain_root_ident, const_value, for_each_expr_in_block, ident_of, peel, USIZE_MAX,
@@ -45,6 +49,16 @@ pub struct WholeBodyRead {
     growable_buffers: HashSet<String>,
     body_types: HashSet<String>,
     body_views: Vec<String>,
+    decode_fns: HashSet<String>,
+    decode_methods: Vec<String>,
+    value_passthrough: Vec<String>,
+    view_fns: HashSet<String>,
+    length_queries: Vec<String>,
+    forwarding_methods: Vec<String>,
+    request_methods: Vec<String>,
+    response_type_names: Vec<String>,
+    body_accessors: Vec<String>,
+    decode_methods_of_response: Vec<String>,
     sockets: Sockets,
     /// The limits the fixes write (the rule's options), as Rust integer literals.
     max_read_bytes: String,
@@ -83,6 +97,16 @@ impl WholeBodyRead {
             growable_buffers: keys("growable-buffers"),
             body_types: keys("body-types"),
             body_views: name_list(doc, "body-views"),
+            decode_fns: keys("decode-functions"),
+            decode_methods: name_list(doc, "decode-methods"),
+            value_passthrough: name_list(doc, "value-passthrough"),
+            view_fns: keys("view-functions"),
+            length_queries: name_list(doc, "length-queries"),
+            forwarding_methods: name_list(doc, "forwarding-methods"),
+            request_methods: name_list(doc, "request-methods"),
+            response_type_names: name_list(doc, "response-type-names"),
+            body_accessors: name_list(doc, "body-accessors"),
+            decode_methods_of_response: name_list(doc, "decoding-reads"),
             sockets: Sockets::from_doc(doc),
             max_read_bytes: limit("max-read-bytes"),
             max_message_size: limit("max-message-size"),
@@ -406,7 +430,12 @@ impl WholeBodyRead {
         guard.found
     }
 
-    fn check_response_read<'ast>(&self, cx: &mut Context<'ast>, m: &syn::ExprMethodCall) {
+    fn check_response_read<'ast>(
+        &self,
+        cx: &mut Context<'ast>,
+        read: &'ast Expr,
+        m: &syn::ExprMethodCall,
+    ) {
         if !self.is_response(cx, &m.receiver, 0) {
             return;
         }
@@ -432,14 +461,23 @@ impl WholeBodyRead {
             )),
             None => {}
         }
-        cx.report(RawFinding {
-            rule: ID,
-            range: cx.method_call_range(m),
-            message: format!("`.{method}()` reads the whole response body into memory with no size limit: a large or endless upstream body is buffered in full before anything is forwarded"),
-            help: "stream it (`resp.bytes_stream()`, forward with `Body::wrap_stream`, or `resp.chunk().await` in a loop that counts bytes), or reject bodies over a limit, treating an unknown `content_length()` as too large".to_owned(),
+        // `json()` decodes as it reads; the other readers' bytes are followed to their use.
+        let destination = if self.decode_methods_of_response.contains(&method) {
+            Destination::Decoded
+        } else {
+            self.destination(cx, read)
+        };
+        let what =
+            format!("`.{method}()` reads the whole response body into memory with no size limit");
+        let help = "stream it (`resp.bytes_stream()`, forward with `Body::wrap_stream`, or `resp.chunk().await` in a loop that counts bytes), or reject bodies over a limit, treating an unknown `content_length()` as too large";
+        self.report_outbound(
+            cx,
+            cx.method_call_range(m),
+            &what,
+            help,
             labels,
-            fix: None,
-        });
+            destination,
+        );
     }
 
     fn check_read_to_end<'ast>(&self, cx: &mut Context<'ast>, m: &syn::ExprMethodCall) {
@@ -635,7 +673,12 @@ impl WholeBodyRead {
     }
 
     /// `collect().await` on a body that no `Limited` wraps, then `.to_bytes()` / `.aggregate()`.
-    fn check_collected<'ast>(&self, cx: &mut Context<'ast>, m: &'ast syn::ExprMethodCall) {
+    fn check_collected<'ast>(
+        &self,
+        cx: &mut Context<'ast>,
+        read: &'ast Expr,
+        m: &'ast syn::ExprMethodCall,
+    ) {
         let Some(body) = self.collected_receiver(cx, &m.receiver) else {
             return;
         };
@@ -643,12 +686,64 @@ impl WholeBodyRead {
             return;
         }
         let method = m.method.to_string();
+        if self.is_outbound_body(cx, body, 0) {
+            let what = format!("`collect().await?.{method}()` gathers the whole response body in memory with no size limit");
+            let destination = self.destination(cx, read);
+            self.report_outbound(
+                cx,
+                cx.method_call_range(m),
+                &what,
+                COLLECTED_HELP,
+                Vec::new(),
+                destination,
+            );
+            return;
+        }
         cx.report_method(
             ID,
             m,
             format!("`collect().await?.{method}()` gathers the whole body in memory with no size limit: a peer can send a body of any size"),
-            "wrap the body first: `http_body_util::Limited::new(body, MAX).collect().await?` (it fails with `LengthLimitError`), or stream its frames",
+            COLLECTED_HELP,
         );
+    }
+
+    /// A body of an outbound response read whole: quiet when its bytes are decoded into a typed
+    /// value (the size of a reply from the upstream the program called), high with the site
+    /// labelled when they are handed on whole, medium when the function shows neither.
+    fn report_outbound(
+        &self,
+        cx: &mut Context<'_>,
+        range: std::ops::Range<usize>,
+        what: &str,
+        help: &str,
+        mut labels: Vec<(std::ops::Range<usize>, String)>,
+        destination: Destination,
+    ) {
+        match destination {
+            Destination::Decoded => {}
+            Destination::Forwarded(at, label) => {
+                labels.push((at, label));
+                cx.report(RawFinding {
+                    rule: ID,
+                    range,
+                    message: format!("{what} before forwarding it: a large or endless upstream body is buffered in full on its way through, once for every request in flight"),
+                    help: help.to_owned(),
+                    labels,
+                    fix: None,
+                });
+            }
+            Destination::Unseen => cx.report_medium(
+                RawFinding {
+                    rule: ID,
+                    range,
+                    message: format!("{what}: a large or endless upstream body is buffered in full"),
+                    help: help.to_owned(),
+                    labels,
+                    fix: None,
+                },
+                "the peer is the upstream this program called, and this function neither decodes the body into a typed value nor visibly forwards it: a risk when that upstream can answer with a body of any size",
+            ),
+        }
     }
 
     fn is_limited(&self, cx: &Context<'_>, e: &Expr, depth: usize) -> bool {
@@ -745,6 +840,11 @@ impl WholeBodyRead {
         let method = m.method.to_string();
         if self.config_limit_methods.contains(&method)
             && !self.chain_starts_at_config(cx, &m.receiver)
+        {
+            return;
+        }
+        // A generated client decodes replies of the server it connects to, which the program chose.
+        if self.message_limit_methods.contains(&method) && self.on_generated_client(cx, &m.receiver)
         {
             return;
         }
@@ -947,6 +1047,8 @@ fn size_hint_checked(cx: &Context<'_>) -> bool {
     found
 }
 
+const COLLECTED_HELP: &str = "wrap the body first: `http_body_util::Limited::new(body, MAX).collect().await?` (it fails with `LengthLimitError`), or stream its frames";
+
 /// `hyper::body::to_bytes` → `body::to_bytes`.
 fn short(path: &str) -> String {
     let segs: Vec<&str> = path.split("::").collect();
@@ -964,7 +1066,7 @@ impl Rule for WholeBodyRead {
                 let method = m.method.to_string();
                 let arity_ok = m.args.len() == usize::from(method == "text_with_charset");
                 if arity_ok && self.response_reads.contains(&method) {
-                    self.check_response_read(cx, m);
+                    self.check_response_read(cx, expr, m);
                 } else if m.args.len() == 1
                     && self.read_methods.contains(&method)
                     // std, tokio and futures read into `&mut buf`; quinn's `read_to_end(limit)` is bounded.
@@ -982,7 +1084,7 @@ impl Rule for WholeBodyRead {
                         self.check_read_to_end(cx, m);
                     }
                 } else if m.args.is_empty() && (method == "to_bytes" || method == "aggregate") {
-                    self.check_collected(cx, m);
+                    self.check_collected(cx, expr, m);
                 } else if m.args.len() == 1 && method == "write_all" {
                     self.check_decoder_write(cx, m);
                 } else if m.args.len() == 1
