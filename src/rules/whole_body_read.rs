@@ -470,14 +470,15 @@ impl WholeBodyRead {
         let what =
             format!("`.{method}()` reads the whole response body into memory with no size limit");
         let help = "stream it (`resp.bytes_stream()`, forward with `Body::wrap_stream`, or `resp.chunk().await` in a loop that counts bytes), or reject bodies over a limit, treating an unknown `content_length()` as too large";
-        self.report_outbound(
-            cx,
-            cx.method_call_range(m),
-            &what,
-            help,
+        let finding = RawFinding {
+            rule: ID,
+            range: cx.method_call_range(m),
+            message: what,
+            help: help.to_owned(),
             labels,
-            destination,
-        );
+            fix: None,
+        };
+        self.report_outbound(cx, finding, destination);
     }
 
     fn check_read_to_end<'ast>(&self, cx: &mut Context<'ast>, m: &syn::ExprMethodCall) {
@@ -689,14 +690,15 @@ impl WholeBodyRead {
         if self.is_outbound_body(cx, body, 0) {
             let what = format!("`collect().await?.{method}()` gathers the whole response body in memory with no size limit");
             let destination = self.destination(cx, read);
-            self.report_outbound(
-                cx,
-                cx.method_call_range(m),
-                &what,
-                COLLECTED_HELP,
-                Vec::new(),
-                destination,
-            );
+            let finding = RawFinding {
+                rule: ID,
+                range: cx.method_call_range(m),
+                message: what,
+                help: COLLECTED_HELP.to_owned(),
+                labels: Vec::new(),
+                fix: None,
+            };
+            self.report_outbound(cx, finding, destination);
             return;
         }
         cx.report_method(
@@ -707,42 +709,30 @@ impl WholeBodyRead {
         );
     }
 
-    /// A body of an outbound response read whole: quiet when its bytes are decoded into a typed
-    /// value (the size of a reply from the upstream the program called), high with the site
-    /// labelled when they are handed on whole, medium when the function shows neither.
+    /// A body of an outbound response read whole (`finding.message` says what reads it): quiet
+    /// when its bytes are decoded into a typed value (the size of a reply from the upstream the
+    /// program called), high with the site labelled when they are handed on whole, medium when
+    /// the function shows neither.
     fn report_outbound(
         &self,
         cx: &mut Context<'_>,
-        range: std::ops::Range<usize>,
-        what: &str,
-        help: &str,
-        mut labels: Vec<(std::ops::Range<usize>, String)>,
+        mut finding: RawFinding,
         destination: Destination,
     ) {
         match destination {
             Destination::Decoded => {}
             Destination::Forwarded(at, label) => {
-                labels.push((at, label));
-                cx.report(RawFinding {
-                    rule: ID,
-                    range,
-                    message: format!("{what} before forwarding it: a large or endless upstream body is buffered in full on its way through, once for every request in flight"),
-                    help: help.to_owned(),
-                    labels,
-                    fix: None,
-                });
+                finding.labels.push((at, label));
+                finding.message = format!("{} before forwarding it: a large or endless upstream body is buffered in full on its way through, once for every request in flight", finding.message);
+                cx.report(finding);
             }
-            Destination::Unseen => cx.report_medium(
-                RawFinding {
-                    rule: ID,
-                    range,
-                    message: format!("{what}: a large or endless upstream body is buffered in full"),
-                    help: help.to_owned(),
-                    labels,
-                    fix: None,
-                },
-                "the peer is the upstream this program called, and this function neither decodes the body into a typed value nor visibly forwards it: a risk when that upstream can answer with a body of any size",
-            ),
+            Destination::Unseen => {
+                finding.message = format!(
+                    "{}: a large or endless upstream body is buffered in full",
+                    finding.message
+                );
+                cx.report_medium(finding, "the peer is the upstream this program called, and this function neither decodes the body into a typed value nor visibly forwards it: a risk when that upstream can answer with a body of any size");
+            }
         }
     }
 
@@ -769,7 +759,27 @@ impl WholeBodyRead {
                 return;
             }
             let name = short(&path);
-            cx.report_at(ID, expr, format!("`{name}` reads the whole body into memory with no size limit: a peer can send a body of any size, and Content-Length is not required"), "check `body.size_hint().upper()` against a limit first (rejecting `None`), or stream the body");
+            let help = "check `body.size_hint().upper()` against a limit first (rejecting `None`), or stream the body";
+            if c.args
+                .first()
+                .is_some_and(|b| self.is_outbound_body(cx, b, 0))
+            {
+                let what = format!(
+                    "`{name}` reads the whole response body into memory with no size limit"
+                );
+                let destination = self.destination(cx, expr);
+                let finding = RawFinding {
+                    rule: ID,
+                    range: cx.range(expr),
+                    message: what,
+                    help: help.to_owned(),
+                    labels: Vec::new(),
+                    fix: None,
+                };
+                self.report_outbound(cx, finding, destination);
+                return;
+            }
+            cx.report_at(ID, expr, format!("`{name}` reads the whole body into memory with no size limit: a peer can send a body of any size, and Content-Length is not required"), help);
         } else if let Some(Some(arg)) = self.limit_fns.get(&path) {
             // `axum::body::to_bytes(body, usize::MAX)`: the limit argument is unlimited in practice.
             let Ok(index) = arg.trim().parse::<usize>() else {
@@ -791,11 +801,29 @@ impl WholeBodyRead {
                     )
                     .edit(cx.range(a), limit.clone())
                 });
+                let help = "pass a finite limit (the largest body this endpoint accepts)";
+                if c.args
+                    .first()
+                    .is_some_and(|b| self.is_outbound_body(cx, b, 0))
+                {
+                    let what = format!("`{name}` with a limit of `usize::MAX` reads the whole response body with no size limit");
+                    let destination = self.destination(cx, expr);
+                    let finding = RawFinding {
+                        rule: ID,
+                        range: cx.range(expr),
+                        message: what,
+                        help: help.to_owned(),
+                        labels: Vec::new(),
+                        fix,
+                    };
+                    self.report_outbound(cx, finding, destination);
+                    return;
+                }
                 cx.report(RawFinding {
                     rule: ID,
                     range: cx.range(expr),
                     message: format!("`{name}` with a limit of `usize::MAX` reads the whole body with no size limit"),
-                    help: "pass a finite limit (the largest body this endpoint accepts)".to_owned(),
+                    help: help.to_owned(),
                     labels: Vec::new(),
                     fix,
                 });
