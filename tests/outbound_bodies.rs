@@ -82,7 +82,7 @@ pub async fn probe(client: &reqwest::Client, url: &str) -> Option<bool> {
 }
 
 #[test]
-fn a_decoded_reply_is_quiet_and_a_decoded_request_body_is_not() {
+fn a_reply_decoded_into_its_type_is_quiet_and_a_document_or_request_body_is_not() {
     let decoded = whole_body_findings(
         r#"
 #[derive(serde::Deserialize)]
@@ -97,6 +97,21 @@ pub async fn rows(client: &reqwest::Client, url: &str) -> Option<Vec<String>> {
 "#,
     );
     assert!(decoded.is_empty(), "{decoded:#?}");
+
+    let relayed = only(
+        r#"
+pub async fn relay(client: &reqwest::Client, url: &str) -> reqwest::Result<axum::Json<serde_json::Value>> {
+    let doc = client.get(url).send().await?.json::<serde_json::Value>().await?;
+    Ok(axum::Json(doc))
+}
+"#,
+    );
+    assert_eq!(relayed.confidence, Confidence::High);
+    assert!(
+        relayed.labels[0].message.contains("`axum::Json`"),
+        "{:?}",
+        relayed.labels
+    );
 
     let inbound = only(
         r#"

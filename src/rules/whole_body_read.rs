@@ -59,6 +59,7 @@ pub struct WholeBodyRead {
     response_type_names: Vec<String>,
     body_accessors: Vec<String>,
     decode_methods_of_response: Vec<String>,
+    untyped_documents: HashSet<String>,
     sockets: Sockets,
     /// The limits the fixes write (the rule's options), as Rust integer literals.
     max_read_bytes: String,
@@ -107,6 +108,7 @@ impl WholeBodyRead {
             response_type_names: name_list(doc, "response-type-names"),
             body_accessors: name_list(doc, "body-accessors"),
             decode_methods_of_response: name_list(doc, "decoding-reads"),
+            untyped_documents: keys("untyped-documents"),
             sockets: Sockets::from_doc(doc),
             max_read_bytes: limit("max-read-bytes"),
             max_message_size: limit("max-message-size"),
@@ -461,8 +463,11 @@ impl WholeBodyRead {
             )),
             None => {}
         }
-        // `json()` decodes as it reads; the other readers' bytes are followed to their use.
-        let destination = if self.decode_methods_of_response.contains(&method) {
+        // `json::<T>()` decodes as it reads; the other readers' bytes (and a `json::<Value>()`
+        // document) are followed to their use.
+        let destination = if self.decode_methods_of_response.contains(&method)
+            && !self.untyped_document(cx, m.turbofish.as_ref())
+        {
             Destination::Decoded
         } else {
             self.destination(cx, read)

@@ -138,6 +138,16 @@ impl WholeBodyRead {
                 }
                 let path = cx.callee(parent);
                 if path.as_ref().is_some_and(|p| self.decode_fns.contains(p)) {
+                    let turbofish = match &*c.func {
+                        Expr::Path(p) => p.path.segments.last().and_then(|s| match &s.arguments {
+                            syn::PathArguments::AngleBracketed(a) => Some(a),
+                            _ => None,
+                        }),
+                        _ => None,
+                    };
+                    if self.untyped_document(cx, turbofish) {
+                        return Step::Carry;
+                    }
                     return Step::Done(Destination::Decoded);
                 }
                 if path.as_ref().is_some_and(|p| self.view_fns.contains(p)) {
@@ -175,6 +185,23 @@ impl WholeBodyRead {
             Expr::Match(m) if m.arms.iter().any(|a| is(&a.body)) => Step::Carry,
             _ => Step::Done(Destination::Unseen),
         }
+    }
+
+    /// Whether a decode's type arguments name a document with no schema (`serde_json::Value`):
+    /// the body's bytes in another form, as large as they were, so its use is followed further.
+    pub(super) fn untyped_document(
+        &self,
+        cx: &Context<'_>,
+        args: Option<&syn::AngleBracketedGenericArguments>,
+    ) -> bool {
+        args.is_some_and(|a| {
+            a.args.iter().any(|g| match g {
+                syn::GenericArgument::Type(t) => cx
+                    .type_path(t)
+                    .is_some_and(|p| self.untyped_documents.contains(&p)),
+                _ => false,
+            })
+        })
     }
 
     /// Where the bytes bound to `name` (from byte `after` on) go: decoded when every use decodes
