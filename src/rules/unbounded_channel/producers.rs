@@ -378,7 +378,9 @@ enum Follow<'ast> {
         name: String,
         frames: Vec<Frame<'ast>>,
     },
+    /// `owner.field`: keyed by the struct, since two structs of a file may share a field name.
     Field {
+        owner: String,
         field: String,
         frames: Vec<Frame<'ast>>,
     },
@@ -422,7 +424,7 @@ pub fn handle_uses<'ast>(
         }
     }
     let mut walked_params: HashSet<(usize, String)> = HashSet::new();
-    let mut walked_fields: HashSet<String> = HashSet::new();
+    let mut walked_fields: HashSet<(String, String)> = HashSet::new();
     let mut walks = 1;
     while let Some(follow) = pending.pop() {
         if walks >= MAX_WALKS {
@@ -448,8 +450,12 @@ pub fn handle_uses<'ast>(
                 walker.visit_block(f.body);
                 walker.finish(&mut out, &mut pending);
             }
-            Follow::Field { field, frames } => {
-                if !walked_fields.insert(field.clone()) {
+            Follow::Field {
+                owner,
+                field,
+                frames,
+            } => {
+                if !walked_fields.insert((owner.clone(), field.clone())) {
                     continue;
                 }
                 // Every function of the file that reads the field is a producer, once per call.
@@ -461,7 +467,7 @@ pub fn handle_uses<'ast>(
                     let mut frames = frames.clone();
                     frames.push(Frame::Method { item });
                     let mut walker = Walker::new(index, vocab, f.body, f.owner.clone(), frames);
-                    walker.field = Some(field.clone());
+                    walker.field = Some((owner.clone(), field.clone()));
                     walker.visit_block(f.body);
                     walker.finish(&mut out, &mut pending);
                 }
@@ -476,8 +482,9 @@ struct Walker<'i, 'ast> {
     vocab: &'i Vocabulary,
     /// The handle's names in this body (its binding and aliases).
     names: HashSet<String>,
-    /// A field whose every read is the handle (when walking a function reached through it).
-    field: Option<String>,
+    /// A field (struct, field) whose every read is the handle (when walking a function reached
+    /// through it): a read on a value of another known type is another struct's field.
+    field: Option<(String, String)>,
     body: &'ast syn::Block,
     self_type: Option<String>,
     frames: Vec<Frame<'ast>>,
@@ -538,10 +545,9 @@ impl<'i, 'ast> Walker<'i, 'ast> {
                 .path
                 .get_ident()
                 .is_some_and(|i| self.names.contains(&i.to_string())),
-            Expr::Field(f) => self
-                .field
-                .as_deref()
-                .is_some_and(|name| member_is(&f.member, name)),
+            Expr::Field(f) => self.field.as_ref().is_some_and(|(owner, name)| {
+                member_is(&f.member, name) && self.type_of(&f.base).is_none_or(|ty| ty == *owner)
+            }),
             Expr::Paren(p) => self.is_handle(&p.expr),
             Expr::Group(g) => self.is_handle(&g.expr),
             Expr::Reference(r) => self.is_handle(&r.expr),
@@ -769,6 +775,7 @@ impl<'i, 'ast> Walker<'i, 'ast> {
         }
         if followed {
             self.follows.push(Follow::Field {
+                owner: owner.to_owned(),
                 field: field.to_owned(),
                 frames: self.frames.clone(),
             });
@@ -781,6 +788,61 @@ impl<'i, 'ast> Walker<'i, 'ast> {
             },
             node,
         );
+    }
+
+    /// The type (last path segment, through references and wrappers) of a field access's base,
+    /// when this body declares it: `self`, a typed parameter, a typed `let`, a struct literal.
+    fn type_of(&self, base: &Expr) -> Option<String> {
+        let name = match peel_paren(base) {
+            Expr::Path(p) if p.qself.is_none() => p.path.get_ident()?.to_string(),
+            Expr::Reference(r) => return self.type_of(&r.expr),
+            _ => return None,
+        };
+        if name == "self" {
+            return self.self_type.clone();
+        }
+        let named = |pat: &Pat| matches!(strip_type(pat), Pat::Ident(i) if i.ident == name);
+        let param = self.index.sig_of(self.body).and_then(|sig| {
+            sig.inputs.iter().find_map(|a| match a {
+                syn::FnArg::Typed(t) if named(&t.pat) => Some(&*t.ty),
+                _ => None,
+            })
+        });
+        if let Some(ty) = param {
+            return type_name(ty, self.self_type.as_deref());
+        }
+        struct Lets<'n> {
+            named: &'n dyn Fn(&Pat) -> bool,
+            self_type: Option<&'n str>,
+            found: Option<String>,
+        }
+        impl<'ast> Visit<'ast> for Lets<'_> {
+            fn visit_local(&mut self, l: &'ast syn::Local) {
+                if (self.named)(&l.pat) {
+                    self.found = match (&l.pat, &l.init) {
+                        (Pat::Type(t), _) => type_name(&t.ty, self.self_type),
+                        (_, Some(init)) => match peel_paren(&init.expr) {
+                            Expr::Struct(s) => s.path.segments.last().map(|s| s.ident.to_string()),
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                }
+                visit::visit_local(self, l);
+            }
+            fn visit_item(&mut self, _: &'ast syn::Item) {}
+        }
+        let mut lets = Lets {
+            named: &named,
+            self_type: self.self_type.as_deref(),
+            found: None,
+        };
+        lets.visit_block(self.body);
+        let found = lets.found;
+        found.map(|ty| match ty.as_str() {
+            "Self" => self.self_type.clone().unwrap_or(ty),
+            _ => ty,
+        })
     }
 
     /// Whether a send's payload carries a reply sender made in this body, whose receiver is
@@ -944,7 +1006,7 @@ impl<'ast> Walker<'_, 'ast> {
     /// A macro left unexpanded that names the handle: what it does with it is not visible.
     fn visit_macro_tokens(&mut self, mac: &syn::Macro) {
         let named = crate::engine::macros::any_ident(&mac.tokens, &|i| {
-            self.names.contains(i) || self.field.as_deref() == Some(i)
+            self.names.contains(i) || self.field.as_ref().is_some_and(|(_, f)| f == i)
         });
         if named {
             let name = mac
@@ -1671,6 +1733,34 @@ fn is_wrapper_call(func: &Expr) -> bool {
             (f == "new" && WRAPPER_TYPES.contains(&ty.as_str())) || (f == "clone" && ty == "Arc")
         }
         _ => false,
+    }
+}
+
+/// The name of a declared type, through references and the wrappers a handle's owner is held in
+/// (`&Arc<Gateway>` → `Gateway`); `Self` is `self_type`.
+fn type_name(ty: &Type, self_type: Option<&str>) -> Option<String> {
+    match ty {
+        Type::Reference(r) => type_name(&r.elem, self_type),
+        Type::Paren(p) => type_name(&p.elem, self_type),
+        Type::Group(g) => type_name(&g.elem, self_type),
+        Type::Path(p) if p.qself.is_none() => {
+            let last = p.path.segments.last()?;
+            let name = last.ident.to_string();
+            if name == "Self" {
+                return self_type.map(str::to_owned);
+            }
+            if WRAPPER_TYPES.contains(&name.as_str()) || name == "Option" {
+                let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+                    return None;
+                };
+                return args.args.iter().find_map(|a| match a {
+                    syn::GenericArgument::Type(t) => type_name(t, self_type),
+                    _ => None,
+                });
+            }
+            Some(name)
+        }
+        _ => None,
     }
 }
 
