@@ -1052,6 +1052,16 @@ fn join_summaries(
                     }
                     (callee.clone(), false)
                 }
+                // The functions a sender is passed to (and, each round, the ones they call).
+                Condition::CalleeFeeds { targets, .. } => {
+                    if decision.upgrade.is_some() || !decision.holds {
+                        continue;
+                    }
+                    (
+                        targets.iter().flat_map(|(keys, _)| keys.clone()).collect(),
+                        false,
+                    )
+                }
                 // A function that returns a client builder names the client library: its file
                 // was parsed.
                 Condition::CalleeReturnsBuilderWithoutTimeout { .. } => continue,

@@ -38,6 +38,29 @@ pub enum FactKind {
     ReturnsBuilder { timeout: bool },
     /// It sends on `self.<field>` (a field of `owner`) once per item of an outside source.
     FeedsField { owner: String, field: String },
+    /// What it does with its sender parameter `index` (counted without `self`), one fact per
+    /// kind of use (`Bounded` only when every use is).
+    SenderParam { index: usize, does: SenderUse },
+}
+
+/// What a function does with a channel sender it is passed (`unbounded-channel`), with the pace
+/// classes that rule judges its own producers by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SenderUse {
+    /// Sends on it once per item of a source outside the process; `per` completes "once per
+    /// ..." (`accepted connection (`l.accept()`)`).
+    SendsPerItem { per: String },
+    /// Sends on it in a loop nothing visibly paces.
+    SendsUnpaced,
+    /// Every use is visibly bounded: at most once per call, a finite loop, a timer.
+    Bounded,
+    /// Stores it into `owner.field`, a field read in other files: whoever feeds that field
+    /// decides (as [`Condition::FieldFed`]).
+    IntoField { owner: String, field: String },
+    /// Hands it on to a function of the unit (keys, most precise first), as parameter `index`.
+    HandedTo { callee: Vec<String>, index: usize },
+    /// Out of view: a closure run any number of times, a collection, another crate.
+    Opaque,
 }
 
 /// How often a call to one of the crate's own functions runs where it is made, as a rule that
@@ -91,6 +114,15 @@ pub enum Condition {
         may_quiet: bool,
         message: String,
     },
+    /// A channel whose only producers out of view are the functions its sender is passed to
+    /// (keys, and the parameter's index without `self`): it holds unless each of them visibly
+    /// bounds its sends (through the functions it hands the sender on to). When one sends once
+    /// per item of an outside source (or in an unpaced loop), the finding becomes high
+    /// confidence with `message`, whose `{per}` the join fills in.
+    CalleeFeeds {
+        targets: Vec<(Vec<String>, usize)>,
+        message: String,
+    },
 }
 
 /// A candidate finding's condition, and what the label at the evidence the join finds says
@@ -111,6 +143,12 @@ impl Condition {
             | Condition::CalleeReturnsBuilderWithoutTimeout { callee } => callee.as_slice(),
             Condition::FieldFed { field, .. } => return vec![field.clone()],
             Condition::CallersFeed { functions, .. } => functions.as_slice(),
+            Condition::CalleeFeeds { targets, .. } => {
+                return targets
+                    .iter()
+                    .flat_map(|(keys, _)| keys.iter().map(|k| last_name(k).to_owned()))
+                    .collect()
+            }
         };
         keys.iter().map(|k| last_name(k).to_owned()).collect()
     }
@@ -200,8 +238,26 @@ fn qualify(condition: &Condition, q: &dyn Fn(&[String]) -> Vec<String>) -> Condi
             may_quiet: *may_quiet,
             message: message.clone(),
         },
+        Condition::CalleeFeeds { targets, message } => Condition::CalleeFeeds {
+            targets: targets.iter().map(|(k, i)| (q(k), *i)).collect(),
+            message: message.clone(),
+        },
     }
 }
+
+/// What the functions a sender is passed to show of how it is fed.
+enum ParamFed {
+    /// Sent to (at that site) once per item of an outside source or in an unpaced loop; the
+    /// words after "sends on it".
+    Fed(Site, String),
+    /// Every use visibly bounded.
+    Bounded,
+    /// Out of view, or not summarised.
+    Unknown,
+}
+
+/// The "sends on it" words of an unpaced loop in a summarised function.
+const UNPACED_WORDS: &str = "in a loop that nothing visibly paces";
 
 /// What the callers of a function show of how often it runs.
 enum Fed {
@@ -402,6 +458,27 @@ impl Join {
             Condition::SomeCallerUnguarded { function } => {
                 self.unguarded_caller(function, &mut Vec::new())
             }
+            Condition::CalleeFeeds { targets, message } => {
+                let mut unknown = targets.is_empty();
+                for (callee, index) in targets {
+                    match self.param_fed(unit, callee, *index, &mut Vec::new()) {
+                        ParamFed::Fed(at, words) => {
+                            return Decision {
+                                holds: true,
+                                evidence: Some(at),
+                                upgrade: Some((message.replace("{per}", &words), words)),
+                            }
+                        }
+                        ParamFed::Bounded => {}
+                        ParamFed::Unknown => unknown = true,
+                    }
+                }
+                Decision {
+                    holds: unknown,
+                    evidence: None,
+                    upgrade: None,
+                }
+            }
             Condition::CallersFeed {
                 functions,
                 may_quiet,
@@ -573,6 +650,96 @@ impl Join {
         } else {
             Fed::Bounded
         }
+    }
+
+    /// What the function `callee` (qualified keys) does with its sender parameter `index`,
+    /// through the functions it hands it on to and the field it stores it in.
+    fn param_fed(
+        &self,
+        unit: &str,
+        callee: &[String],
+        index: usize,
+        seen: &mut Vec<(String, usize)>,
+    ) -> ParamFed {
+        let keys = self.callee_keys(callee);
+        if keys.is_empty() || seen.len() >= MAX_CHAIN {
+            return ParamFed::Unknown;
+        }
+        let mut unknown = false;
+        for key in keys {
+            if seen.iter().any(|(k, i)| *k == key && *i == index) {
+                unknown = true;
+                continue;
+            }
+            seen.push((key.clone(), index));
+            let uses: Vec<&(FactKind, Site)> = self
+                .facts
+                .get(&key)
+                .into_iter()
+                .flatten()
+                .filter(|(kind, _)| matches!(kind, FactKind::SenderParam { index: i, .. } if *i == index))
+                .collect();
+            if uses.is_empty() {
+                unknown = true;
+            }
+            for (kind, at) in uses {
+                let FactKind::SenderParam { does, .. } = kind else {
+                    continue;
+                };
+                match does {
+                    SenderUse::SendsPerItem { per } => {
+                        return ParamFed::Fed(at.clone(), format!("once per {per}"))
+                    }
+                    SenderUse::SendsUnpaced => {
+                        return ParamFed::Fed(at.clone(), UNPACED_WORDS.to_owned())
+                    }
+                    SenderUse::Bounded => {}
+                    SenderUse::IntoField { owner, field } => {
+                        match self.field_feed(unit, owner, field) {
+                            Some(feed) => {
+                                return ParamFed::Fed(
+                                    feed,
+                                    format!("through the field `{owner}.{field}`, once per item of an outside source"),
+                                )
+                            }
+                            None => unknown = true,
+                        }
+                    }
+                    SenderUse::HandedTo { callee, index } => {
+                        let callee: Vec<String> =
+                            callee.iter().map(|k| qualified(unit, k)).collect();
+                        match self.param_fed(unit, &callee, *index, seen) {
+                            ParamFed::Fed(at, words) => return ParamFed::Fed(at, words),
+                            ParamFed::Bounded => {}
+                            ParamFed::Unknown => unknown = true,
+                        }
+                    }
+                    SenderUse::Opaque => unknown = true,
+                }
+            }
+        }
+        if unknown {
+            ParamFed::Unknown
+        } else {
+            ParamFed::Bounded
+        }
+    }
+
+    /// Where some file of `unit` sends on `owner.field` once per item of an outside source.
+    fn field_feed(&self, unit: &str, owner: &str, field: &str) -> Option<Site> {
+        let prefix = format!("{unit}#");
+        let wanted = FactKind::FeedsField {
+            owner: owner.to_owned(),
+            field: field.to_owned(),
+        };
+        self.facts
+            .iter()
+            .filter(|(key, _)| key.starts_with(&prefix))
+            .flat_map(|(_, facts)| facts)
+            .filter(|(kind, _)| *kind == wanted)
+            .map(|(_, at)| at)
+            .min()
+            .cloned()
     }
 
     /// Where `key` spawns, itself or through a function it calls.

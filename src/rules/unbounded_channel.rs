@@ -17,7 +17,7 @@ use super::syntax::{
 use super::{api_map, name_list, ApiExtensions, RuleOptions};
 use crate::catalogue::RuleDoc;
 use crate::engine::resolve::canonical_str;
-use crate::engine::summary::{CallPace, Condition, FactKind};
+use crate::engine::summary::{CallPace, Condition, FactKind, SenderUse};
 use crate::engine::{Context, RawFinding, Rule};
 
 pub const ID: &str = "unbounded-channel";
@@ -143,6 +143,7 @@ impl UnboundedChannel {
             consumer: None,
             field: None,
             sent_in: Vec::new(),
+            passed: None,
         };
         let Some(frame) = cx.current_fn() else {
             return not_bound("it is not made in a function");
@@ -251,11 +252,18 @@ impl UnboundedChannel {
                         Some((format!("<{}>::{}", f.owner.as_ref()?, f.name), f.public))
                     })
                     .collect();
+                let passed = match &pace {
+                    Pace::NotVisible { .. } => self
+                        .passed_to_crate_functions(cx, &index, &senders)
+                        .map(Box::new),
+                    _ => None,
+                };
                 Verdict::Report {
                     pace,
                     consumer,
                     field,
                     sent_in,
+                    passed,
                 }
             }
         }
@@ -350,6 +358,7 @@ impl UnboundedChannel {
             consumer,
             field,
             sent_in,
+            passed,
         } = self.producers(cx, expr)
         else {
             return;
@@ -434,9 +443,173 @@ impl UnboundedChannel {
                     );
                 }
             }
+            // The functions the sender is passed to, in any file, say how they feed it.
+            (Some(reason), None) if passed.is_some() => {
+                let (targets, passed_name) = *passed.unwrap_or_default();
+                cx.report_medium_candidate(
+                finding,
+                reason,
+                Condition::CalleeFeeds {
+                    targets,
+                    message: format!("`{ctor}` creates an unbounded channel whose sender is passed to {passed_name}, which sends on it {{per}}: when that source outpaces the consumer the queue grows until the process runs out of memory"),
+                },
+                "sent here, {per}",
+            )
+            }
             (Some(reason), None) => cx.report_medium(finding, reason),
             (None, _) => cx.report(finding),
         }
+    }
+
+    /// When every producer out of view is the sender passed to a function of the crate, in the
+    /// function that made it, outside any callback or loop nothing paces: those functions'
+    /// (keys, parameter index) and the first one's name as written.
+    fn passed_to_crate_functions(
+        &self,
+        cx: &Context<'_>,
+        index: &FileIndex<'_>,
+        senders: &Producers<'_>,
+    ) -> Option<(CalleeTargets, String)> {
+        let mut targets = Vec::new();
+        let mut name = None;
+        for u in &senders.uses {
+            if matches!(senders.pace(index, &self.vocabulary, u), Pace::Bounded) {
+                continue;
+            }
+            let UseKind::PassedTo {
+                callee,
+                followed: false,
+                ..
+            } = &u.kind
+            else {
+                return None;
+            };
+            let (call, arg) = u.call?;
+            if !self.frames_bounded(index, &u.frames) {
+                return None;
+            }
+            let keys = cx.local_callee(call)?;
+            targets.push((keys, arg));
+            name.get_or_insert_with(|| callee.clone());
+        }
+        Some((targets, name?))
+    }
+
+    /// Whether what runs a use (its frames) runs it a bounded number of times per call of the
+    /// function: tasks, and loops over a finite collection or on a timer.
+    fn frames_bounded(&self, index: &FileIndex<'_>, frames: &[Frame<'_>]) -> bool {
+        frames.iter().all(|f| match f {
+            Frame::Task => true,
+            Frame::Loop(l, body) => matches!(
+                producers::feed(&self.vocabulary, l, index.sig_of(body), body),
+                producers::Feed::Finite | producers::Feed::Timer
+            ),
+            Frame::Callback { .. } | Frame::Method { .. } => false,
+        })
+    }
+
+    /// What the current function does with each parameter typed as a sender: a fact for the
+    /// files that pass it one (see [`SenderUse`]).
+    fn record_sender_params(&self, cx: &mut Context<'_>) {
+        let Some(frame) = cx.current_fn() else {
+            return;
+        };
+        let (sig, body, self_type) = (frame.sig, frame.body, frame.self_type.clone());
+        let params: Vec<(usize, String, &Type)> = sig
+            .inputs
+            .iter()
+            .filter_map(|a| match a {
+                syn::FnArg::Typed(t) => Some(t),
+                syn::FnArg::Receiver(_) => None,
+            })
+            .enumerate()
+            .filter_map(|(i, t)| match strip_pat_type(&t.pat) {
+                syn::Pat::Ident(p) if names_sender(&t.ty) => Some((i, p.ident.to_string(), &*t.ty)),
+                _ => None,
+            })
+            .collect();
+        if params.is_empty() {
+            return;
+        }
+        let index = FileIndex::new(cx.file);
+        for (position, name, ty) in params {
+            let uses = handle_uses(
+                &index,
+                &self.vocabulary,
+                Start::Let {
+                    names: vec![name],
+                    stmts: &body.stmts,
+                    body,
+                    self_type: self_type.clone(),
+                },
+            );
+            let mut facts: Vec<(SenderUse, std::ops::Range<usize>)> = Vec::new();
+            let empty_payload =
+                sender_payload(ty).is_some_and(is_empty_payload) || uses.sends_unit();
+            if !empty_payload {
+                for u in &uses.uses {
+                    if let Some(does) = self.sender_use(cx, &index, &uses, u) {
+                        facts.push((does, u.range.clone()));
+                    }
+                }
+            }
+            if facts.is_empty() {
+                facts.push((SenderUse::Bounded, sig.ident.span().byte_range()));
+            }
+            for (does, range) in facts {
+                cx.record_fact(
+                    FactKind::SenderParam {
+                        index: position,
+                        does,
+                    },
+                    range,
+                );
+            }
+        }
+    }
+
+    /// One use of a sender parameter as a summary says it; `None` when visibly bounded.
+    fn sender_use(
+        &self,
+        cx: &Context<'_>,
+        index: &FileIndex<'_>,
+        uses: &Producers<'_>,
+        u: &producers::HandleUse<'_>,
+    ) -> Option<SenderUse> {
+        Some(match uses.pace(index, &self.vocabulary, u) {
+            Pace::Bounded => return None,
+            Pace::External {
+                channel: Some(_), ..
+            } => SenderUse::Opaque,
+            Pace::External { text, accept, .. } => SenderUse::SendsPerItem {
+                per: producers::feed_words(&text, accept, "message").0,
+            },
+            Pace::Unpaced { .. } => SenderUse::SendsUnpaced,
+            Pace::NotVisible { .. } if !self.frames_bounded(index, &u.frames) => SenderUse::Opaque,
+            Pace::NotVisible { .. } => match (&u.kind, u.call) {
+                (
+                    UseKind::IntoField {
+                        owner,
+                        field,
+                        followed: false,
+                    },
+                    _,
+                ) => SenderUse::IntoField {
+                    owner: owner.clone(),
+                    field: field.clone(),
+                },
+                (
+                    UseKind::PassedTo {
+                        followed: false, ..
+                    },
+                    Some((call, arg)),
+                ) => match cx.local_callee(call) {
+                    Some(callee) => SenderUse::HandedTo { callee, index: arg },
+                    None => SenderUse::Opaque,
+                },
+                _ => SenderUse::Opaque,
+            },
+        })
     }
 
     /// `self.<field>.send(..)` once per item of an outside source: a fact for the file that
@@ -492,8 +665,14 @@ enum Verdict {
         /// When the only producers out of view are methods that send once per call: their
         /// summary keys, and whether each is reachable from outside the crate.
         sent_in: Vec<(String, bool)>,
+        /// When the only producers out of view are functions of the crate the sender is passed
+        /// to: their keys and the parameter's index, and how the first is named.
+        passed: Option<Box<(CalleeTargets, String)>>,
     },
 }
+
+/// Functions a sender is passed to: (summary keys, the parameter's index without `self`).
+type CalleeTargets = Vec<(Vec<String>, usize)>;
 
 /// A receiver that takes exactly one message, outside any loop or callback: a reply slot.
 fn receives_once(receivers: &Producers<'_>) -> bool {
@@ -557,6 +736,20 @@ fn sender_payload(ty: &Type) -> Option<&Type> {
     }
 }
 
+/// Whether a parameter's type names a sender (`UnboundedSender<T>`, `Option<Sender<T>>`).
+fn names_sender(ty: &Type) -> bool {
+    struct Find(bool);
+    impl<'ast> syn::visit::Visit<'ast> for Find {
+        fn visit_path_segment(&mut self, s: &'ast syn::PathSegment) {
+            self.0 |= s.ident.to_string().ends_with("Sender");
+            syn::visit::visit_path_segment(self, s);
+        }
+    }
+    let mut find = Find(false);
+    syn::visit::Visit::visit_type(&mut find, ty);
+    find.0
+}
+
 /// `()`, `Infallible` and `!`: a payload that carries nothing (or can never be made).
 fn is_empty_payload(ty: &Type) -> bool {
     match ty {
@@ -576,6 +769,10 @@ fn is_empty_payload(ty: &Type) -> bool {
 impl Rule for UnboundedChannel {
     fn id(&self) -> &'static str {
         ID
+    }
+
+    fn check_fn<'ast>(&self, cx: &mut Context<'ast>) {
+        self.record_sender_params(cx);
     }
 
     fn call_pace<'ast>(&self, cx: &mut Context<'ast>, call: &'ast Expr) -> Option<CallPace> {

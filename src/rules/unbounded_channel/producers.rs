@@ -213,6 +213,9 @@ pub struct HandleUse<'ast> {
     /// The use itself: the call, the struct field, the argument.
     pub range: Range<usize>,
     pub frames: Vec<Frame<'ast>>,
+    /// For a handle passed to a function not followed: the call and the argument's position
+    /// (for the crate-wide summary of what that function does with it).
+    pub call: Option<(&'ast Expr, usize)>,
 }
 
 /// A function of the file: its `impl` type (last segment) if any, name, signature and body.
@@ -435,6 +438,7 @@ pub fn handle_uses<'ast>(
                 },
                 range: 0..0,
                 frames: Vec::new(),
+                call: None,
             });
             break;
         }
@@ -526,7 +530,30 @@ impl<'i, 'ast> Walker<'i, 'ast> {
             kind,
             range: node.span().byte_range(),
             frames: self.frames.clone(),
+            call: None,
         });
+    }
+
+    /// Records the handle passed, as argument `arg` of `call`, to a function not followed.
+    fn record_passed(
+        &mut self,
+        callee: String,
+        path: Option<syn::Path>,
+        call: &'ast Expr,
+        arg: usize,
+        node: &impl Spanned,
+    ) {
+        self.record(
+            UseKind::PassedTo {
+                callee,
+                followed: false,
+                path,
+            },
+            node,
+        );
+        if let Some(u) = self.uses.last_mut() {
+            u.call = Some((call, arg));
+        }
     }
 
     fn escape(&mut self, how: &str, node: &impl Spanned) {
@@ -644,14 +671,7 @@ impl<'i, 'ast> Walker<'i, 'ast> {
                 let into = render(&m.receiver);
                 self.escape(&format!("stored in `{into}`"), arg);
             } else {
-                self.record(
-                    UseKind::PassedTo {
-                        callee: format!("`.{method}()`"),
-                        followed: false,
-                        path: None,
-                    },
-                    arg,
-                );
+                self.record_passed(format!("`.{method}()`"), None, e, i, arg);
             }
         }
     }
@@ -706,12 +726,11 @@ impl<'i, 'ast> Walker<'i, 'ast> {
                 _ => Vec::new(),
             };
             if helpers.is_empty() {
-                self.record(
-                    UseKind::PassedTo {
-                        callee: format!("`{}`", segments.join("::")),
-                        followed: false,
-                        path: path.cloned(),
-                    },
+                self.record_passed(
+                    format!("`{}`", segments.join("::")),
+                    path.cloned(),
+                    e,
+                    i,
                     arg,
                 );
             } else {
