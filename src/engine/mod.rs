@@ -480,6 +480,18 @@ fn bind_pattern<'ast>(
         }
         Pat::Reference(r) => bind_pattern(bindings, &r.pat, init, ty, tuple_index),
         Pat::Paren(p) => bind_pattern(bindings, &p.pat, init, ty, tuple_index),
+        // `let Ok((stream, peer)) = listener.accept().await else { .. }` (and a `select!` arm's
+        // `Ok(x) = fut`): the names inside are what `init` yields once unwrapped, as with `?`.
+        Pat::TupleStruct(t)
+            if t.elems.len() == 1
+                && t.qself.is_none()
+                && t.path
+                    .segments
+                    .last()
+                    .is_some_and(|s| s.ident == "Ok" || s.ident == "Some") =>
+        {
+            bind_pattern(bindings, &t.elems[0], init, None, tuple_index)
+        }
         _ => {}
     }
 }

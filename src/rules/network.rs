@@ -7,7 +7,7 @@ use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 use syn::{Expr, Type};
 
-use super::syntax::{ident_of, peel, self_field, type_args};
+use super::syntax::{ident_of, peel, self_field, strip_pat_type, type_args};
 use super::{api_map, name_list};
 use crate::catalogue::RuleDoc;
 use crate::engine::Context;
@@ -24,6 +24,9 @@ pub struct Sockets {
     /// Functions that put a time budget on the future they take last (`tokio::time::timeout(d, f)`):
     /// what they yield is what that future yields.
     pub timeout_wrappers: HashSet<String>,
+    /// Listener types and constructors: a `for` over a listener's `incoming()` yields sockets.
+    pub listener_types: HashSet<String>,
+    pub listener_constructors: HashSet<String>,
 }
 
 impl Sockets {
@@ -35,15 +38,34 @@ impl Sockets {
             constructors: keys("socket-constructors"),
             accepts: name_list(doc, "accept-methods"),
             timeout_wrappers: keys("timeout-wrappers"),
+            listener_types: keys("listener-types"),
+            listener_constructors: keys("listener-constructors"),
         }
     }
 
     /// Whether `expr` is visibly a network stream or a reader over one.
-    pub fn is_network(&self, cx: &Context<'_>, expr: &Expr) -> bool {
-        self.network_at(cx, expr, 0)
+    pub fn is_network<'ast>(&self, cx: &Context<'ast>, expr: &'ast Expr) -> bool {
+        self.network_at(cx, expr, 0, &mut Vec::new())
     }
 
-    fn network_at(&self, cx: &Context<'_>, expr: &Expr, depth: usize) -> bool {
+    /// Whether `expr` is visibly a network stream whose peer may be on another host: not when
+    /// every connect it comes from dials a loopback address, or every listener it was accepted
+    /// from listens on loopback or a Unix socket (as far as the file shows, see [`local_peer`]).
+    pub fn is_remote_network<'ast>(&self, cx: &Context<'ast>, expr: &'ast Expr) -> bool {
+        let mut origins = Vec::new();
+        self.network_at(cx, expr, 0, &mut origins)
+            && (origins.is_empty() || origins.iter().any(|o| local_peer(cx, o).is_none()))
+    }
+
+    /// `origins` collects where the stream came from, as [`local_peer`] reads it: a connect's
+    /// address, a listener's `accept()` or `incoming()`.
+    fn network_at<'ast>(
+        &self,
+        cx: &Context<'ast>,
+        expr: &'ast Expr,
+        depth: usize,
+        origins: &mut Vec<&'ast Expr>,
+    ) -> bool {
         if depth > MAX_DEPTH {
             return false;
         }
@@ -54,8 +76,20 @@ impl Sockets {
                 .is_some_and(|t| self.is_socket_type(cx, t));
         }
         if let Some(name) = ident_of(e) {
-            let Some(b) = cx.binding(&name).copied() else {
-                return false;
+            let pattern = self.pattern_binder(cx, &name, 0);
+            let b = cx.binding(&name).copied().filter(|b| {
+                // `let conn = conn?` names what an enclosing pattern bound (`for conn in ..`); a
+                // pattern that starts after the `let` (a `match` arm inside its scope) shadows it.
+                !b.init.is_some_and(|init| unwraps_name(init, &name))
+                    && pattern.as_ref().is_none_or(|p| {
+                        b.init.is_some_and(|init| {
+                            init.span().byte_range().start > p.pat.span().byte_range().start
+                        })
+                    })
+            });
+            let Some(b) = b else {
+                return pattern
+                    .is_some_and(|p| self.pattern_network(cx, &name, &p, depth, origins));
             };
             if b.ty.is_some_and(|t| self.is_socket_type(cx, t)) {
                 return true;
@@ -65,7 +99,7 @@ impl Sockets {
                 // only the first element of an accept is the stream; both halves of a split read.
                 let accept = matches!(peel(init), Expr::MethodCall(m) if self.is_accept(m));
                 (!accept || b.tuple_index.is_none_or(|i| i == 0))
-                    && self.network_at(cx, init, depth + 1)
+                    && self.network_at(cx, init, depth + 1, origins)
             });
         }
         match e {
@@ -74,6 +108,7 @@ impl Sockets {
                     return false;
                 };
                 if self.constructors.contains(&path) {
+                    origins.extend(c.args.first());
                     return true;
                 }
                 // `timeout(d, TcpStream::connect(addr)).await??` is the stream the connect makes.
@@ -81,27 +116,189 @@ impl Sockets {
                     return c
                         .args
                         .last()
-                        .is_some_and(|a| self.network_at(cx, a, depth + 1));
+                        .is_some_and(|a| self.network_at(cx, a, depth + 1, origins));
                 }
                 // Wrappers that read through their argument: `BufReader::new(stream)`.
                 path.ends_with("::BufReader::new")
                     && c.args
                         .first()
-                        .is_some_and(|a| self.network_at(cx, a, depth + 1))
+                        .is_some_and(|a| self.network_at(cx, a, depth + 1, origins))
             }
-            Expr::MethodCall(m) if self.is_accept(m) => true,
+            Expr::MethodCall(m) if self.is_accept(m) => {
+                origins.push(e);
+                true
+            }
+            // async-std's `while let Some(conn) = listener.incoming().next().await`.
+            Expr::MethodCall(m) if m.method == "next" && m.args.is_empty() => {
+                self.is_incoming(cx, &m.receiver, depth + 1, origins)
+            }
+            // `match conn { Ok(c) => c, Err(_) => continue }`: what the unwrapping arm yields.
+            Expr::Match(m) => {
+                m.arms.iter().any(|arm| {
+                    unwrapped_binding(&arm.pat).is_some_and(|x| ident_of(&arm.body) == Some(x))
+                }) && self.network_at(cx, &m.expr, depth + 1, origins)
+            }
             Expr::MethodCall(m) => match m.method.to_string().as_str() {
                 // TLS handshakes over a stream: `acceptor.accept(s)`, `connector.connect(name, s)`.
-                "accept" | "connect" => m.args.iter().any(|a| self.network_at(cx, a, depth + 1)),
+                "accept" | "connect" => m
+                    .args
+                    .iter()
+                    .any(|a| self.network_at(cx, a, depth + 1, origins)),
                 // Halves, views and clones of a stream.
                 "split" | "into_split" | "get_mut" | "get_ref" | "by_ref" | "try_clone" => {
-                    self.network_at(cx, &m.receiver, depth + 1)
+                    self.network_at(cx, &m.receiver, depth + 1, origins)
                 }
                 _ => false,
             },
-            Expr::Field(f) => self.network_at(cx, &f.base, depth + 1),
+            Expr::Field(f) => self.network_at(cx, &f.base, depth + 1, origins),
             _ => false,
         }
+    }
+
+    /// The innermost pattern around the current expression that binds `name`, looking from the
+    /// `from`-th enclosing expression outwards: a `for` loop's pattern (from its body), a `match`
+    /// arm's (from its body), an `if let`'s or `while let`'s (from its body), a closure's parameter.
+    fn pattern_binder<'ast>(
+        &self,
+        cx: &Context<'ast>,
+        name: &str,
+        from: usize,
+    ) -> Option<PatternBinder<'ast>> {
+        let ancestors: Vec<&'ast Expr> = cx.ancestors().collect();
+        for i in from..ancestors.len() {
+            let child = i.checked_sub(1).map(|c| ancestors[c]);
+            let is_child = |e: &Expr| child.is_some_and(|c| std::ptr::eq(c, e));
+            let (pat, source) = match ancestors[i] {
+                Expr::ForLoop(f) if !is_child(&f.expr) => (&*f.pat, BinderSource::ForItem(&f.expr)),
+                Expr::Match(m) => match m.arms.iter().find(|a| is_child(&a.body)) {
+                    Some(arm) => (&arm.pat, BinderSource::Matched(&m.expr)),
+                    None => continue,
+                },
+                Expr::If(x) => match &*x.cond {
+                    Expr::Let(l)
+                        if !is_child(&x.cond)
+                            && !x.else_branch.as_ref().is_some_and(|(_, e)| is_child(e)) =>
+                    {
+                        (&*l.pat, BinderSource::Matched(&l.expr))
+                    }
+                    _ => continue,
+                },
+                Expr::While(w) => match &*w.cond {
+                    Expr::Let(l) if !is_child(&w.cond) => (&*l.pat, BinderSource::Matched(&l.expr)),
+                    _ => continue,
+                },
+                Expr::Closure(c) => match c.inputs.iter().find(|p| pat_binds(p, name)) {
+                    Some(p) => (p, BinderSource::Unknown),
+                    None => continue,
+                },
+                _ => continue,
+            };
+            if pat_binds(pat, name) {
+                return Some(PatternBinder {
+                    index: i,
+                    pat,
+                    source,
+                });
+            }
+        }
+        None
+    }
+
+    /// Whether what `binder` binds to `name` is a network stream.
+    fn pattern_network<'ast>(
+        &self,
+        cx: &Context<'ast>,
+        name: &str,
+        binder: &PatternBinder<'ast>,
+        depth: usize,
+        origins: &mut Vec<&'ast Expr>,
+    ) -> bool {
+        if depth > MAX_DEPTH {
+            return false;
+        }
+        let pat = strip_pat_type(binder.pat);
+        match binder.source {
+            // `for conn in listener.incoming()`: each item is an `io::Result` of a socket.
+            BinderSource::ForItem(iter) => {
+                matches!(pat, syn::Pat::Ident(p) if p.ident == name && p.subpat.is_none())
+                    && self.is_incoming(cx, iter, depth, origins)
+            }
+            // `match conn { Ok(c) => .. }`, `if let Some(c) = ..`, `while let Some(c) = ..`.
+            BinderSource::Matched(scrutinee) => {
+                let whole =
+                    matches!(pat, syn::Pat::Ident(p) if p.ident == name && p.subpat.is_none());
+                if !whole && unwrapped_binding(pat).as_deref() != Some(name) {
+                    return false;
+                }
+                match ident_of(scrutinee) {
+                    // `match conn { Ok(conn) => .. }`: the scrutinee is the outer `conn`.
+                    Some(outer) if outer == name => self
+                        .pattern_binder(cx, name, binder.index + 1)
+                        .is_some_and(|p| self.pattern_network(cx, name, &p, depth, origins)),
+                    _ => self.network_at(cx, scrutinee, depth + 1, origins),
+                }
+            }
+            BinderSource::Unknown => false,
+        }
+    }
+
+    /// `listener.incoming()` on a visible listener, through iterator adapters that keep its
+    /// items (`.flatten()`, `.take(n)`) and bindings of the iterator.
+    fn is_incoming<'ast>(
+        &self,
+        cx: &Context<'ast>,
+        e: &'ast Expr,
+        depth: usize,
+        origins: &mut Vec<&'ast Expr>,
+    ) -> bool {
+        if depth > MAX_DEPTH {
+            return false;
+        }
+        let e = peel(e);
+        if let Some(name) = ident_of(e) {
+            return cx.binding(&name).and_then(|b| b.init).is_some_and(|init| {
+                !unwraps_name(init, &name) && self.is_incoming(cx, init, depth + 1, origins)
+            });
+        }
+        let Expr::MethodCall(m) = e else {
+            return false;
+        };
+        match m.method.to_string().as_str() {
+            "incoming" if m.args.is_empty() && self.is_listener(cx, &m.receiver, depth) => {
+                origins.push(e);
+                true
+            }
+            "flatten" | "take" | "skip" | "by_ref" | "fuse" => {
+                self.is_incoming(cx, &m.receiver, depth + 1, origins)
+            }
+            _ => false,
+        }
+    }
+
+    /// A listener: a binding, parameter or `self` field of a listener type, or a listener's
+    /// constructor (`TcpListener::bind(addr)?`).
+    fn is_listener(&self, cx: &Context<'_>, e: &Expr, depth: usize) -> bool {
+        if depth > MAX_DEPTH {
+            return false;
+        }
+        let e = peel(e);
+        let typed = |t: &Type| {
+            cx.type_path(t)
+                .is_some_and(|p| self.listener_types.contains(&p))
+        };
+        if let Some(field) = self_field(e) {
+            return cx.self_field_type(&field).is_some_and(typed);
+        }
+        if let Some(name) = ident_of(e) {
+            return cx.binding(&name).copied().is_some_and(|b| {
+                b.ty.is_some_and(typed)
+                    || b.init.is_some_and(|init| {
+                        !unwraps_name(init, &name) && self.is_listener(cx, init, depth + 1)
+                    })
+            });
+        }
+        cx.callee(e)
+            .is_some_and(|p| self.listener_constructors.contains(&p))
     }
 
     fn is_accept(&self, m: &syn::ExprMethodCall) -> bool {
@@ -117,6 +314,48 @@ impl Sockets {
         }
         // A buffered reader over a socket: `BufReader<TcpStream>`.
         path.ends_with("::BufReader") && type_args(ty).any(|t| self.is_socket_type(cx, t))
+    }
+}
+
+/// A pattern around the current expression that binds a name.
+struct PatternBinder<'ast> {
+    /// Its enclosing expression's place among the current expression's ancestors.
+    index: usize,
+    pat: &'ast syn::Pat,
+    source: BinderSource<'ast>,
+}
+
+/// What a binding pattern takes apart.
+enum BinderSource<'ast> {
+    /// The items of a `for` loop's iterator.
+    ForItem(&'ast Expr),
+    /// A `match` scrutinee, or the value of an `if let` / `while let`.
+    Matched(&'ast Expr),
+    /// A closure's argument.
+    Unknown,
+}
+
+/// `Ok(x)` / `Some(x)` (also `Ok(mut x)`, `Ok(x: T)`): the name it unwraps into.
+fn unwrapped_binding(pat: &syn::Pat) -> Option<String> {
+    let syn::Pat::TupleStruct(t) = strip_pat_type(pat) else {
+        return None;
+    };
+    let last = t.path.segments.last()?;
+    if !(last.ident == "Ok" || last.ident == "Some") || t.elems.len() != 1 {
+        return None;
+    }
+    match strip_pat_type(&t.elems[0]) {
+        syn::Pat::Ident(i) if i.subpat.is_none() => Some(i.ident.to_string()),
+        _ => None,
+    }
+}
+
+/// Whether `init` only unwraps a value of the same name: `conn?`, `conn.unwrap()`,
+/// `match conn { Ok(c) => c, .. }` (so the name it shadows is not this binding).
+fn unwraps_name(init: &Expr, name: &str) -> bool {
+    match peel(init) {
+        Expr::Match(m) => ident_of(peel(&m.expr)).as_deref() == Some(name),
+        e => ident_of(e).as_deref() == Some(name),
     }
 }
 

@@ -307,7 +307,7 @@ impl Rule for UnboundedFrame {
                     report_none_limit(cx, range, &method, fix);
                 } else if self.line_readers.contains(&method)
                     && m.args.len() <= 2
-                    && self.sockets.is_network(cx, &m.receiver)
+                    && self.sockets.is_remote_network(cx, &m.receiver)
                 {
                     cx.report_method(
                         ID,
