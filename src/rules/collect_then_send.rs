@@ -1,5 +1,6 @@
 //! `collect-then-send`: an async stream, channel or body gathered whole into a buffer, then sent,
 //! written or turned into a response in one piece.
+use std::collections::HashSet;
 use std::ops::Range;
 
 use syn::spanned::Spanned;
@@ -20,7 +21,20 @@ pub struct CollectThenSend {
     collectors: Vec<String>,
     sinks: Vec<String>,
     response_ctors: Vec<String>,
+    /// Response wrappers by canonical path (`axum::Json`), and their last segment for wrappers
+    /// the resolver cannot place (the crate's own, a glob import's).
+    response_wrappers: HashSet<String>,
+    response_methods: Vec<String>,
+    /// Words of a method name that transfer its argument (`put`, `send_batch`, `upload_part`).
+    transfer_verbs: Vec<String>,
     in_memory_sources: Vec<String>,
+    /// Adapters that run a future per item (`then`), and those that run several at once.
+    per_item_futures: Vec<String>,
+    concurrent_buffers: Vec<String>,
+    /// Methods that keep a buffer whole (`freeze`, `clone`) and encoders that turn it into
+    /// another buffer (`serde_json::to_vec`).
+    whole_conversions: Vec<String>,
+    encoders: Vec<String>,
 }
 
 impl CollectThenSend {
@@ -32,7 +46,16 @@ impl CollectThenSend {
             collectors: name_list(doc, "stream-collectors"),
             sinks: name_list(doc, "sink-methods"),
             response_ctors: name_list(doc, "response-constructors"),
+            response_wrappers: super::api_map(doc, "response-wrappers")
+                .into_keys()
+                .collect(),
+            response_methods: name_list(doc, "response-methods"),
+            transfer_verbs: name_list(doc, "transfer-verbs"),
             in_memory_sources: name_list(doc, "in-memory-sources"),
+            per_item_futures: name_list(doc, "per-item-futures"),
+            concurrent_buffers: name_list(doc, "concurrent-buffers"),
+            whole_conversions: name_list(doc, "whole-conversions"),
+            encoders: name_list(doc, "encoders"),
         }
     }
 
@@ -48,32 +71,85 @@ impl CollectThenSend {
         }
     }
 
-    /// The first use of `buffer` in `stmts` that sends, writes or responds with it whole.
-    fn sent_whole(&self, stmts: &[Stmt], buffer: &str) -> Option<Range<usize>> {
-        struct Sink<'r> {
+    /// The first use of `buffer` in `stmts` that sends, writes or responds with it whole, also
+    /// through a buffer derived from it in one step (`let body = serde_json::to_vec(&items)?`).
+    fn sent_whole(&self, cx: &Context<'_>, stmts: &[Stmt], buffer: &str) -> Option<Range<usize>> {
+        let mut names = vec![buffer.to_owned()];
+        for stmt in stmts {
+            if let Stmt::Local(local) = stmt {
+                let derived = local
+                    .init
+                    .as_ref()
+                    .is_some_and(|i| self.derives(&i.expr, buffer));
+                if let (true, syn::Pat::Ident(p)) =
+                    (derived, super::syntax::strip_pat_type(&local.pat))
+                {
+                    names.push(p.ident.to_string());
+                }
+            }
+        }
+        struct Sink<'r, 'c, 'ast> {
             rule: &'r CollectThenSend,
-            buffer: &'r str,
+            cx: &'c Context<'ast>,
+            names: &'r [String],
             found: Option<Range<usize>>,
         }
-        impl<'ast> Visit<'ast> for Sink<'_> {
+        impl<'ast> Visit<'ast> for Sink<'_, '_, 'ast> {
             fn visit_expr(&mut self, e: &'ast Expr) {
                 if self.found.is_some() {
                     return;
                 }
+                let rule = self.rule;
+                let names = self.names;
+                let mentioned = |a: &Expr| names.iter().any(|n| mentions(a, n));
+                let whole = |a: &Expr| names.iter().any(|n| rule.is_whole(a, n));
                 let hit = match e {
-                    Expr::MethodCall(m) if self.rule.sinks.iter().any(|s| m.method == s) => m
+                    Expr::MethodCall(m) if rule.sinks.iter().any(|s| m.method == s) => m
                         .args
                         .iter()
-                        .any(|a| mentions(a, self.buffer))
+                        .any(mentioned)
                         .then(|| m.method.span().byte_range().start..e.span().byte_range().end),
+                    // `(headers, text).into_response()`.
+                    Expr::MethodCall(m)
+                        if rule.response_methods.iter().any(|r| m.method == r)
+                            && match peel(&m.receiver) {
+                                Expr::Tuple(t) => t.elems.iter().any(whole),
+                                r => whole(r),
+                            } =>
+                    {
+                        Some(e.span().byte_range())
+                    }
+                    // `store.put(key, records).await`: handed whole to another receiver's
+                    // awaited method that transfers it (not `self`'s own, which processes it in
+                    // place, nor one that takes it as a query: `batch_delete(&keys)`).
+                    Expr::Await(a) => match peel_parens(&a.base) {
+                        Expr::MethodCall(m)
+                            if !rule.sinks.iter().any(|s| m.method == s)
+                                && rule.transfers(&m.method)
+                                && !is_self(&m.receiver)
+                                && !mentioned(&m.receiver)
+                                && m.args.iter().any(whole) =>
+                        {
+                            Some(m.method.span().byte_range().start..e.span().byte_range().end)
+                        }
+                        _ => None,
+                    },
                     Expr::Call(c) => {
-                        let is_ctor = matches!(&*c.func, Expr::Path(p) if {
-                            let written: Vec<String> = crate::rules::syntax::segment_names(&p.path);
-                            let tail = written[written.len().saturating_sub(2)..].join("::");
-                            self.rule.response_ctors.contains(&tail)
-                        });
-                        (is_ctor && c.args.iter().any(|a| mentions(a, self.buffer)))
-                            .then(|| e.span().byte_range())
+                        let Expr::Path(p) = &*c.func else {
+                            return visit::visit_expr(self, e);
+                        };
+                        let written: Vec<String> = crate::rules::syntax::segment_names(&p.path);
+                        let tail = written[written.len().saturating_sub(2)..].join("::");
+                        let ctor =
+                            rule.response_ctors.contains(&tail) && c.args.iter().any(mentioned);
+                        // `Json(rows)`, `Ok(Json(rows))`: a response wrapper around the buffer.
+                        let wrapper = c.args.len() == 1
+                            && c.args.iter().any(whole)
+                            && match self.cx.resolve(&p.path) {
+                                Some(path) => rule.response_wrappers.contains(&path),
+                                None => written.len() == 1 && written[0] == "Json",
+                            };
+                        (ctor || wrapper).then(|| e.span().byte_range())
                     }
                     _ => None,
                 };
@@ -87,13 +163,66 @@ impl CollectThenSend {
         }
         let mut sink = Sink {
             rule: self,
-            buffer,
+            cx,
+            names: &names,
             found: None,
         };
         for stmt in stmts {
             sink.visit_stmt(stmt);
         }
         sink.found
+    }
+
+    /// Whether a method's name says it transfers its argument: one of its `_`-separated words
+    /// is a transfer verb (`put`, `send_batch`, `upload_part`, `publish_all`).
+    fn transfers(&self, method: &syn::Ident) -> bool {
+        let name = method.to_string();
+        name.split('_')
+            .any(|word| self.transfer_verbs.iter().any(|v| v == word))
+    }
+
+    /// Whether `e` is the buffer `name` whole: `buf`, `&buf`, `buf.clone()`, `buf.freeze()`,
+    /// `&buf[..]`, `Bytes::from(buf)`.
+    fn is_whole(&self, e: &Expr, name: &str) -> bool {
+        match e {
+            Expr::Paren(p) => self.is_whole(&p.expr, name),
+            Expr::Group(g) => self.is_whole(&g.expr, name),
+            Expr::Reference(r) => self.is_whole(&r.expr, name),
+            Expr::Try(t) => self.is_whole(&t.expr, name),
+            Expr::Path(p) => p.qself.is_none() && p.path.is_ident(name),
+            Expr::Index(i) => {
+                matches!(&*i.index, Expr::Range(r) if r.start.is_none() && r.end.is_none())
+                    && self.is_whole(&i.expr, name)
+            }
+            Expr::MethodCall(m) => {
+                m.args.is_empty()
+                    && self.whole_conversions.iter().any(|c| m.method == c)
+                    && self.is_whole(&m.receiver, name)
+            }
+            // `Bytes::from(buf)`, `String::from_utf8(buf)`: the same bytes in another type.
+            Expr::Call(c) => {
+                c.args.len() == 1
+                    && matches!(&*c.func, Expr::Path(p) if p.path.segments.len() >= 2
+                        && p.path.segments.last().is_some_and(|s| s.ident == "from" || s.ident == "from_utf8" || s.ident == "new"))
+                    && c.args.iter().all(|a| self.is_whole(a, name))
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether `init` is a buffer derived from `name` in one step: the buffer whole, or encoded
+    /// (`serde_json::to_vec(&items)?`, `bincode::serialize(&items)`).
+    fn derives(&self, init: &Expr, name: &str) -> bool {
+        if self.is_whole(init, name) {
+            return true;
+        }
+        match peel(init) {
+            Expr::Call(c) => {
+                matches!(&*c.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| self.encoders.iter().any(|e| s.ident == e)))
+                    && c.args.iter().any(|a| self.is_whole(a, name))
+            }
+            _ => false,
+        }
     }
 
     fn check_loop<'ast>(&self, cx: &mut Context<'ast>, expr: &'ast Expr, w: &'ast syn::ExprWhile) {
@@ -185,7 +314,7 @@ impl CollectThenSend {
         let body = cx.current_fn()?.body;
         let target = expr.span().byte_range();
         let stmts = statements_after(body, &target)?;
-        self.sent_whole(stmts, buffer)
+        self.sent_whole(cx, stmts, buffer)
     }
 
     /// `let all = s.collect::<Vec<_>>().await;` then `tx.send(all)`: a whole stream gathered.
@@ -233,7 +362,7 @@ impl CollectThenSend {
         let Some(stmts) = statements_after(body, &local.span().byte_range()) else {
             return;
         };
-        let Some(send_range) = self.sent_whole(stmts, &name) else {
+        let Some(send_range) = self.sent_whole(cx, stmts, &name) else {
             return;
         };
         let method = m.method.to_string();
@@ -247,21 +376,64 @@ impl CollectThenSend {
         });
     }
 
-    /// A chain with `take(n)` (bounded) or rooted at an in-memory source (`stream::iter(vec)`).
+    /// A chain with `take(n)` (bounded), or rooted at an in-memory source (`stream::iter(vec)`)
+    /// with no future run per item on the way (`.then(fetch)`, `.buffer_unordered(n)`: the
+    /// results come from elsewhere, and are gathered whole).
     fn bounded_chain(&self, e: &Expr) -> bool {
         let mut e = e;
+        let mut fetches = false;
         loop {
             e = match e {
                 Expr::MethodCall(m) if m.method == "take" => return true,
-                Expr::MethodCall(m) => &m.receiver,
+                Expr::MethodCall(m) => {
+                    fetches |= self.concurrent_buffers.iter().any(|b| m.method == b)
+                        || (self.per_item_futures.iter().any(|f| m.method == f)
+                            && m.args.first().is_some_and(runs_a_future));
+                    &m.receiver
+                }
                 Expr::Paren(p) => &p.expr,
                 Expr::Call(c) => {
-                    return matches!(&*c.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| self.in_memory_sources.iter().any(|i| s.ident == i)));
+                    return !fetches
+                        && matches!(&*c.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| self.in_memory_sources.iter().any(|i| s.ident == i)));
                 }
                 _ => return false,
             };
         }
     }
+}
+
+/// Whether a per-item adapter's argument runs real work: a named function (`.then(fetch)`), or a
+/// closure that awaits (`.then(|id| async move { db.load(id).await })`).
+fn runs_a_future(arg: &Expr) -> bool {
+    struct Awaits {
+        found: bool,
+    }
+    impl<'ast> Visit<'ast> for Awaits {
+        fn visit_expr_await(&mut self, _: &'ast syn::ExprAwait) {
+            self.found = true;
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    match arg {
+        Expr::Path(_) => true,
+        Expr::Closure(c) => {
+            let mut awaits = Awaits { found: false };
+            awaits.visit_expr(&c.body);
+            awaits.found
+        }
+        _ => false,
+    }
+}
+
+fn peel_parens(mut e: &Expr) -> &Expr {
+    while let Expr::Paren(p) = e {
+        e = &p.expr;
+    }
+    e
+}
+
+fn is_self(e: &Expr) -> bool {
+    matches!(peel_parens(e), Expr::Path(p) if p.path.is_ident("self"))
 }
 
 fn contains_await(e: &Expr) -> bool {
