@@ -159,6 +159,15 @@ pub struct Cli {
     #[arg(long)]
     pub diff: bool,
 
+    /// Keep the per-file results in DIR between runs [default: target/backpressure under the
+    /// workspace root]
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Neither read nor write the cache: analyse every file
+    #[arg(long)]
+    pub no_cache: bool,
+
     /// Parse every file, even those that contain no rule's trigger word (for verifying the prefilter)
     #[arg(long, hide = true)]
     pub no_prefilter: bool,
@@ -361,8 +370,21 @@ fn execute(cli: &Cli, matches: &clap::ArgMatches) -> Result<u8, String> {
         .map(Confidence::from)
         .or(options.config.min_confidence)
         .unwrap_or(Confidence::Medium);
+    let cache_dir = match (&cli.cache_dir, cli.no_cache) {
+        (_, true) => None,
+        (Some(dir), false) => Some(project::absolute(dir, &cwd)),
+        (None, false) => project::cache_dir(&roots),
+    };
+    let cache_counts = std::cell::Cell::new(crate::cache::Counts::default());
     let analyse = || -> Result<run::Report, String> {
-        let mut report = run::run(&engine, &levels, &sources, &options);
+        // Opened for each pass: after `--fix` the second pass sees the files it wrote.
+        let cache = cache_dir.as_deref().map(crate::cache::Cache::open);
+        let mut report = run::run_cached(&engine, &levels, &sources, &options, cache.as_ref());
+        if let Some(cache) = cache {
+            cache_counts.set(cache.counts());
+            // A cache that cannot be written costs the next run its speed, never this report.
+            let _ = cache.save();
+        }
         if let Some(first) = report.config_errors.first() {
             return Err(first.trim_end().trim_start_matches("error: ").to_owned());
         }
@@ -499,6 +521,15 @@ fn execute(cli: &Cli, matches: &clap::ArgMatches) -> Result<u8, String> {
     }
     if cli.stats {
         print_stats(&report);
+        if let Some(dir) = &cache_dir {
+            let counts = cache_counts.get();
+            note(format_args!(
+                "cache: {} files from the cache, {} analysed ({})",
+                counts.hits,
+                counts.misses,
+                dir.display()
+            ));
+        }
     }
 
     let failing = report.findings().any(|f| match cli.fail_on {

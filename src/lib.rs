@@ -6,6 +6,7 @@
 //! rule in [`rules`]), and [`emit`] formats the merged [`run::Report`]. [`lsp`] serves the same
 //! analysis of one file's unsaved text to an editor.
 pub mod baseline;
+pub mod cache;
 pub mod catalogue;
 pub mod cli;
 pub mod config;

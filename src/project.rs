@@ -105,6 +105,18 @@ pub fn report_base(roots: &[PathBuf], cwd: &Path) -> PathBuf {
     })
 }
 
+/// The default cache folder of a run over `roots`: `target/backpressure` in the Cargo workspace
+/// root they all belong to. None when some root is outside any Cargo project or they belong to
+/// different workspaces: a folder that is no project has no `target/` to keep it in
+/// (`--cache-dir` names one).
+pub fn cache_dir(roots: &[PathBuf]) -> Option<PathBuf> {
+    let mut bases = roots.iter().map(|root| workspace_root(folder_of(root)));
+    let first = bases.next()??;
+    bases
+        .all(|base| base.as_ref() == Some(&first))
+        .then(|| first.join("target").join("backpressure"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

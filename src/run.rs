@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
+use crate::cache::{self, Cache};
 use crate::catalogue::{Catalogue, RuleScope};
 use crate::config::Levels;
 use crate::crate_model::{CrateModel, Role, Serving, TestReason};
@@ -373,6 +374,21 @@ impl Tally {
 /// role (test and unreachable files are skipped before they are read), then the workers analyse
 /// them in parallel. Only files with findings or problems are kept.
 pub fn run(engine: &Engine, levels: &Levels, sources: &Sources, options: &RunOptions) -> Report {
+    run_cached(engine, levels, sources, options, None)
+}
+
+/// [`run`] with a cache of per-file results and lexical scans (see [`crate::cache`]): the
+/// findings are the same; a file unchanged since a previous run is neither read nor parsed for
+/// the first pass (its findings, candidates and summary come from the cache), and the join
+/// decides from the summaries as they were. The caller saves the cache ([`Cache::save`]) when
+/// the run is over.
+pub fn run_cached(
+    engine: &Engine,
+    levels: &Levels,
+    sources: &Sources,
+    options: &RunOptions,
+    cache: Option<&Cache>,
+) -> Report {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.threads)
         .stack_size(WORKER_STACK_BYTES)
@@ -384,7 +400,7 @@ pub fn run(engine: &Engine, levels: &Levels, sources: &Sources, options: &RunOpt
             listed.lock().unwrap_or_else(|e| e.into_inner()).push(file);
         });
         let files = listed.into_inner().unwrap_or_else(|e| e.into_inner());
-        let model = CrateModel::build(files.iter().map(|f| f.path.as_path()));
+        let model = CrateModel::build_cached(files.iter().map(|f| f.path.as_path()), cache);
         // The other files of the named files' crates: summarised (never reported) so that a file
         // is judged within its crate whichever files the run names.
         let named: Vec<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
@@ -398,7 +414,7 @@ pub fn run(engine: &Engine, levels: &Levels, sources: &Sources, options: &RunOpt
                     &model,
                     &file,
                     options,
-                    Pass::Lint,
+                    Pass::Lint(cache),
                 ))
             })
             .reduce(Tally::default, Tally::merge);
@@ -493,8 +509,9 @@ fn placement(model: &CrateModel, path: &Path, options: &RunOptions) -> Placed {
 /// Why a file is read.
 #[derive(Clone, Copy)]
 enum Pass<'w> {
-    /// Linted: its findings are reported.
-    Lint,
+    /// Linted: its findings are reported. The only pass that reads and writes the cache: the
+    /// others depend on what other files hold.
+    Lint(Option<&'w Cache>),
     /// A file of a named file's crate: only its summary is kept.
     Summarise,
     /// Skipped by the prefilter before: parsed now if it names one of `words` (summarised
@@ -525,6 +542,23 @@ fn analyse_file(
         }
         Placed::Lint(role, crate_info) => (role, crate_info),
     };
+    let cached = match pass {
+        Pass::Lint(Some(cache)) => Some(Cached::new(
+            cache,
+            engine,
+            levels,
+            options,
+            file,
+            &display,
+            role,
+            &crate_info,
+            &place,
+        )),
+        _ => None,
+    };
+    if let Some((hit, digest)) = cached.as_ref().and_then(|c| c.before_reading()) {
+        return finish(hit, || digest, model, &file.path);
+    }
     let bytes = match input::read_regular_file(&file.path, options.max_file_bytes) {
         Ok(b) => b,
         Err(e) => {
@@ -539,11 +573,19 @@ fn analyse_file(
         }
     };
     let len = bytes.len() as u64;
+    // Hashed only for the cache (a run without one hashes only the files offering fixes).
+    let digest = cached.as_ref().map(|_| cache::digest(&bytes));
+    if let Some((c, digest)) = cached.as_ref().zip(digest.as_ref()) {
+        if let Some((hit, digest)) = c.after_reading(digest, len) {
+            return finish(hit, || digest, model, &file.path);
+        }
+    }
     let Ok(text) = String::from_utf8(bytes) else {
         return done(Outcome::NotAnalysed(NotAnalysed::NotUtf8), len);
     };
+    let path = &file.path;
     let file = TextFile {
-        path: &file.path,
+        path,
         display: &display,
         text: &text,
         explicit: file.explicit,
@@ -553,7 +595,209 @@ fn analyse_file(
         crate_info: &crate_info,
         place: &place,
     };
-    analyse_text(engine, levels, model, &file, &standing, options, pass)
+    let analysed = analyse_text(engine, levels, &file, &standing, options, pass);
+    if let Some((c, digest)) = cached.as_ref().zip(digest.as_ref()) {
+        c.store(digest, &analysed);
+    }
+    let digest = || digest.unwrap_or_else(|| cache::digest(text.as_bytes()));
+    finish(analysed, digest, model, path)
+}
+
+/// The steps after a file's own analysis, which depend on other files and so are never cached:
+/// the findings of serving-scoped rules left out in tools (after the suppressions were matched:
+/// a comment that covers such a finding is still used), the candidates left with nothing to
+/// decide, and the digest `--fix` checks.
+fn finish(
+    mut analysed: Analysed,
+    digest: impl FnOnce() -> cache::FileDigest,
+    model: &CrateModel,
+    path: &Path,
+) -> Analysed {
+    if let Outcome::Analysed { findings } = &mut analysed.result.outcome {
+        analysed.left_out_in_tools = leave_out_in_tools(findings, model, path);
+        // A candidate whose finding was suppressed or left out has nothing left to decide.
+        analysed.result.candidates.retain(|c| {
+            findings
+                .iter()
+                .any(|f| f.region == c.region && f.rule == c.rule)
+        });
+        // `--fix` writes only over the bytes the fixes were computed from.
+        analysed.result.digest = findings.iter().any(|f| f.fix.is_some()).then(digest);
+    }
+    analysed
+}
+
+/// A file's place in the cache: its stamp, taken before it is read, and its context fingerprint.
+struct Cached<'a> {
+    cache: &'a Cache,
+    path: &'a Path,
+    display: &'a str,
+    unit: &'a str,
+    role: Role,
+    stamp: Option<cache::Stamp>,
+    context: String,
+}
+
+impl<'a> Cached<'a> {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        cache: &'a Cache,
+        engine: &Engine,
+        levels: &Levels,
+        options: &RunOptions,
+        file: &'a SourceFile,
+        display: &'a str,
+        role: Role,
+        crate_info: &std::sync::Arc<crate::manifest::CrateInfo>,
+        place: &'a Place,
+    ) -> Cached<'a> {
+        let file_levels = options.config.file_levels(&file.path, &crate_info.levels);
+        let level_of = |rule: &str| levels.get_for(rule, Some(&file_levels));
+        let context = cache::entry::result_context(
+            cache,
+            engine,
+            &options.config,
+            &level_of,
+            options.include_generated,
+            crate_info,
+            place,
+            &format!("{role:?}"),
+            display,
+            file.explicit,
+        );
+        Cached {
+            cache,
+            path: &file.path,
+            display,
+            unit: &place.unit,
+            role,
+            stamp: cache.stamp_of(&file.path),
+            context,
+        }
+    }
+
+    fn owner(&self) -> cache::entry::Owner<'_> {
+        cache::entry::Owner {
+            display: self.display,
+            unit: self.unit,
+        }
+    }
+
+    /// The entry when the file's stamp is the one recorded: the file is not read.
+    fn before_reading(&self) -> Option<(Analysed, cache::FileDigest)> {
+        let owner = self.owner();
+        let hit = cache::entry::lookup(
+            self.cache,
+            self.path,
+            &owner,
+            &self.context,
+            self.stamp,
+            None,
+        );
+        let (entry, digest) = hit?;
+        self.cache.count(true);
+        let len = self.stamp.map_or(0, |s| s.size());
+        Some((self.analysed_from(entry, len), digest))
+    }
+
+    /// The entry computed from these bytes (stored again under the file's new stamp).
+    fn after_reading(
+        &self,
+        digest: &cache::FileDigest,
+        len: u64,
+    ) -> Option<(Analysed, cache::FileDigest)> {
+        let owner = self.owner();
+        let Some((entry, _)) = cache::entry::lookup(
+            self.cache,
+            self.path,
+            &owner,
+            &self.context,
+            None,
+            Some(digest),
+        ) else {
+            self.cache.count(false);
+            return None;
+        };
+        self.cache.count(true);
+        cache::entry::store(
+            self.cache,
+            self.path,
+            &self.context,
+            self.stamp,
+            digest,
+            &entry,
+        );
+        Some((self.analysed_from(entry, len), *digest))
+    }
+
+    fn store(&self, digest: &cache::FileDigest, analysed: &Analysed) {
+        let outcome = match &analysed.result.outcome {
+            Outcome::Analysed { findings } => cache::entry::Outcome::Analysed(findings.clone()),
+            Outcome::NotAnalysed(reason) => cache::entry::Outcome::NotAnalysed(reason.clone()),
+            Outcome::Exempt(Exempt::Generated) => cache::entry::Outcome::Generated,
+            Outcome::Exempt(Exempt::TestCode)
+                if analysed.test_reason == Some(TestReason::TestNamed) =>
+            {
+                cache::entry::Outcome::TestNamed
+            }
+            Outcome::Exempt(_) => return,
+        };
+        let entry = cache::entry::FileEntry {
+            outcome,
+            prefiltered: analysed.result.prefiltered,
+            suppressed: analysed.result.suppressed.clone(),
+            test_modules: analysed.test_modules.clone(),
+            summary: analysed.summary.clone(),
+            candidates: analysed
+                .result
+                .candidates
+                .iter()
+                .map(|c| (c.rule.clone(), c.region, c.pending.clone()))
+                .collect(),
+        };
+        cache::entry::store(
+            self.cache,
+            self.path,
+            &self.context,
+            self.stamp,
+            digest,
+            &entry,
+        );
+    }
+
+    fn analysed_from(&self, entry: cache::entry::FileEntry, len: u64) -> Analysed {
+        let mut test_reason = None;
+        let outcome = match entry.outcome {
+            cache::entry::Outcome::Analysed(findings) => Outcome::Analysed { findings },
+            cache::entry::Outcome::NotAnalysed(reason) => Outcome::NotAnalysed(reason),
+            cache::entry::Outcome::Generated => Outcome::Exempt(Exempt::Generated),
+            cache::entry::Outcome::TestNamed => {
+                test_reason = Some(TestReason::TestNamed);
+                Outcome::Exempt(Exempt::TestCode)
+            }
+        };
+        let mut analysed = Analysed::new(self.path, self.display, self.unit, outcome, len);
+        analysed.test_reason = test_reason;
+        analysed.result.prefiltered = entry.prefiltered;
+        analysed.result.suppressed = entry.suppressed;
+        analysed.result.candidates = entry
+            .candidates
+            .into_iter()
+            .map(|(rule, region, pending)| Candidate {
+                rule,
+                region,
+                pending,
+            })
+            .collect();
+        analysed.summary = entry.summary;
+        // As `analyse_text` leaves it: the join parses it later if it names what is wanted.
+        analysed.prefiltered_at = entry.prefiltered.then(|| self.path.to_path_buf());
+        // As `analyse_text` keeps them: only loose files judge each other by their declarations.
+        if self.role == Role::Plain {
+            analysed.test_modules = entry.test_modules;
+        }
+        analysed
+    }
 }
 
 /// One file's text to analyse, read from disk or held by an editor.
@@ -616,7 +860,8 @@ pub fn analyse_source(
             // An editor's buffer is judged by its own summary: a candidate that needs another
             // file's (a callee that spawns) is dropped, as a run without that file would.
             let analysed =
-                analyse_text(engine, levels, model, &file, &standing, options, Pass::Lint);
+                analyse_text(engine, levels, &file, &standing, options, Pass::Lint(None));
+            let analysed = finish(analysed, || cache::digest(text.as_bytes()), model, path);
             let join = Join::new(analysed.summary.into_iter().collect::<Vec<_>>());
             let mut result = analysed.result;
             decide_file(&mut result, &join);
@@ -658,7 +903,6 @@ struct Standing<'a> {
 fn analyse_text(
     engine: &Engine,
     levels: &Levels,
-    model: &CrateModel,
     file: &TextFile<'_>,
     standing: &Standing<'_>,
     options: &RunOptions,
@@ -745,30 +989,21 @@ fn analyse_text(
                 findings.extend(resolve_findings(meta, text, display, level_of).0);
                 findings.sort_by(|a, b| (a.region, &a.rule).cmp(&(b.region, &b.rule)));
             }
-            // After the suppressions are matched: a comment that covers a finding left out here
-            // is still used.
-            let left_out_in_tools = leave_out_in_tools(&mut findings, model, path);
-            // A candidate whose finding was suppressed or left out has nothing left to decide.
+            // A candidate whose finding was suppressed has nothing left to decide (nor one whose
+            // finding is left out in a tool: [`finish`]).
             candidates.retain(|c| {
                 findings
                     .iter()
                     .any(|f| f.region == c.region && f.rule == c.rule)
             });
-            // `--fix` writes only over the bytes the fixes were computed from.
-            let findings_digest = findings
-                .iter()
-                .any(|f| f.fix.is_some())
-                .then(|| Sha256::digest(text.as_bytes()).into());
             let mut analysed = done(Outcome::Analysed { findings });
             // Only loose files judge each other by their declarations.
             if role == Role::Plain {
                 analysed.test_modules = test_modules;
             }
-            analysed.result.digest = findings_digest;
             analysed.result.prefiltered = prefiltered;
             analysed.result.suppressed = suppressed;
             analysed.result.candidates = candidates;
-            analysed.left_out_in_tools = left_out_in_tools;
             analysed.summary = summary;
             analysed.prefiltered_at = prefiltered.then(|| path.to_path_buf());
             analysed

@@ -12,6 +12,7 @@ const LAYERS: &[&[&str]] = &[
     &["engine"],
     &["rules"],
     &["config", "suppress"],
+    &["cache"],
     &["crate_model"],
     &["run"],
     &["fix"],

@@ -19,7 +19,9 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use crate::cache::{Cache, Kind};
 
 use crate::engine::serving::ServingScan;
 use crate::engine::summary::Place;
@@ -263,6 +265,14 @@ impl CrateModel {
     /// Builds the model for the packages that own `files` (a package's whole module tree is
     /// followed, whichever of its files are named).
     pub fn build<'a>(files: impl Iterator<Item = &'a Path>) -> CrateModel {
+        CrateModel::build_cached(files, None)
+    }
+
+    /// [`CrateModel::build`], with the files' lexical scans taken from `cache` where unchanged.
+    pub fn build_cached<'a>(
+        files: impl Iterator<Item = &'a Path>,
+        cache: Option<&Cache>,
+    ) -> CrateModel {
         let cwd = std::env::current_dir().unwrap_or_default();
         let mut model = CrateModel {
             cwd,
@@ -326,7 +336,9 @@ impl CrateModel {
             .into_par_iter()
             .map(|shell| {
                 let tree = match &shell.targets {
-                    Some(targets) => module_tree(&shell.dir, targets, shell.lib_name.as_deref()),
+                    Some(targets) => {
+                        module_tree(&shell.dir, targets, shell.lib_name.as_deref(), cache)
+                    }
                     None => Tree::default(),
                 };
                 Package::new(shell, tree)
@@ -815,7 +827,7 @@ fn crate_root_exports(
 }
 
 /// The `use` items of a crate root, flattened, with the names of the modules it declares.
-#[derive(Default)]
+#[derive(Default, Clone, Serialize, Deserialize)]
 struct RootUses {
     /// (name bound at the root, path as written).
     bindings: Vec<(String, Vec<String>)>,
@@ -1171,7 +1183,12 @@ struct Tree {
 /// Follows the module trees of one package: production roots through ungated declarations first
 /// (production), then through all declarations (test-gated), then the test targets and the build
 /// script. `lib_name` is the package's library as its binaries name it (`my_lib::..`).
-fn module_tree(dir: &Path, targets: &[(PathBuf, RootKind)], lib_name: Option<&str>) -> Tree {
+fn module_tree(
+    dir: &Path,
+    targets: &[(PathBuf, RootKind)],
+    lib_name: Option<&str>,
+    cache: Option<&Cache>,
+) -> Tree {
     let mut scans: HashMap<PathBuf, scan::FileMods> = HashMap::new();
     let mut listeners: HashMap<PathBuf, &'static str> = HashMap::new();
     // Files whose text names the package's library crate.
@@ -1226,32 +1243,8 @@ fn module_tree(dir: &Path, targets: &[(PathBuf, RootKind)], lib_name: Option<&st
             let read: Vec<ReadFile> = unread
                 .into_par_iter()
                 .map(|p| {
-                    let bytes =
-                        crate::input::read_regular_file(&p, crate::input::STRUCTURE_BYTES).ok();
-                    // Borrowed when the file is UTF-8 (nearly always): one copy of its text.
-                    // `from_utf8` validates faster than the lossy decoder does.
-                    let text = bytes.as_deref().map(|b| match std::str::from_utf8(b) {
-                        Ok(text) => std::borrow::Cow::Borrowed(text),
-                        Err(_) => String::from_utf8_lossy(b),
-                    });
-                    let mods = text.as_deref().map(scan::scan).unwrap_or_default();
-                    let listener = text
-                        .as_deref()
-                        .and_then(|t| ServingScan::global().find(t))
-                        .map(|e| e.entry);
-                    let uses = text
-                        .as_deref()
-                        .filter(|_| targets.iter().any(|(root, _)| *root == p))
-                        .map(|t| RootUses::read(t, scan::root_uses));
-                    let names_lib = text
-                        .as_deref()
-                        .zip(lib_name)
-                        .is_some_and(|(t, name)| scan::names_crate(t, name));
-                    let names: Vec<String> = text
-                        .as_deref()
-                        .map(|t| scan::item_names(t).into_iter().map(str::to_owned).collect())
-                        .unwrap_or_default();
-                    (p, mods, listener, uses, names_lib, names)
+                    let is_root = targets.iter().any(|(root, _)| *root == p);
+                    read_for_tree(p, is_root, lib_name, cache)
                 })
                 .collect();
             for (p, mods, listener, uses, names_lib, names) in read {
@@ -1432,6 +1425,108 @@ fn tool_only(
     }
     tool.retain(|f| !serving.contains(f));
     tool
+}
+
+/// Reads `p` for the module tree (from the cache when it is unchanged since a run stored it).
+fn read_for_tree(
+    p: PathBuf,
+    is_root: bool,
+    lib_name: Option<&str>,
+    cache: Option<&Cache>,
+) -> ReadFile {
+    let Some(cache) = cache else {
+        return scan_for_tree(p, is_root, lib_name, false).0;
+    };
+    // What the scan depends on besides the bytes (and the tool build, which the store keys).
+    let context = crate::cache::fingerprint([
+        if is_root { "root" } else { "module" },
+        lib_name.unwrap_or(""),
+    ]);
+    let stamp = cache.stamp_of(&p);
+    let hit = cache.lookup::<CachedScan>(Kind::Scan, &p, &context, stamp, None);
+    if let Some((scan, _)) = hit {
+        // An entry of `serving.toml` this build does not know is a miss.
+        let listener = match &scan.listener {
+            Some(name) => ServingScan::global().entry_named(name).map(Some),
+            None => Some(None),
+        };
+        if let Some(listener) = listener {
+            return (
+                p,
+                scan.mods,
+                listener,
+                scan.uses,
+                scan.names_lib,
+                scan.names,
+            );
+        }
+    }
+    let (read, digest) = scan_for_tree(p, is_root, lib_name, true);
+    if let Some(digest) = digest {
+        let (p, mods, listener, uses, names_lib, names) = &read;
+        let scan = CachedScan {
+            mods: mods.clone(),
+            listener: listener.map(str::to_owned),
+            uses: uses.clone(),
+            names_lib: *names_lib,
+            names: names.clone(),
+        };
+        cache.store(Kind::Scan, p, &context, stamp, &digest, &scan);
+    }
+    read
+}
+
+/// A file's scan as the cache keeps it (a file that declares nothing and defines no item has
+/// the entry `{}`). A value of another shape is a miss, not an empty scan.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CachedScan {
+    #[serde(default, skip_serializing_if = "scan::FileMods::is_empty")]
+    mods: scan::FileMods,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    listener: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    uses: Option<RootUses>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    names_lib: bool,
+    /// The names of the functions, methods and types it defines (the summaries' filter).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    names: Vec<String>,
+}
+
+/// Reads and scans `p`; with the digest of its bytes when it could be read and `hash` asks for it.
+fn scan_for_tree(
+    p: PathBuf,
+    is_root: bool,
+    lib_name: Option<&str>,
+    hash: bool,
+) -> (ReadFile, Option<crate::cache::FileDigest>) {
+    let bytes = crate::input::read_regular_file(&p, crate::input::STRUCTURE_BYTES).ok();
+    let digest = bytes.as_deref().filter(|_| hash).map(crate::cache::digest);
+    // Borrowed when the file is UTF-8 (nearly always): one copy of its text.
+    // `from_utf8` validates faster than the lossy decoder does.
+    let text = bytes.as_deref().map(|b| match std::str::from_utf8(b) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(b),
+    });
+    let mods = text.as_deref().map(scan::scan).unwrap_or_default();
+    let listener = text
+        .as_deref()
+        .and_then(|t| ServingScan::global().find(t))
+        .map(|e| e.entry);
+    let uses = text
+        .as_deref()
+        .filter(|_| is_root)
+        .map(|t| RootUses::read(t, scan::root_uses));
+    let names_lib = text
+        .as_deref()
+        .zip(lib_name)
+        .is_some_and(|(t, name)| scan::names_crate(t, name));
+    let names: Vec<String> = text
+        .as_deref()
+        .map(|t| scan::item_names(t).into_iter().map(str::to_owned).collect())
+        .unwrap_or_default();
+    ((p, mods, listener, uses, names_lib, names), digest)
 }
 
 /// A file read for the module tree: its declarations, a listener it shows, for a crate root its

@@ -5,7 +5,7 @@
 //! `cfg_if!` or tokio's `cfg_net! { mod net; }`, are not).
 
 /// One out-of-line `mod name;` declaration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ModDecl {
     pub name: String,
     /// The `#[path = ".."]` value and any `#[cfg_attr(.., path = "..")]` values: each names a file
@@ -18,13 +18,20 @@ pub struct ModDecl {
 }
 
 /// What a file declares.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FileMods {
     /// `#![cfg(..)]` attributes on the file itself.
     pub inner_cfgs: Vec<String>,
     pub decls: Vec<ModDecl>,
     /// `include!("..")` paths (relative to the file's folder): their text is part of this module.
     pub includes: Vec<String>,
+}
+
+impl FileMods {
+    /// Declares nothing (most files).
+    pub fn is_empty(&self) -> bool {
+        self.inner_cfgs.is_empty() && self.decls.is_empty() && self.includes.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -64,6 +64,15 @@ impl ServingScan {
         }
     }
 
+    /// The entry of `serving.toml` spelled `name` (for a scan read back from the cache).
+    pub fn entry_named(&self, name: &str) -> Option<&'static str> {
+        self.entries
+            .iter()
+            .flatten()
+            .map(|(entry, _)| *entry)
+            .find(|entry| *entry == name)
+    }
+
     /// The first listener the text shows, outside line comments.
     pub fn find(&self, text: &str) -> Option<ServingEvidence> {
         let bytes = text.as_bytes();

@@ -30,7 +30,7 @@ pub struct Place {
 }
 
 /// What a function does that a caller in another file may stand for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum FactKind {
     /// It starts a task (or a blocking job) each time it is called.
     Spawns,
@@ -93,7 +93,7 @@ pub struct RawCallSite {
 }
 
 /// What a finding depends on in other files.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Condition {
     /// Some caller of the function does not bound the call with a timeout (directly, or through
     /// its own callers), or it has no caller in view.
@@ -127,7 +127,7 @@ pub enum Condition {
 
 /// A candidate finding's condition, and what the label at the evidence the join finds says
 /// (`"called here without a timeout"`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Pending {
     pub condition: Condition,
     pub evidence: String,
