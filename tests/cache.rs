@@ -469,3 +469,139 @@ fn a_temporary_file_a_killed_run_left_is_removed() {
     assert!(!abandoned.exists());
     assert!(recent.exists(), "another run may still be writing it");
 }
+
+/// A finding's path, line, and its labels as (path, line).
+type Placed = (String, u64, Vec<(String, u64)>);
+
+/// Every finding of a JSON report, placed.
+fn findings_with_labels(json: &str) -> Vec<Placed> {
+    let report: serde_json::Value = serde_json::from_str(json).expect("json report");
+    let line = |v: &serde_json::Value| v["region"]["start"]["line"].as_u64().unwrap_or(0);
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            let path = f["path"].as_str().unwrap_or("").to_owned();
+            let labels = f["labels"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|l| (l["path"].as_str().unwrap_or(&path).to_owned(), line(l)))
+                .collect();
+            (path, line(f), labels)
+        })
+        .collect()
+}
+
+/// The join decides from the summaries in the cache: a file served from it keeps its candidate
+/// findings (`gateway.rs`, parsed in the first pass; `listener.rs`, which the prefilter skips
+/// and the run lints again for the helper's name), and another file's summary, fresh after an
+/// edit or cached, still decides them.
+#[test]
+fn a_finding_that_another_files_summary_decides_follows_that_file_across_cached_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    let cache = dir.path().join("cache");
+    copy_tree(
+        &repo_root().join("fixtures/unbounded-concurrency/edited-helper"),
+        &tree,
+    );
+    age(&tree);
+    let workers = tree.join("src/workers.rs");
+    let spawning = std::fs::read_to_string(&workers).unwrap();
+    let check = |what: &str, hits_misses: (usize, usize)| {
+        let uncached = lint(&tree, None, &[]);
+        let cached = lint(&tree, Some(&cache), &[]);
+        assert_eq!(
+            cached.json, uncached.json,
+            "{what}: cached and uncached differ"
+        );
+        assert_eq!(cache_counts(&cached), hits_misses, "{what}");
+        findings_with_labels(&cached.json)
+    };
+    // (file, line, the line of its label in workers.rs) of each finding.
+    let brief = |findings: Vec<Placed>| -> Vec<(String, u64, u64)> {
+        findings
+            .into_iter()
+            .map(|(path, line, labels)| {
+                let at = labels
+                    .iter()
+                    .find(|(p, _)| p == "src/workers.rs")
+                    .map_or(0, |(_, l)| *l);
+                (path, line, at)
+            })
+            .collect()
+    };
+    let both = |gateway: u64, listener: u64, spawn: u64| {
+        vec![
+            ("src/gateway.rs".to_owned(), gateway, spawn),
+            ("src/listener.rs".to_owned(), listener, spawn),
+        ]
+    };
+    assert_eq!(brief(check("cold", (0, 4))), both(8, 7, 5));
+    assert_eq!(brief(check("warm", (4, 0))), both(8, 7, 5));
+
+    // The helper no longer spawns: the unchanged callers' findings go.
+    write(
+        &workers,
+        "use tokio::net::TcpStream;\n\npub fn handle(stream: TcpStream) {\n    let _ = stream.peer_addr();\n}\n",
+    );
+    age(&tree);
+    assert_eq!(check("helper edited", (3, 1)), []);
+    assert_eq!(check("helper edited, warm", (4, 0)), []);
+
+    // It spawns again, two lines lower: the findings are back, labelled at the new line.
+    write(&workers, &format!("// one\n// two\n{spawning}"));
+    age(&tree);
+    assert_eq!(brief(check("helper spawns again", (3, 1))), both(8, 7, 7));
+
+    // A caller moves; the helper's summary comes from the cache.
+    let gateway = tree.join("src/gateway.rs");
+    let caller = std::fs::read_to_string(&gateway).unwrap();
+    write(&gateway, &format!("\n\n\n{caller}"));
+    age(&tree);
+    assert_eq!(brief(check("caller moved", (3, 1))), both(11, 7, 7));
+}
+
+/// A file's summary records only the method calls some file of its package can answer, so a
+/// name another file comes to define changes an unchanged file's summary: its entry is a miss.
+#[test]
+fn a_method_another_file_comes_to_define_reanalyses_its_callers() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    let cache = dir.path().join("cache");
+    write(
+        &tree.join("Cargo.toml"),
+        "[package]\nname = \"pooled\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\ntokio = { version = \"1\", features = [\"full\"] }\n",
+    );
+    write(&tree.join("src/lib.rs"), "pub mod net;\nmod upstream;\n");
+    // The only caller bounds `open` with a timeout; no file defines `open` at first.
+    write(
+        &tree.join("src/upstream.rs"),
+        "use std::time::Duration;\n\nuse crate::net::Pool;\n\npub struct Upstream {\n    pool: Pool,\n}\n\nimpl Upstream {\n    pub async fn refresh(&self) {\n        let _ = tokio::time::timeout(Duration::from_secs(2), self.pool.open()).await;\n    }\n}\n\n// A bounded connect: the file is parsed in the first pass, its summary cached.\npub async fn probe(addr: &str) {\n    let _ = tokio::time::timeout(Duration::from_secs(1), tokio::net::TcpStream::connect(addr)).await;\n}\n",
+    );
+    let net = tree.join("src/net.rs");
+    let pool = |method: &str| {
+        format!("use tokio::net::TcpStream;\n\npub struct Pool {{\n    pub addr: String,\n}}\n\nimpl Pool {{\n    pub async fn {method}(&self) -> std::io::Result<TcpStream> {{\n        TcpStream::connect(&self.addr).await\n    }}\n}}\n")
+    };
+    write(&net, &pool("dial"));
+    age(&tree);
+    let findings = |what: &str| {
+        let uncached = lint(&tree, None, &[]);
+        let cached = lint(&tree, Some(&cache), &[]);
+        assert_eq!(
+            cached.json, uncached.json,
+            "{what}: cached and uncached differ"
+        );
+        findings_with_labels(&cached.json)
+    };
+    // `dial` has no caller in view: its connect stands.
+    let unbounded = findings("no caller");
+    assert_eq!(unbounded.len(), 1, "{unbounded:?}");
+    assert_eq!((unbounded[0].0.as_str(), unbounded[0].1), ("src/net.rs", 9));
+    // Renamed to what the caller calls: the caller's summary now holds the bounded call.
+    write(&net, &pool("open"));
+    age(&tree);
+    assert_eq!(findings("the caller's method defined"), []);
+}
