@@ -710,3 +710,193 @@ fn the_server_passes_its_own_linter() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// A package whose file has a finding with a safe fix (a codec with no maximum, after a comment
+/// whose characters take more bytes than UTF-16 units) and one with an unsafe fix (a blocking
+/// connect: the fix adds a `use` at the top, away from the diagnostic).
+const FIXABLE_MANIFEST: &str = r#"[package]
+name = "fixable"
+version = "0.1.0"
+edition = "2021"
+
+[dependencies]
+futures = "0.3"
+tokio = { version = "1", features = ["full"] }
+tokio-util = { version = "0.7", features = ["codec"] }
+"#;
+
+const FIXABLE: &str = r#"use futures::StreamExt;
+use std::net::SocketAddr;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::codec::{Framed, LinesCodec};
+
+async fn lines_over_socket(socket: TcpStream) {
+    let mut lines = /* «débit» 𝄞 */ Framed::new(socket, LinesCodec::new());
+    while let Some(Ok(line)) = lines.next().await {
+        println!("{line}");
+    }
+}
+
+pub fn upstream(addr: SocketAddr) -> std::io::Result<std::net::TcpStream> {
+    std::net::TcpStream::connect(addr)
+}
+
+#[tokio::main]
+async fn main() {
+    let listener = TcpListener::bind("0.0.0.0:9000").await.unwrap();
+    loop {
+        let (socket, _) = listener.accept().await.unwrap();
+        lines_over_socket(socket).await;
+    }
+}
+"#;
+
+/// The byte offset of an LSP position (UTF-16 units) in `text`.
+fn byte_of(text: &str, at: &Value) -> usize {
+    let line = at["line"].as_u64().expect("line") as usize;
+    let units = at["character"].as_u64().expect("character") as usize;
+    let start: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
+    let mut seen = 0;
+    for (i, c) in text[start..].char_indices() {
+        if seen >= units || c == '\n' {
+            return start + i;
+        }
+        seen += c.len_utf16();
+    }
+    text.len()
+}
+
+/// `text` with a code action's edits to `uri` applied, as a client applies a `WorkspaceEdit`
+/// (every range refers to the text before the edit).
+fn apply_action(text: &str, action: &Value, uri: &str) -> String {
+    let edits = action["edit"]["changes"][uri].as_array().expect("edits");
+    let mut spans: Vec<(usize, usize, &str)> = edits
+        .iter()
+        .map(|e| {
+            (
+                byte_of(text, &e["range"]["start"]),
+                byte_of(text, &e["range"]["end"]),
+                e["newText"].as_str().expect("new text"),
+            )
+        })
+        .collect();
+    spans.sort_by_key(|&(start, end, _)| std::cmp::Reverse((start, end)));
+    let mut out = text.to_owned();
+    for (start, end, new) in spans {
+        out.replace_range(start..end, new);
+    }
+    out
+}
+
+/// The code actions at `range`, the client naming `diagnostics` there.
+fn code_actions(
+    client: &mut Client,
+    uri: &str,
+    range: &Value,
+    diagnostics: &[&Value],
+) -> Vec<Value> {
+    let answer = client.request(
+        "textDocument/codeAction",
+        json!({
+            "textDocument": { "uri": uri },
+            "range": range,
+            "context": { "diagnostics": diagnostics },
+        }),
+    );
+    answer["result"]
+        .as_array()
+        .unwrap_or_else(|| panic!("actions in {answer}"))
+        .clone()
+}
+
+#[test]
+fn a_findings_fix_is_a_quick_fix_that_leaves_the_buffer_clean() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path().join("fixable");
+    std::fs::create_dir_all(root.join("src")).expect("src");
+    std::fs::write(root.join("Cargo.toml"), FIXABLE_MANIFEST).expect("manifest");
+    let main = root.join("src/main.rs");
+    std::fs::write(&main, FIXABLE).expect("main.rs");
+    let uri = uri_of(&main);
+    let mut client = Client::start(&root);
+    client.initialize(false);
+    client.open(&uri, FIXABLE);
+    let published = client.diagnostics(&uri);
+    assert_eq!(
+        rules(&published["diagnostics"]),
+        ["connect-without-timeout", "unbounded-frame"]
+    );
+
+    // The codec: its safe fix first and preferred, then the suppression.
+    let codec = by_rule(&published["diagnostics"], "unbounded-frame").clone();
+    let actions = code_actions(&mut client, &uri, &codec["range"], &[&codec]);
+    assert_eq!(actions.len(), 2, "{actions:?}");
+    let fix = &actions[0];
+    assert_eq!(fix["kind"], "quickfix");
+    assert_eq!(fix["isPreferred"], true);
+    assert_eq!(
+        fix["title"],
+        "Use `LinesCodec::new_with_max_length(..)` with a maximum of 65_536 bytes"
+    );
+    assert_eq!(fix["diagnostics"], json!([codec]));
+    assert_eq!(actions[1]["isPreferred"], false);
+    assert!(actions[1]["title"]
+        .as_str()
+        .is_some_and(|t| t.starts_with("Suppress")));
+    let safe = apply_action(FIXABLE, fix, &uri);
+    assert!(
+        safe.contains(
+            "/* «débit» 𝄞 */ Framed::new(socket, LinesCodec::new_with_max_length(65_536));"
+        ),
+        "{safe}"
+    );
+    client.change(&uri, 2, &safe);
+    let published = client.diagnostics(&uri);
+    assert_eq!(published["version"], 2);
+    assert_eq!(
+        rules(&published["diagnostics"]),
+        ["connect-without-timeout"]
+    );
+
+    // The connect: an unsafe fix, not preferred, titled so; it adds the `use` it needs.
+    let connect = by_rule(&published["diagnostics"], "connect-without-timeout").clone();
+    let actions = code_actions(&mut client, &uri, &connect["range"], &[&connect]);
+    assert_eq!(actions.len(), 2, "{actions:?}");
+    let fix = &actions[0];
+    assert_eq!(fix["isPreferred"], false);
+    let title = fix["title"].as_str().expect("title");
+    assert!(
+        title.starts_with("Use `connect_timeout`")
+            && title.ends_with(cargo_backpressure::lsp::actions::UNSAFE_TITLE_SUFFIX),
+        "{title}"
+    );
+    let fixed = apply_action(&safe, fix, &uri);
+    assert!(
+        fixed.contains("connect_timeout(&addr, Duration::from_secs(5))"),
+        "{fixed}"
+    );
+    client.change(&uri, 3, &fixed);
+    let published = client.diagnostics(&uri);
+    assert_eq!(published["version"], 3);
+    assert_eq!(published["diagnostics"], json!([]), "{fixed}");
+    // No finding, no action.
+    let whole =
+        json!({ "start": { "line": 0, "character": 0 }, "end": { "line": 30, "character": 0 } });
+    assert_eq!(
+        code_actions(&mut client, &uri, &whole, &[]),
+        Vec::<Value>::new()
+    );
+
+    // The editor's edits are the command line's: `--unsafe-fixes` writes the same text.
+    let cli = Command::new(env!("CARGO_BIN_EXE_cargo-backpressure"))
+        .current_dir(&root)
+        .args(["--unsafe-fixes", "--no-cache"])
+        .output()
+        .expect("cli runs");
+    assert!(
+        cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&main).expect("main.rs"), fixed);
+}

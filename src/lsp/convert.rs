@@ -29,6 +29,11 @@ impl<'a> Utf16Index<'a> {
     }
 
     /// The position of `byte` (clamped to the text and back to a char boundary).
+    /// The text the index covers.
+    pub fn text(&self) -> &'a str {
+        self.text
+    }
+
     pub fn position(&self, byte: usize) -> Position {
         let mut byte = byte.min(self.text.len());
         while !self.text.is_char_boundary(byte) {

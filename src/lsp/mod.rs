@@ -3,8 +3,9 @@
 //! ([`run::analyse_source`]: its package and role in the crate model, the configuration found from
 //! the file, package tables, overrides, suppressions, `min-confidence`). Diagnostics are published
 //! on open, change (full sync) and save; hovering a diagnostic shows its rule's `--explain` text;
-//! code actions offer a suppression comment. The configuration is looked up again on open, save and
-//! watched-file changes and re-read when its text changed; an error in it is a `window/showMessage`.
+//! code actions offer each finding's fix (a safe one preferred, an unsafe one titled so) and a
+//! suppression comment. The configuration is looked up again on open, save and watched-file
+//! changes and re-read when its text changed; an error in it is a `window/showMessage`.
 //!
 //! Nothing a client sends stops the server but `exit` or the end of its input: a malformed frame is
 //! answered with a parse error ([`transport`]), an unknown request with `MethodNotFound`, bad
@@ -665,10 +666,12 @@ impl<W: Write> Server<W> {
             return serde_json::json!([]);
         };
         let index = Utf16Index::new(&doc.text);
-        let actions: Vec<CodeActionOrCommand> = found
+        let here = found
             .iter()
             .filter(|(_, d)| convert::overlaps(&d.range, &params.range))
-            .flat_map(|(f, d)| actions::actions_for(f, d, &index, &uri))
+            .map(|(f, d)| (f, d));
+        let actions: Vec<CodeActionOrCommand> = actions::actions_for_findings(here, &index, &uri)
+            .into_iter()
             .map(CodeActionOrCommand::CodeAction)
             .collect();
         serde_json::to_value(actions).unwrap_or_default()
