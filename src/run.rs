@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
+use crate::cache::entry::Which;
 use crate::cache::{self, Cache};
 use crate::catalogue::{Catalogue, RuleScope};
 use crate::config::Levels;
@@ -414,7 +415,8 @@ pub fn run_cached(
                     &model,
                     &file,
                     options,
-                    Pass::Lint(cache),
+                    Pass::Lint,
+                    cache,
                 ))
             })
             .reduce(Tally::default, Tally::merge);
@@ -425,7 +427,15 @@ pub fn run_cached(
                     path,
                     explicit: false,
                 };
-                analyse_file(engine, levels, &model, &file, options, Pass::Summarise)
+                analyse_file(
+                    engine,
+                    levels,
+                    &model,
+                    &file,
+                    options,
+                    Pass::Summarise,
+                    None,
+                )
             })
             .fold(SideTally::default, |mut side, a| {
                 side.add(a.summary, a.prefiltered_at);
@@ -433,10 +443,10 @@ pub fn run_cached(
             })
             .reduce(SideTally::default, SideTally::merge);
         tally.side = std::mem::take(&mut tally.side).merge(side);
-        relint_callers(engine, levels, &model, options, &mut tally);
+        relint_callers(engine, levels, &model, options, &mut tally, cache);
         let mut side = std::mem::take(&mut tally.side);
         side.prefiltered.append(&mut tally.lint_prefiltered);
-        let join = join_summaries(engine, levels, &model, options, &tally.kept, side);
+        let join = join_summaries(engine, levels, &model, options, &tally.kept, side, cache);
         (tally, walk_errors, model, join)
     };
     let (mut tally, walk_errors, model, join) = match &pool {
@@ -509,9 +519,8 @@ fn placement(model: &CrateModel, path: &Path, options: &RunOptions) -> Placed {
 /// Why a file is read.
 #[derive(Clone, Copy)]
 enum Pass<'w> {
-    /// Linted: its findings are reported. The only pass that reads and writes the cache: the
-    /// others depend on what other files hold.
-    Lint(Option<&'w Cache>),
+    /// Linted: its findings are reported.
+    Lint,
     /// A file of a named file's crate: only its summary is kept.
     Summarise,
     /// Skipped by the prefilter before: parsed now if it names one of `words` (summarised
@@ -522,6 +531,9 @@ enum Pass<'w> {
     Relint(&'w Mentions),
 }
 
+/// Analyses one file for `pass`. With a cache, the first pass's outcome of a file is kept, and so
+/// are a later pass's (whether a skipped file mentions the words, and its parse when it does):
+/// each depends on the file's bytes and context, and on the words, which are in the key.
 fn analyse_file(
     engine: &Engine,
     levels: &Levels,
@@ -529,6 +541,7 @@ fn analyse_file(
     file: &SourceFile,
     options: &RunOptions,
     pass: Pass<'_>,
+    cache: Option<&Cache>,
 ) -> Analysed {
     let display = display_path(&file.path, &options.base_dir);
     let place = model.place(&file.path);
@@ -542,22 +555,49 @@ fn analyse_file(
         }
         Placed::Lint(role, crate_info) => (role, crate_info),
     };
-    let cached = match pass {
-        Pass::Lint(Some(cache)) => Some(Cached::new(
-            cache,
-            engine,
-            levels,
-            options,
-            file,
-            &display,
-            role,
-            &crate_info,
-            &place,
-        )),
-        _ => None,
+    // A crate mate's summary (only when the run names some files) is not kept.
+    let cached = cache
+        .filter(|_| !matches!(pass, Pass::Summarise))
+        .map(|cache| {
+            Cached::new(
+                cache,
+                engine,
+                levels,
+                options,
+                file,
+                &display,
+                role,
+                &crate_info,
+                &place,
+            )
+        });
+    let (which, words) = match pass {
+        Pass::Relint(words) => (Which::Later("relint"), Some(words)),
+        Pass::Reparse(words) => (Which::Later("reparse"), Some(words)),
+        Pass::Lint | Pass::Summarise => (Which::First, None),
     };
-    if let Some((hit, digest)) = cached.as_ref().and_then(|c| c.before_reading()) {
-        return finish(hit, || digest, model, &file.path);
+    if let Some(c) = &cached {
+        let known = match words {
+            // A later pass: known when what the file mentions is.
+            Some(words) => match c.mentions(words) {
+                Some(false) => {
+                    let mut waiting = done(
+                        Outcome::Analysed {
+                            findings: Vec::new(),
+                        },
+                        0,
+                    );
+                    waiting.prefiltered_at = Some(file.path.clone());
+                    return waiting;
+                }
+                Some(true) => c.before_reading(which),
+                None => None,
+            },
+            None => c.before_reading(which),
+        };
+        if let Some((hit, digest)) = known {
+            return finish(hit, || digest, model, &file.path);
+        }
     }
     let bytes = match input::read_regular_file(&file.path, options.max_file_bytes) {
         Ok(b) => b,
@@ -576,7 +616,12 @@ fn analyse_file(
     // Hashed only for the cache (a run without one hashes only the files offering fixes).
     let digest = cached.as_ref().map(|_| cache::digest(&bytes));
     if let Some((c, digest)) = cached.as_ref().zip(digest.as_ref()) {
-        if let Some((hit, digest)) = c.after_reading(digest, len) {
+        // A later pass's entry stands only with what the file mentions: it is looked for again.
+        let hit = match which {
+            Which::First => c.after_reading(digest, len),
+            Which::Later(_) => None,
+        };
+        if let Some((hit, digest)) = hit {
             return finish(hit, || digest, model, &file.path);
         }
     }
@@ -597,7 +642,19 @@ fn analyse_file(
     };
     let analysed = analyse_text(engine, levels, &file, &standing, options, pass);
     if let Some((c, digest)) = cached.as_ref().zip(digest.as_ref()) {
-        c.store(digest, &analysed);
+        match words {
+            // Left out before the words were looked for (generated): nothing to keep.
+            Some(_) if matches!(analysed.result.outcome, Outcome::Exempt(_)) => {}
+            Some(words) => {
+                // Not parsed: it mentions none of the words.
+                let mentions = analysed.prefiltered_at.is_none();
+                c.store_mentions(words, digest, mentions);
+                if mentions {
+                    c.store(which, digest, &analysed);
+                }
+            }
+            None => c.store(which, digest, &analysed),
+        }
     }
     let digest = || digest.unwrap_or_else(|| cache::digest(text.as_bytes()));
     finish(analysed, digest, model, path)
@@ -683,11 +740,40 @@ impl<'a> Cached<'a> {
         }
     }
 
+    /// Whether the file mentions `words`, when a run found it for these bytes (the file is not
+    /// read).
+    fn mentions(&self, words: &Mentions) -> Option<bool> {
+        let slot = mentions_slot(words);
+        let hit = self.cache.lookup_slot::<bool>(
+            cache::Kind::Later,
+            self.path,
+            &slot,
+            &self.context,
+            self.stamp,
+            None,
+        );
+        hit.map(|(mentions, _)| mentions)
+    }
+
+    fn store_mentions(&self, words: &Mentions, digest: &cache::FileDigest, mentions: bool) {
+        let slot = mentions_slot(words);
+        self.cache.store_slot(
+            cache::Kind::Later,
+            self.path,
+            &slot,
+            &self.context,
+            self.stamp,
+            digest,
+            &mentions,
+        );
+    }
+
     /// The entry when the file's stamp is the one recorded: the file is not read.
-    fn before_reading(&self) -> Option<(Analysed, cache::FileDigest)> {
+    fn before_reading(&self, which: Which<'_>) -> Option<(Analysed, cache::FileDigest)> {
         let owner = self.owner();
         let hit = cache::entry::lookup(
             self.cache,
+            which,
             self.path,
             &owner,
             &self.context,
@@ -695,7 +781,9 @@ impl<'a> Cached<'a> {
             None,
         );
         let (entry, digest) = hit?;
-        self.cache.count(true);
+        if let Which::First = which {
+            self.cache.count(true);
+        }
         let len = self.stamp.map_or(0, |s| s.size());
         Some((self.analysed_from(entry, len), digest))
     }
@@ -709,6 +797,7 @@ impl<'a> Cached<'a> {
         let owner = self.owner();
         let Some((entry, _)) = cache::entry::lookup(
             self.cache,
+            Which::First,
             self.path,
             &owner,
             &self.context,
@@ -721,6 +810,7 @@ impl<'a> Cached<'a> {
         self.cache.count(true);
         cache::entry::store(
             self.cache,
+            Which::First,
             self.path,
             &self.context,
             self.stamp,
@@ -730,7 +820,7 @@ impl<'a> Cached<'a> {
         Some((self.analysed_from(entry, len), *digest))
     }
 
-    fn store(&self, digest: &cache::FileDigest, analysed: &Analysed) {
+    fn store(&self, which: Which<'_>, digest: &cache::FileDigest, analysed: &Analysed) {
         let outcome = match &analysed.result.outcome {
             Outcome::Analysed { findings } => cache::entry::Outcome::Analysed(findings.clone()),
             Outcome::NotAnalysed(reason) => cache::entry::Outcome::NotAnalysed(reason.clone()),
@@ -757,6 +847,7 @@ impl<'a> Cached<'a> {
         };
         cache::entry::store(
             self.cache,
+            which,
             self.path,
             &self.context,
             self.stamp,
@@ -798,6 +889,12 @@ impl<'a> Cached<'a> {
         }
         analysed
     }
+}
+
+/// The slot of a file's entry that says whether it mentions `words` (by a digest of them).
+fn mentions_slot(words: &Mentions) -> String {
+    let print = cache::fingerprint([words.spelled()]);
+    format!("mentions:{}", print.get(..32).unwrap_or(&print))
 }
 
 /// One file's text to analyse, read from disk or held by an editor.
@@ -859,8 +956,7 @@ pub fn analyse_source(
             };
             // An editor's buffer is judged by its own summary: a candidate that needs another
             // file's (a callee that spawns) is dropped, as a run without that file would.
-            let analysed =
-                analyse_text(engine, levels, &file, &standing, options, Pass::Lint(None));
+            let analysed = analyse_text(engine, levels, &file, &standing, options, Pass::Lint);
             let analysed = finish(analysed, || cache::digest(text.as_bytes()), model, path);
             let join = Join::new(analysed.summary.into_iter().collect::<Vec<_>>());
             let mut result = analysed.result;
@@ -1180,6 +1276,7 @@ fn relint_callers(
     model: &CrateModel,
     options: &RunOptions,
     tally: &mut Tally,
+    cache: Option<&Cache>,
 ) {
     let mut groups: BTreeMap<Vec<String>, BTreeSet<String>> = BTreeMap::new();
     for (key, kind, _) in tally.side.summaries.iter().flat_map(|s| s.facts.iter()) {
@@ -1204,7 +1301,15 @@ fn relint_callers(
                 path,
                 explicit: false,
             };
-            analyse_file(engine, levels, model, &file, options, Pass::Relint(&words))
+            analyse_file(
+                engine,
+                levels,
+                model,
+                &file,
+                options,
+                Pass::Relint(&words),
+                cache,
+            )
         })
         .collect();
     for a in results {
@@ -1228,6 +1333,7 @@ fn join_summaries(
     options: &RunOptions,
     kept: &[FileResult],
     side: SideTally,
+    cache: Option<&Cache>,
 ) -> Join {
     let SideTally {
         mut summaries,
@@ -1365,7 +1471,15 @@ fn join_summaries(
                     path: path.clone(),
                     explicit: false,
                 };
-                analyse_file(engine, levels, model, &file, options, Pass::Reparse(&words))
+                analyse_file(
+                    engine,
+                    levels,
+                    model,
+                    &file,
+                    options,
+                    Pass::Reparse(&words),
+                    cache,
+                )
             })
             .fold(SideTally::default, |mut side, a| {
                 side.add(a.summary, a.prefiltered_at);

@@ -605,3 +605,41 @@ fn a_method_another_file_comes_to_define_reanalyses_its_callers() {
     age(&tree);
     assert_eq!(findings("the caller's method defined"), []);
 }
+
+/// A warm run neither reads nor parses again the files the prefilter skipped and the join wanted:
+/// whether each mentions the words, and its parse, are in the cache. Shown as
+/// `a_warm_run_does_not_read_a_file_whose_stamp_is_unchanged` shows it: other bytes under the
+/// same stamp go unseen.
+#[test]
+fn a_warm_run_does_not_read_again_a_file_the_prefilter_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    let cache = dir.path().join("cache");
+    copy_tree(
+        &repo_root().join("fixtures/unbounded-concurrency/edited-helper"),
+        &tree,
+    );
+    age(&tree);
+    let cold = lint(&tree, Some(&cache), &[]);
+    let listed = |run: &Run| -> Vec<String> {
+        findings_with_labels(&run.json)
+            .into_iter()
+            .map(|(path, line, _)| format!("{path}:{line}"))
+            .collect()
+    };
+    assert_eq!(listed(&cold), ["src/gateway.rs:8", "src/listener.rs:7"]);
+    let listener = tree.join("src/listener.rs");
+    let text = std::fs::read_to_string(&listener).unwrap();
+    let call = "crate::workers::handle(stream);";
+    let quiet = format!("{:<1$}", "drop(stream);", call.len());
+    let stamp = std::fs::metadata(&listener).unwrap().modified().unwrap();
+    write(&listener, &text.replace(call, &quiet));
+    std::fs::File::options()
+        .write(true)
+        .open(&listener)
+        .unwrap()
+        .set_modified(stamp)
+        .unwrap();
+    assert_eq!(listed(&lint(&tree, None, &[])), ["src/gateway.rs:8"]);
+    assert_eq!(listed(&lint(&tree, Some(&cache), &[])), listed(&cold));
+}

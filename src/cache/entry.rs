@@ -50,30 +50,53 @@ pub struct Owner<'a> {
     pub unit: &'a str,
 }
 
+/// Which of a file's entries: the first pass's, or a later pass's analysis of a file the
+/// prefilter skipped (in `slot`).
+#[derive(Clone, Copy)]
+pub enum Which<'a> {
+    First,
+    Later(&'a str),
+}
+
+impl Which<'_> {
+    fn kind_and_slot(&self) -> (Kind, &str) {
+        match self {
+            Which::First => (Kind::Result, ""),
+            Which::Later(slot) => (Kind::Later, slot),
+        }
+    }
+}
+
 /// The entry for `path` (see [`Cache::lookup`]).
 pub fn lookup(
     cache: &Cache,
+    which: Which<'_>,
     path: &Path,
     owner: &Owner<'_>,
     context: &str,
     stamp: Option<Stamp>,
     digest: Option<&FileDigest>,
 ) -> Option<(FileEntry, FileDigest)> {
-    let (wire, digest) = cache.lookup::<WireEntry>(Kind::Result, path, context, stamp, digest)?;
+    let (kind, slot) = which.kind_and_slot();
+    let (wire, digest) =
+        cache.lookup_slot::<WireEntry>(kind, path, slot, context, stamp, digest)?;
     Some((wire.into_entry(owner)?, digest))
 }
 
 /// Stores `entry` for `path` (outcomes that do not depend on the bytes alone are not stored).
+#[allow(clippy::too_many_arguments)]
 pub fn store(
     cache: &Cache,
+    which: Which<'_>,
     path: &Path,
     context: &str,
     stamp: Option<Stamp>,
     digest: &FileDigest,
     entry: &FileEntry,
 ) {
+    let (kind, slot) = which.kind_and_slot();
     if let Some(wire) = WireEntry::from_entry(entry) {
-        cache.store(Kind::Result, path, context, stamp, digest, &wire);
+        cache.store_slot(kind, path, slot, context, stamp, digest, &wire);
     }
 }
 

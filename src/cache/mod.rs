@@ -31,7 +31,7 @@ use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 /// The layout of the store file; a store of another format is ignored.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 /// The store file's name in the cache folder.
 pub const STORE_FILE: &str = "cache-v1.json";
 /// Entries of each kind (file results, lexical scans) kept at most: about 200 bytes each for a
@@ -53,6 +53,9 @@ pub enum Kind {
     Result,
     /// The crate model's lexical scan of a file.
     Scan,
+    /// What a later pass of the run found in a file the prefilter skipped (see `run.rs`'s
+    /// `Pass`), in slots: whether it mentions a set of words, and its analysis when parsed.
+    Later,
 }
 
 /// A file's size and modification time, as the quick check compares them.
@@ -75,6 +78,8 @@ struct Store {
     tool: String,
     results: HashMap<String, Part>,
     scans: HashMap<String, Part>,
+    #[serde(default)]
+    later: HashMap<String, Part>,
     /// The store file's stamp when it was read: unchanged at save, no concurrent run wrote it.
     #[serde(skip)]
     file_stamp: Option<Stamp>,
@@ -85,12 +90,14 @@ impl Store {
         match kind {
             Kind::Result => &self.results,
             Kind::Scan => &self.scans,
+            Kind::Later => &self.later,
         }
     }
     fn map_mut(&mut self, kind: Kind) -> &mut HashMap<String, Part> {
         match kind {
             Kind::Result => &mut self.results,
             Kind::Scan => &mut self.scans,
+            Kind::Later => &mut self.later,
         }
     }
 }
@@ -271,7 +278,21 @@ impl Cache {
         stamp: Option<Stamp>,
         digest: Option<&FileDigest>,
     ) -> Option<(T, FileDigest)> {
-        let key = path.to_str()?;
+        self.lookup_slot(kind, path, "", context, stamp, digest)
+    }
+
+    /// [`Cache::lookup`] of one of a file's entries of `kind` (several, told apart by `slot`).
+    pub fn lookup_slot<T: DeserializeOwned>(
+        &self,
+        kind: Kind,
+        path: &Path,
+        slot: &str,
+        context: &str,
+        stamp: Option<Stamp>,
+        digest: Option<&FileDigest>,
+    ) -> Option<(T, FileDigest)> {
+        let key = slot_key(path, slot)?;
+        let key = key.as_str();
         let part = self.loaded().map(kind).get(key)?;
         let same_bytes = match digest {
             Some(d) => part.digest == hex(d),
@@ -308,9 +329,25 @@ impl Cache {
         digest: &FileDigest,
         value: &T,
     ) {
-        let (Some(key), Some(stamp)) = (path.to_str(), stamp) else {
+        self.store_slot(kind, path, "", context, stamp, digest, value);
+    }
+
+    /// [`Cache::store`] in one of a file's slots (see [`Cache::lookup_slot`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn store_slot<T: Serialize>(
+        &self,
+        kind: Kind,
+        path: &Path,
+        slot: &str,
+        context: &str,
+        stamp: Option<Stamp>,
+        digest: &FileDigest,
+        value: &T,
+    ) {
+        let (Some(key), Some(stamp)) = (slot_key(path, slot), stamp) else {
             return;
         };
+        let key = key.as_str();
         // Unchanged since loaded (a hit by digest after the stamp moved is stored again).
         if let Some(old) = self.loaded().map(kind).get(key) {
             if old.size == stamp.size
@@ -377,7 +414,7 @@ impl Cache {
         for (kind, key, part) in fresh {
             store.map_mut(kind).insert(key, part);
         }
-        for kind in [Kind::Result, Kind::Scan] {
+        for kind in [Kind::Result, Kind::Scan, Kind::Later] {
             evict_oldest(store.map_mut(kind), MAX_ENTRIES);
         }
         let text = serde_json::to_vec(&store).map_err(|e| e.to_string())?;
@@ -385,6 +422,16 @@ impl Cache {
         remove_abandoned_temporaries(&self.dir);
         write_atomically(&self.dir, &file, &text)
     }
+}
+
+/// The store's key of a file's entry in `slot` (the path alone for the first).
+fn slot_key(path: &Path, slot: &str) -> Option<String> {
+    let path = path.to_str()?;
+    Some(if slot.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}\0{slot}")
+    })
 }
 
 /// The store in `file` when it parses and this build wrote it.

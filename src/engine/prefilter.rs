@@ -229,10 +229,13 @@ impl Prefilter {
 /// (a method's type, the calls that build a client). Whole identifiers only.
 pub struct Mentions {
     groups: Vec<(AhoCorasick, Vec<String>)>,
+    /// The groups, written out in order: two sets of words with the same spelling match alike.
+    spelled: String,
 }
 
 impl Mentions {
     pub fn new(groups: BTreeMap<Vec<String>, BTreeSet<String>>) -> Mentions {
+        let spelled = format!("{groups:?}");
         let groups = groups
             .into_iter()
             .filter(|(_, names)| !names.is_empty())
@@ -244,7 +247,12 @@ impl Mentions {
                 Some((matcher, context))
             })
             .collect();
-        Mentions { groups }
+        Mentions { groups, spelled }
+    }
+
+    /// The words as text (for a cache's key of what a file mentions).
+    pub fn spelled(&self) -> &str {
+        &self.spelled
     }
 
     pub fn is_empty(&self) -> bool {
