@@ -1,7 +1,9 @@
 //! The cache (issue 17 item 3): findings are identical with and without it, cold and warm, after
 //! one file changes (also a change that moves another file's findings: a new `mod` declaration, a
-//! listener that makes the package a server), when the store is corrupt, of another build, or
-//! written by concurrent runs.
+//! listener that makes the package a server; an edited helper whose summary decides its unchanged
+//! callers' findings; a method name another file comes to define), when the store is corrupt, of
+//! another build, or written by concurrent runs; and a warm run reads no file again, in the first
+//! pass or the later ones.
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -1,10 +1,13 @@
 //! The cache: per-file results (a file's findings, suppressed findings, test modules, prefiltered
-//! flag or not-analysed reason) and the crate model's per-file lexical scans, kept between runs so
-//! that a second run over an unchanged tree reads almost nothing.
+//! flag or not-analysed reason, and what it gives the join: its summary and candidate findings),
+//! what the run's later passes found in the files the prefilter skipped, and the crate model's
+//! per-file lexical scans, kept between runs so that a second run over an unchanged tree reads
+//! almost nothing. The join itself is redone each run, from the summaries at hand.
 //!
-//! Each entry is stored under the file's path with the SHA-256 of the bytes it was computed from
-//! and a fingerprint of everything else that decides it (the effective levels, rule options, API
-//! extensions, the file's crate facts, role and display path; see [`entry::result_context`]). A
+//! Each entry is stored under the file's path (and a slot, for a later pass's) with the SHA-256
+//! of the bytes it was computed from and a fingerprint of everything else that decides it (the
+//! effective levels, rule options, API extensions, the file's crate facts, role, display path,
+//! place in its crate and its package's defined names; see [`entry::result_context`]). A
 //! file whose size and modification time are those recorded is trusted unchanged without being
 //! read (as ruff trusts mtime); a stamp is recorded as trusted only when the file was last
 //! modified at least [`RACY_SECONDS`] before the run that recorded it started, so an edit within
