@@ -14,7 +14,7 @@ use crate::diag::{
     Applicability, Confidence, Edit, Finding, Fix, Label, Level, NotAnalysed, Position, Region,
     Suppressed, SuppressedBy,
 };
-use crate::engine::summary::{CallSite, FactKind, FileSummary, Pending, Place, Site};
+use crate::engine::summary::{CallPace, CallSite, FactKind, FileSummary, Pending, Place, Site};
 use crate::engine::{Engine, TestModule};
 use crate::manifest::CrateInfo;
 
@@ -227,7 +227,7 @@ struct WireSummary {
     facts: Vec<(String, FactKind, WireRegion)>,
     /// (caller, callee keys, under a timeout, where).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    calls: Vec<(Option<String>, Vec<String>, bool, WireRegion)>,
+    calls: Vec<(Option<String>, Vec<String>, bool, CallPace, WireRegion)>,
 }
 
 impl WireSummary {
@@ -247,6 +247,7 @@ impl WireSummary {
                         c.caller.clone(),
                         c.callee.clone(),
                         c.under_timeout,
+                        c.pace.clone(),
                         wire_region(&c.at.region),
                     )
                 })
@@ -271,10 +272,11 @@ impl WireSummary {
             calls: self
                 .calls
                 .into_iter()
-                .map(|(caller, callee, under_timeout, r)| CallSite {
+                .map(|(caller, callee, under_timeout, pace, r)| CallSite {
                     caller,
                     callee,
                     under_timeout,
+                    pace,
                     at: site(r),
                 })
                 .collect(),

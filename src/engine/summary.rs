@@ -45,7 +45,7 @@ pub enum FactKind {
 
 /// What a function does with a channel sender it is passed (`unbounded-channel`), with the pace
 /// classes that rule judges its own producers by.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SenderUse {
     /// Sends on it once per item of a source outside the process; `per` completes "once per
     /// ..." (`accepted connection (`l.accept()`)`).
@@ -65,7 +65,9 @@ pub enum SenderUse {
 
 /// How often a call to one of the crate's own functions runs where it is made, as a rule that
 /// judges a producer by its callers sees it (`unbounded-channel`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum CallPace {
     /// Not judged, or in a loop or a callback that nothing visibly paces.
     #[default]
