@@ -218,6 +218,9 @@ struct WireEntry {
 }
 
 /// A file's summary; every site is in the file itself.
+/// A call site on the wire: caller, callee keys, under a timeout, how often it runs, where.
+type WireCall = (Option<String>, Vec<String>, bool, CallPace, WireRegion);
+
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct WireSummary {
@@ -227,7 +230,7 @@ struct WireSummary {
     facts: Vec<(String, FactKind, WireRegion)>,
     /// (caller, callee keys, under a timeout, where).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    calls: Vec<(Option<String>, Vec<String>, bool, CallPace, WireRegion)>,
+    calls: Vec<WireCall>,
 }
 
 impl WireSummary {
