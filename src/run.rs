@@ -390,6 +390,7 @@ pub fn run_cached(
     options: &RunOptions,
     cache: Option<&Cache>,
 ) -> Report {
+    let phases = Phases::from_env();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.threads)
         .stack_size(WORKER_STACK_BYTES)
@@ -401,60 +402,41 @@ pub fn run_cached(
             listed.lock().unwrap_or_else(|e| e.into_inner()).push(file);
         });
         let files = listed.into_inner().unwrap_or_else(|e| e.into_inner());
+        phases.mark("walk", files.len(), 0);
         let model = CrateModel::build_cached(files.iter().map(|f| f.path.as_path()), cache);
+        phases.mark("crate model", 0, 0);
         // The other files of the named files' crates: summarised (never reported) so that a file
         // is judged within its crate whichever files the run names.
         let named: Vec<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
         let mates = model.crate_mates(&named, options.include_tests);
-        let mut tally = files
+        drop(named);
+        // Every summary, candidate and join is of one unit: each is linted, joined and decided
+        // on its own, so that only the summaries of the units in flight are alive at once (the
+        // peak does not grow with the tree).
+        let mut units: HashMap<String, Unit> = HashMap::new();
+        for file in files {
+            let unit = model.place(&file.path).unit;
+            units.entry(unit).or_default().files.push(file);
+        }
+        for path in mates {
+            let unit = model.place(&path).unit;
+            units.entry(unit).or_default().mates.push(path);
+        }
+        let mut units: Vec<(String, Unit)> = units.into_iter().collect();
+        units.sort_by(|a, b| a.0.cmp(&b.0));
+        let tally = units
             .into_par_iter()
-            .fold(Tally::default, |t, file| {
-                t.add(analyse_file(
-                    engine,
-                    levels,
-                    &model,
-                    &file,
-                    options,
-                    Pass::Lint,
-                    cache,
-                ))
-            })
+            .map(|(_, unit)| lint_unit(engine, levels, &model, options, unit, &phases, cache))
             .reduce(Tally::default, Tally::merge);
-        let side = mates
-            .into_par_iter()
-            .map(|path| {
-                let file = SourceFile {
-                    path,
-                    explicit: false,
-                };
-                analyse_file(
-                    engine,
-                    levels,
-                    &model,
-                    &file,
-                    options,
-                    Pass::Summarise,
-                    None,
-                )
-            })
-            .fold(SideTally::default, |mut side, a| {
-                side.add(a.summary, a.prefiltered_at);
-                side
-            })
-            .reduce(SideTally::default, SideTally::merge);
-        tally.side = std::mem::take(&mut tally.side).merge(side);
-        relint_callers(engine, levels, &model, options, &mut tally, cache);
-        let mut side = std::mem::take(&mut tally.side);
-        side.prefiltered.append(&mut tally.lint_prefiltered);
-        let join = join_summaries(engine, levels, &model, options, &tally.kept, side, cache);
-        (tally, walk_errors, model, join)
+        phases.mark("units (lint, join, decide)", 0, 0);
+        (tally, walk_errors, model)
     };
-    let (mut tally, walk_errors, model, join) = match &pool {
+    let (tally, walk_errors, model) = match &pool {
         Ok(pool) => pool.install(work),
         // No threads to be had: analyse on this thread (small inputs only reach here in practice).
         Err(_) => work(),
     };
-    decide_candidates(&mut tally.kept, &join);
+    phases.report();
     let test_files = declared_test_files(&tally.test_modules);
     let mut report = Report {
         counts: tally.counts,
@@ -493,6 +475,162 @@ pub fn run_cached(
         .map(|e| (display_path(&e.path, &options.base_dir), e.message))
         .collect();
     report
+}
+
+/// The files of one unit the run reads: linted, and summarised only (crate mates of named files).
+#[derive(Default)]
+struct Unit {
+    files: Vec<SourceFile>,
+    mates: Vec<PathBuf>,
+}
+
+/// Lints the files of one unit, summarises its crate mates, lints again the prefiltered files
+/// that call a summarised function, joins the unit's summaries and decides its candidates.
+fn lint_unit(
+    engine: &Engine,
+    levels: &Levels,
+    model: &CrateModel,
+    options: &RunOptions,
+    unit: Unit,
+    phases: &Phases,
+    cache: Option<&Cache>,
+) -> Tally {
+    let clock = phases.clock();
+    let mut tally = unit
+        .files
+        .into_par_iter()
+        .fold(Tally::default, |t, file| {
+            t.add(analyse_file(
+                engine,
+                levels,
+                model,
+                &file,
+                options,
+                Pass::Lint,
+                cache,
+            ))
+        })
+        .reduce(Tally::default, Tally::merge);
+    let clock = phases.add(
+        "first pass (lint)",
+        clock,
+        tally.counts.analysed,
+        tally.counts.analysed - tally.counts.prefiltered,
+    );
+    let mates = unit.mates.len();
+    let side = unit
+        .mates
+        .into_par_iter()
+        .map(|path| {
+            let file = SourceFile {
+                path,
+                explicit: false,
+            };
+            analyse_file(engine, levels, model, &file, options, Pass::Summarise, None)
+        })
+        .fold(SideTally::default, |mut side, a| {
+            side.add(a.summary, a.prefiltered_at);
+            side
+        })
+        .reduce(SideTally::default, SideTally::merge);
+    let clock = phases.add(
+        "summarise crate mates",
+        clock,
+        mates,
+        mates - side.prefiltered.len(),
+    );
+    tally.side = std::mem::take(&mut tally.side).merge(side);
+    let waiting = tally.lint_prefiltered.len();
+    let prefiltered = tally.counts.prefiltered;
+    relint_callers(engine, levels, model, options, &mut tally, cache);
+    let clock = phases.add(
+        "re-lint prefiltered callers",
+        clock,
+        waiting,
+        prefiltered - tally.counts.prefiltered,
+    );
+    let mut side = std::mem::take(&mut tally.side);
+    side.prefiltered.append(&mut tally.lint_prefiltered);
+    let summaries = side.summaries.len();
+    let join = join_summaries(engine, levels, model, options, &tally.kept, side, cache);
+    decide_candidates(&mut tally.kept, &join);
+    phases.add("join and decide", clock, summaries, 0);
+    tally
+}
+
+/// `BACKPRESSURE_PHASES=1`: each phase's wall time, the files it read and parsed, and the
+/// process's resident and peak memory after it, on stderr (for the benchmarks; never in a report).
+struct Phases {
+    on: bool,
+    start: std::sync::Mutex<std::time::Instant>,
+    /// Per pass, summed over units: (thread-seconds, files read, files parsed).
+    passes: std::sync::Mutex<BTreeMap<&'static str, (f64, usize, usize)>>,
+}
+
+impl Phases {
+    fn from_env() -> Phases {
+        Phases {
+            on: std::env::var_os("BACKPRESSURE_PHASES").is_some_and(|v| v == "1"),
+            start: std::sync::Mutex::new(std::time::Instant::now()),
+            passes: Default::default(),
+        }
+    }
+
+    fn clock(&self) -> Option<std::time::Instant> {
+        self.on.then(std::time::Instant::now)
+    }
+
+    /// Adds a pass of one unit that started at `since`; returns the time it ended.
+    fn add(
+        &self,
+        pass: &'static str,
+        since: Option<std::time::Instant>,
+        read: usize,
+        parsed: usize,
+    ) -> Option<std::time::Instant> {
+        let since = since?;
+        let mut passes = self.passes.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = passes.entry(pass).or_default();
+        entry.0 += since.elapsed().as_secs_f64();
+        entry.1 += read;
+        entry.2 += parsed;
+        Some(std::time::Instant::now())
+    }
+
+    fn memory() -> (u64, u64) {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let mib = |key: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+                .map_or(0, |kib| kib / 1024)
+        };
+        (mib("VmRSS:"), mib("VmHWM:"))
+    }
+
+    fn mark(&self, phase: &str, read: usize, parsed: usize) {
+        if !self.on {
+            return;
+        }
+        let mut start = self.start.lock().unwrap_or_else(|e| e.into_inner());
+        let (rss, peak) = Phases::memory();
+        eprintln!(
+            "phase {phase:<28} {:>7.3} s  files {read:>6} parsed {parsed:>6}  rss {rss:>4} MiB  peak {peak:>4} MiB",
+            start.elapsed().as_secs_f64(),
+        );
+        *start = std::time::Instant::now();
+    }
+
+    fn report(&self) {
+        if !self.on {
+            return;
+        }
+        let passes = self.passes.lock().unwrap_or_else(|e| e.into_inner());
+        for (pass, (secs, read, parsed)) in passes.iter() {
+            eprintln!("  pass {pass:<27} {secs:>7.3} thread-s  files {read:>6} parsed {parsed:>6}");
+        }
+    }
 }
 
 /// Where a file stands before it is read: left out (excluded, test code, not in the build), or
