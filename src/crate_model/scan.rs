@@ -626,24 +626,28 @@ fn module_uses(text: &str, only_pub: bool) -> Vec<&str> {
 /// lexically (a name in a comment or a string may be among them: a superset of the functions,
 /// methods and types the file defines).
 pub fn item_names(text: &str) -> Vec<&str> {
-    const KEYWORDS: &[&[u8]] = &[b"fn", b"struct", b"enum", b"union", b"trait", b"type"];
+    const KEYWORDS: [&str; 6] = ["fn", "struct", "enum", "union", "trait", "type"];
+    // The keywords are searched for together (SIMD), not tried at every byte; a match inside
+    // a longer identifier is dropped below. No keyword holds another, and each is made of
+    // identifier bytes, so a dropped match never hides a keyword that starts an identifier.
+    static KEYWORD_FINDER: std::sync::OnceLock<Option<aho_corasick::AhoCorasick>> =
+        std::sync::OnceLock::new();
+    let Some(finder) = KEYWORD_FINDER
+        .get_or_init(|| aho_corasick::AhoCorasick::new(KEYWORDS).ok())
+        .as_ref()
+    else {
+        return Vec::new();
+    };
     let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
     let bytes = text.as_bytes();
     let mut out = Vec::new();
-    let mut at = 0;
-    while at < bytes.len() {
-        let b = bytes[at];
-        // Only the first byte of an identifier can start a keyword.
-        if !matches!(b, b'f' | b's' | b'e' | b'u' | b't') || (at > 0 && is_ident(bytes[at - 1])) {
-            at += 1;
+    // Where the last name read ends: a keyword found inside it is not one.
+    let mut read_to = 0;
+    for found in finder.find_iter(text) {
+        let (at, after) = (found.start(), found.end());
+        if at < read_to || (at > 0 && is_ident(bytes[at - 1])) {
             continue;
         }
-        let Some(keyword) = KEYWORDS.iter().find(|k| bytes[at..].starts_with(k)) else {
-            at += 1;
-            continue;
-        };
-        let after = at + keyword.len();
-        at = after;
         if !bytes.get(after).is_some_and(|b| b.is_ascii_whitespace()) {
             continue;
         }
@@ -665,7 +669,7 @@ pub fn item_names(text: &str) -> Vec<&str> {
             // ASCII bytes only: the slice is on character boundaries.
             out.extend(text.get(start..end));
         }
-        at = end.max(at);
+        read_to = end;
     }
     out
 }
