@@ -1494,7 +1494,7 @@ fn join_summaries(
         return join;
     }
     // Each unit's function names (lexical), from any of its files.
-    let fn_names: HashMap<&str, std::sync::Arc<HashSet<String>>> = kept
+    let fn_names: HashMap<&str, std::sync::Arc<crate::engine::summary::NameSet>> = kept
         .iter()
         .filter(|r| !r.candidates.is_empty())
         .filter_map(|r| Some((r.unit.as_str(), model.place(&r.path).fn_names?)))

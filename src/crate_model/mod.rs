@@ -206,7 +206,7 @@ struct Package {
     lib_name: Option<String>,
     /// The names after `fn`, `struct`, `enum`, `type`, .. in the files of its module trees
     /// (read lexically).
-    fn_names: Arc<HashSet<String>>,
+    fn_names: Arc<crate::engine::summary::NameSet>,
 }
 
 /// What the run keeps of one file of a module tree.
@@ -545,7 +545,9 @@ impl Package {
             tool_only: tree.tool_only,
             dependents: shell.dependents,
             lib_name: shell.lib_name,
-            fn_names: Arc::new(tree.fn_names),
+            fn_names: Arc::new(crate::engine::summary::NameSet::new(
+                tree.fn_names.iter().map(String::as_str),
+            )),
         }
     }
 

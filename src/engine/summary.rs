@@ -26,7 +26,58 @@ pub struct Place {
     /// The names of the functions, methods and types the unit's files define (lexically): a
     /// method call of another name cannot reach one of them and is not recorded. `None`: record
     /// every call.
-    pub fn_names: Option<std::sync::Arc<std::collections::HashSet<String>>>,
+    pub fn_names: Option<std::sync::Arc<NameSet>>,
+}
+
+/// A set of names held as one sorted text and the end of each name in it: a package's item names
+/// cost their bytes and a word each (a `HashSet<String>` costs about 70 bytes a name).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct NameSet {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl NameSet {
+    pub fn new<'a>(names: impl IntoIterator<Item = &'a str>) -> NameSet {
+        let mut names: Vec<&str> = names.into_iter().collect();
+        names.sort_unstable();
+        names.dedup();
+        let mut set = NameSet {
+            text: String::with_capacity(names.iter().map(|n| n.len()).sum()),
+            ends: Vec::with_capacity(names.len()),
+        };
+        for name in names {
+            set.text.push_str(name);
+            set.ends.push(set.text.len());
+        }
+        set
+    }
+
+    fn name(&self, i: usize) -> &str {
+        let start = i.checked_sub(1).map_or(0, |j| self.ends[j]);
+        &self.text[start..self.ends[i]]
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        let (mut low, mut high) = (0, self.ends.len());
+        while low < high {
+            let mid = low + (high - low) / 2;
+            match self.name(mid).cmp(name) {
+                std::cmp::Ordering::Less => low = mid + 1,
+                std::cmp::Ordering::Greater => high = mid,
+                std::cmp::Ordering::Equal => return true,
+            }
+        }
+        false
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
 }
 
 /// What a function does that a caller in another file may stand for.
@@ -820,6 +871,19 @@ mod tests {
             },
         )
         .holds
+    }
+
+    #[test]
+    fn a_name_set_holds_exactly_its_names() {
+        let set = NameSet::new(["dial", "Conn", "dial", "a", "dialer", ""]);
+        assert_eq!(set.len(), 5);
+        for name in ["dial", "Conn", "a", "dialer", ""] {
+            assert!(set.contains(name), "{name}");
+        }
+        for name in ["dia", "dials", "conn", "b", "Conn "] {
+            assert!(!set.contains(name), "{name}");
+        }
+        assert!(!NameSet::default().contains(""));
     }
 
     #[test]
