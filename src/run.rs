@@ -540,9 +540,8 @@ fn lint_unit(
         mates - side.prefiltered.len(),
     );
     tally.side = std::mem::take(&mut tally.side).merge(side);
-    let waiting = tally.lint_prefiltered.len();
     let prefiltered = tally.counts.prefiltered;
-    relint_callers(engine, levels, model, options, &mut tally, cache);
+    let waiting = relint_callers(engine, levels, model, options, &mut tally, cache);
     let clock = phases.add(
         "re-lint prefiltered callers",
         clock,
@@ -1408,6 +1407,7 @@ fn resolve_summary(
 /// Lints again the linted files the prefilter skipped that name a function with a summarised
 /// fact (it spawns per call, returns a builder): a call to it may be a finding, and such a file
 /// need have no rule's anchor word. The words come from the first pass, never from a list.
+/// Returns how many files it read again.
 fn relint_callers(
     engine: &Engine,
     levels: &Levels,
@@ -1415,7 +1415,7 @@ fn relint_callers(
     options: &RunOptions,
     tally: &mut Tally,
     cache: Option<&Cache>,
-) {
+) -> usize {
     let mut groups: BTreeMap<Vec<String>, BTreeSet<String>> = BTreeMap::new();
     for (key, kind, _) in tally.side.summaries.iter().flat_map(|s| s.facts.iter()) {
         let context = engine.candidate_context(kind);
@@ -1428,10 +1428,11 @@ fn relint_callers(
     }
     let words = Mentions::new(groups);
     if words.is_empty() || tally.lint_prefiltered.is_empty() {
-        return;
+        return 0;
     }
     let mut waiting = std::mem::take(&mut tally.lint_prefiltered);
     waiting.sort();
+    let read = waiting.len();
     let results: Vec<Analysed> = waiting
         .into_par_iter()
         .map(|path| {
@@ -1453,6 +1454,7 @@ fn relint_callers(
     for a in results {
         tally.relinted(a);
     }
+    read
 }
 
 /// Most rounds of re-reading prefiltered files for the names the join follows (each follows
