@@ -210,15 +210,17 @@ pub fn declared_test_modules(text: &str) -> Vec<super::TestModule> {
         };
         let attr_text = &after_attr[..end + 2];
         rest = &after_attr[end + 2..];
+        // The declaration first: most `#[cfg(..)]` are on other items, and reading the text
+        // after one costs far less than parsing the attribute.
+        let Some(module) = mod_declaration_after(rest) else {
+            continue;
+        };
         let Ok(attrs) =
             syn::parse_str::<syn::ItemMod>(&format!("{attr_text} mod m;")).map(|m| m.attrs)
         else {
             continue;
         };
-        if !is_test_item(&attrs) {
-            continue;
-        }
-        if let Some(module) = mod_declaration_after(rest) {
+        if is_test_item(&attrs) {
             out.push(module);
         }
     }
