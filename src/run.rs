@@ -1,7 +1,9 @@
 //! One run: read every discovered file once, analyse files in parallel on worker threads with large
 //! stacks, and merge per-file results in path order. Each worker holds at most one file's text and
 //! tree at a time. A clean file leaves only a few bytes behind (its status, counted); full results
-//! are kept only for files with findings or that could not be analysed.
+//! are kept only for files with findings or that could not be analysed. Files are analysed unit
+//! (package) by unit, units in parallel: a unit's function summaries live only until its
+//! candidates are decided.
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -373,7 +375,8 @@ impl Tally {
 
 /// Runs the engine over the files of `sources`: the walk lists them, the crate model gives each its
 /// role (test and unreachable files are skipped before they are read), then the workers analyse
-/// them in parallel. Only files with findings or problems are kept.
+/// them in parallel, one unit at a time each (`lint_unit`). Only files with findings or
+/// problems are kept.
 pub fn run(engine: &Engine, levels: &Levels, sources: &Sources, options: &RunOptions) -> Report {
     run_cached(engine, levels, sources, options, None)
 }
