@@ -135,10 +135,10 @@ pub fn result_context(
     // The summary records only the method calls some file of the unit can answer: the unit's
     // names decide it (an edit that defines a new name re-reads the unit's files).
     let names = match &place.fn_names {
-        Some(names) => cache.memo.unit_names(names, || {
-            let sorted: std::collections::BTreeSet<&String> = names.iter().collect();
-            super::fingerprint(sorted.iter().map(|n| n.as_str()))
-        }),
+        // A NameSet iterates in sorted order: the fingerprint does not depend on how it was built.
+        Some(names) => cache
+            .memo
+            .unit_names(names, || super::fingerprint(names.iter())),
         None => "all".to_owned(),
     };
     let place_text = format!(

@@ -158,7 +158,7 @@ pub(crate) struct Memo {
     names: Mutex<NamesMemo>,
 }
 
-type NamesMemo = HashMap<usize, (std::sync::Arc<std::collections::HashSet<String>>, String)>;
+type NamesMemo = HashMap<usize, (std::sync::Arc<crate::engine::summary::NameSet>, String)>;
 
 impl Memo {
     pub(crate) fn crate_facts(
@@ -177,7 +177,7 @@ impl Memo {
 
     pub(crate) fn unit_names(
         &self,
-        names: &std::sync::Arc<std::collections::HashSet<String>>,
+        names: &std::sync::Arc<crate::engine::summary::NameSet>,
         compute: impl FnOnce() -> String,
     ) -> String {
         let key = std::sync::Arc::as_ptr(names) as usize;

@@ -71,6 +71,11 @@ impl NameSet {
         false
     }
 
+    /// The names in sorted order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        (0..self.ends.len()).map(|i| self.name(i))
+    }
+
     pub fn len(&self) -> usize {
         self.ends.len()
     }
