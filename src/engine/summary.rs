@@ -303,27 +303,18 @@ fn qualify(condition: &Condition, q: &dyn Fn(&[String]) -> Vec<String>) -> Condi
     }
 }
 
-/// What the functions a sender is passed to show of how it is fed.
-enum ParamFed {
-    /// Sent to (at that site) once per item of an outside source or in an unpaced loop; the
-    /// words after "sends on it".
-    Fed(Site, String),
-    /// Every use visibly bounded.
-    Bounded,
-    /// Out of view, or not summarised.
-    Unknown,
-}
-
 /// The "sends on it" words of an unpaced loop in a summarised function.
 const UNPACED_WORDS: &str = "in a loop that nothing visibly paces";
 
-/// What the callers of a function show of how often it runs.
+/// How a producer is fed, as far as the summaries show: through the callers of a function that
+/// sends, or through what a function does with a sender passed to it.
 enum Fed {
-    /// A call once per item of an outside source (that call, and the "once per" words).
-    External(Site, String),
-    /// Every caller in view is visibly bounded.
+    /// Once per item of an outside source (a call, or a send on a sender parameter) or in an
+    /// unpaced loop: that site, and the words that say how often.
+    Outside(Site, String),
+    /// Every caller or use in view is visibly bounded.
     Bounded,
-    /// Some caller is out of view or not visibly paced.
+    /// Some caller or use is out of view, not visibly paced, or not summarised.
     Unknown,
 }
 
@@ -517,50 +508,20 @@ impl Join {
                 self.unguarded_caller(function, &mut Vec::new())
             }
             Condition::CalleeFeeds { targets, message } => {
-                let mut unknown = targets.is_empty();
-                for (callee, index) in targets {
-                    match self.param_fed(unit, callee, *index, &mut Vec::new()) {
-                        ParamFed::Fed(at, words) => {
-                            return Decision {
-                                holds: true,
-                                evidence: Some(at),
-                                upgrade: Some((message.replace("{per}", &words), words)),
-                            }
-                        }
-                        ParamFed::Bounded => {}
-                        ParamFed::Unknown => unknown = true,
-                    }
-                }
-                Decision {
-                    holds: unknown,
-                    evidence: None,
-                    upgrade: None,
-                }
+                let fed = targets
+                    .iter()
+                    .map(|(callee, index)| self.param_fed(unit, callee, *index, &mut Vec::new()));
+                feeding_decision(fed, message, false)
             }
             Condition::CallersFeed {
                 functions,
                 may_quiet,
                 message,
             } => {
-                let mut unknown = functions.is_empty();
-                for function in functions {
-                    match self.fed(function, &mut Vec::new()) {
-                        Fed::External(at, per) => {
-                            return Decision {
-                                holds: true,
-                                evidence: Some(at),
-                                upgrade: Some((message.replace("{per}", &per), per)),
-                            }
-                        }
-                        Fed::Bounded => {}
-                        Fed::Unknown => unknown = true,
-                    }
-                }
-                Decision {
-                    holds: unknown || !may_quiet,
-                    evidence: None,
-                    upgrade: None,
-                }
+                let fed = functions
+                    .iter()
+                    .map(|function| self.fed(function, &mut Vec::new()));
+                feeding_decision(fed, message, !may_quiet)
             }
             Condition::CalleeSpawns { callee } => {
                 let mut seen = Vec::new();
@@ -692,11 +653,11 @@ impl Join {
             }
             match (&site.pace, &site.caller) {
                 (CallPace::External { per }, _) => {
-                    return Fed::External(site.at.clone(), per.clone())
+                    return Fed::Outside(site.at.clone(), per.clone())
                 }
                 (CallPace::Bounded, _) => {}
                 (CallPace::Once, Some(caller)) => match self.fed(caller, seen) {
-                    Fed::External(at, per) => return Fed::External(at, per),
+                    Fed::Outside(at, per) => return Fed::Outside(at, per),
                     Fed::Bounded => {}
                     Fed::Unknown => unknown = true,
                 },
@@ -718,10 +679,10 @@ impl Join {
         callee: &[String],
         index: usize,
         seen: &mut Vec<(String, usize)>,
-    ) -> ParamFed {
+    ) -> Fed {
         let keys = self.callee_keys(callee);
         if keys.is_empty() || seen.len() >= MAX_CHAIN {
-            return ParamFed::Unknown;
+            return Fed::Unknown;
         }
         let mut unknown = false;
         for key in keys {
@@ -746,16 +707,16 @@ impl Join {
                 };
                 match does {
                     SenderUse::SendsPerItem { per } => {
-                        return ParamFed::Fed(at.clone(), format!("once per {per}"))
+                        return Fed::Outside(at.clone(), format!("once per {per}"))
                     }
                     SenderUse::SendsUnpaced => {
-                        return ParamFed::Fed(at.clone(), UNPACED_WORDS.to_owned())
+                        return Fed::Outside(at.clone(), UNPACED_WORDS.to_owned())
                     }
                     SenderUse::Bounded => {}
                     SenderUse::IntoField { owner, field } => {
                         match self.field_feed(unit, owner, field) {
                             Some(feed) => {
-                                return ParamFed::Fed(
+                                return Fed::Outside(
                                     feed,
                                     format!("through the field `{owner}.{field}`, once per item of an outside source"),
                                 )
@@ -767,9 +728,9 @@ impl Join {
                         let callee: Vec<String> =
                             callee.iter().map(|k| qualified(unit, k)).collect();
                         match self.param_fed(unit, &callee, *index, seen) {
-                            ParamFed::Fed(at, words) => return ParamFed::Fed(at, words),
-                            ParamFed::Bounded => {}
-                            ParamFed::Unknown => unknown = true,
+                            Fed::Outside(at, words) => return Fed::Outside(at, words),
+                            Fed::Bounded => {}
+                            Fed::Unknown => unknown = true,
                         }
                     }
                     SenderUse::Opaque => unknown = true,
@@ -777,9 +738,9 @@ impl Join {
             }
         }
         if unknown {
-            ParamFed::Unknown
+            Fed::Unknown
         } else {
-            ParamFed::Bounded
+            Fed::Bounded
         }
     }
 
@@ -829,6 +790,34 @@ impl Join {
             }
         }
         None
+    }
+}
+
+/// The decision on a channel judged by how its producers are fed: the first one fed per outside
+/// item makes it hold with that evidence (the message's `{per}` filled in); otherwise it holds
+/// when some producer is out of view (or none is known), or when `keep` says bounded producers
+/// do not quiet it.
+fn feeding_decision(fed: impl Iterator<Item = Fed>, message: &str, keep: bool) -> Decision {
+    let mut unknown = false;
+    let mut any = false;
+    for f in fed {
+        any = true;
+        match f {
+            Fed::Outside(at, words) => {
+                return Decision {
+                    holds: true,
+                    evidence: Some(at),
+                    upgrade: Some((message.replace("{per}", &words), words)),
+                }
+            }
+            Fed::Bounded => {}
+            Fed::Unknown => unknown = true,
+        }
+    }
+    Decision {
+        holds: unknown || !any || keep,
+        evidence: None,
+        upgrade: None,
     }
 }
 

@@ -476,12 +476,8 @@ impl WholeBodyRead {
             format!("`.{method}()` reads the whole response body into memory with no size limit");
         let help = "stream it (`resp.bytes_stream()`, forward with `Body::wrap_stream`, or `resp.chunk().await` in a loop that counts bytes), or reject bodies over a limit, treating an unknown `content_length()` as too large";
         let finding = RawFinding {
-            rule: ID,
-            range: cx.method_call_range(m),
-            message: what,
-            help: help.to_owned(),
             labels,
-            fix: None,
+            ..outbound_finding(cx.method_call_range(m), what, help)
         };
         self.report_outbound(cx, finding, destination);
     }
@@ -695,14 +691,7 @@ impl WholeBodyRead {
         if self.is_outbound_body(cx, body, 0) {
             let what = format!("`collect().await?.{method}()` gathers the whole response body in memory with no size limit");
             let destination = self.destination(cx, read);
-            let finding = RawFinding {
-                rule: ID,
-                range: cx.method_call_range(m),
-                message: what,
-                help: COLLECTED_HELP.to_owned(),
-                labels: Vec::new(),
-                fix: None,
-            };
+            let finding = outbound_finding(cx.method_call_range(m), what, COLLECTED_HELP);
             self.report_outbound(cx, finding, destination);
             return;
         }
@@ -773,14 +762,7 @@ impl WholeBodyRead {
                     "`{name}` reads the whole response body into memory with no size limit"
                 );
                 let destination = self.destination(cx, expr);
-                let finding = RawFinding {
-                    rule: ID,
-                    range: cx.range(expr),
-                    message: what,
-                    help: help.to_owned(),
-                    labels: Vec::new(),
-                    fix: None,
-                };
+                let finding = outbound_finding(cx.range(expr), what, help);
                 self.report_outbound(cx, finding, destination);
                 return;
             }
@@ -814,12 +796,8 @@ impl WholeBodyRead {
                     let what = format!("`{name}` with a limit of `usize::MAX` reads the whole response body with no size limit");
                     let destination = self.destination(cx, expr);
                     let finding = RawFinding {
-                        rule: ID,
-                        range: cx.range(expr),
-                        message: what,
-                        help: help.to_owned(),
-                        labels: Vec::new(),
                         fix,
+                        ..outbound_finding(cx.range(expr), what, help)
                     };
                     self.report_outbound(cx, finding, destination);
                     return;
@@ -1177,4 +1155,17 @@ fn declared_mut(cx: &Context<'_>, name: &str) -> bool {
     syn::visit::Visit::visit_signature(&mut idents, frame.sig);
     syn::visit::Visit::visit_block(&mut idents, frame.body);
     idents.found && idents.all_mut
+}
+
+/// A finding on an outbound body read whole, before [`WholeBodyRead::report_outbound`] judges it
+/// by where the bytes go.
+fn outbound_finding(range: std::ops::Range<usize>, message: String, help: &str) -> RawFinding {
+    RawFinding {
+        rule: ID,
+        range,
+        message,
+        help: help.to_owned(),
+        labels: Vec::new(),
+        fix: None,
+    }
 }
