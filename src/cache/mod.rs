@@ -166,13 +166,7 @@ impl Memo {
         info: &std::sync::Arc<crate::manifest::CrateInfo>,
         compute: impl FnOnce() -> String,
     ) -> String {
-        let key = std::sync::Arc::as_ptr(info) as usize;
-        if let Some((_, facts)) = lock(&self.facts).get(&key) {
-            return facts.clone();
-        }
-        let facts = compute();
-        lock(&self.facts).insert(key, (info.clone(), facts.clone()));
-        facts
+        memo_by_identity(&self.facts, info, compute)
     }
 
     pub(crate) fn unit_names(
@@ -180,14 +174,24 @@ impl Memo {
         names: &std::sync::Arc<crate::engine::summary::NameSet>,
         compute: impl FnOnce() -> String,
     ) -> String {
-        let key = std::sync::Arc::as_ptr(names) as usize;
-        if let Some((_, print)) = lock(&self.names).get(&key) {
-            return print.clone();
-        }
-        let print = compute();
-        lock(&self.names).insert(key, (names.clone(), print.clone()));
-        print
+        memo_by_identity(&self.names, names, compute)
     }
+}
+
+/// The fingerprint of a shared value, computed once per value: keyed by the `Arc`'s address, which
+/// the map keeps alive (the clone it holds) so that no other value can come to reuse it.
+fn memo_by_identity<T>(
+    map: &Mutex<HashMap<usize, (std::sync::Arc<T>, String)>>,
+    value: &std::sync::Arc<T>,
+    compute: impl FnOnce() -> String,
+) -> String {
+    let key = std::sync::Arc::as_ptr(value) as *const () as usize;
+    if let Some((_, print)) = lock(map).get(&key) {
+        return print.clone();
+    }
+    let print = compute();
+    lock(map).insert(key, (value.clone(), print.clone()));
+    print
 }
 
 /// What a run got from the cache.
