@@ -475,23 +475,13 @@ fn a_temporary_file_a_killed_run_left_is_removed() {
 /// A finding's path, line, and its labels as (path, line).
 type Placed = (String, u64, Vec<(String, u64)>);
 
-/// Every finding of a JSON report, placed.
+/// Every finding of a JSON report, placed (its labels without their messages).
 fn findings_with_labels(json: &str) -> Vec<Placed> {
-    let report: serde_json::Value = serde_json::from_str(json).expect("json report");
-    let line = |v: &serde_json::Value| v["region"]["start"]["line"].as_u64().unwrap_or(0);
-    report["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .map(|f| {
-            let path = f["path"].as_str().unwrap_or("").to_owned();
-            let labels = f["labels"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|l| (l["path"].as_str().unwrap_or(&path).to_owned(), line(l)))
-                .collect();
-            (path, line(f), labels)
+    common::labelled_findings(json)
+        .into_iter()
+        .map(|(path, line, labels)| {
+            let labels = labels.into_iter().map(|(p, l, _)| (p, l)).collect();
+            (path, line, labels)
         })
         .collect()
 }

@@ -9,7 +9,7 @@ mod common;
 use std::path::Path;
 
 use common::crates::{cases, lint, markers, of_file, rust_files};
-use common::{run_in, stdout};
+use common::{labelled_findings, run_in, stdout, LabelAt};
 
 /// The rules whose fixture folders hold crates that the summaries decide.
 const RULES: &[&str] = &[
@@ -52,40 +52,11 @@ fn whole_run_single_file_runs_and_markers_agree() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-/// (path, line, message) of a label.
-type LabelAt = (String, u64, String);
-
 /// (finding path, line, its labels) of every finding in `dir`.
 fn labelled(dir: &Path, args: &[&str]) -> Vec<(String, u64, Vec<LabelAt>)> {
     let mut all = vec!["--format", "json"];
     all.extend_from_slice(args);
-    let report: serde_json::Value =
-        serde_json::from_str(&stdout(&run_in(dir, &all))).expect("json report");
-    report["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .map(|f| {
-            let path = f["path"].as_str().unwrap_or("").to_owned();
-            let labels = f["labels"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|l| {
-                    (
-                        l["path"].as_str().unwrap_or(&path).to_owned(),
-                        l["region"]["start"]["line"].as_u64().unwrap_or(0),
-                        l["message"].as_str().unwrap_or("").to_owned(),
-                    )
-                })
-                .collect();
-            (
-                path,
-                f["region"]["start"]["line"].as_u64().unwrap_or(0),
-                labels,
-            )
-        })
-        .collect()
+    labelled_findings(&stdout(&run_in(dir, &all)))
 }
 
 #[test]

@@ -99,3 +99,34 @@ pub fn validate_sarif(files: &[&Path]) {
         _ => panic!("SARIF does not validate:\n{}{}", stdout(&out), stderr(&out)),
     }
 }
+
+/// (path, line, message) of a finding's label.
+pub type LabelAt = (String, u64, String);
+
+/// (path, line, labels) of every finding of a JSON report, in its order.
+#[allow(dead_code)] // Each test binary compiles this module; not every one reads JSON findings.
+pub fn labelled_findings(json: &str) -> Vec<(String, u64, Vec<LabelAt>)> {
+    let report: serde_json::Value = serde_json::from_str(json).expect("json report");
+    let line = |v: &serde_json::Value| v["region"]["start"]["line"].as_u64().unwrap_or(0);
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            let path = f["path"].as_str().unwrap_or("").to_owned();
+            let labels = f["labels"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|l| {
+                    (
+                        l["path"].as_str().unwrap_or(&path).to_owned(),
+                        line(l),
+                        l["message"].as_str().unwrap_or("").to_owned(),
+                    )
+                })
+                .collect();
+            (path, line(f), labels)
+        })
+        .collect()
+}
