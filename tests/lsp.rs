@@ -317,7 +317,7 @@ fn a_session_as_an_editor_drives_it() {
     assert_eq!(caps["hoverProvider"], true);
     assert_eq!(
         caps["codeActionProvider"]["codeActionKinds"],
-        json!(["quickfix"])
+        json!(["quickfix", "source.fixAll.backpressure"])
     );
     // The client said it can watch files: the server asks for the configuration and manifests.
     let registration = client.next(|m| m["method"] == "client/registerCapability");
@@ -827,10 +827,12 @@ fn a_findings_fix_is_a_quick_fix_that_leaves_the_buffer_clean() {
         ["connect-without-timeout", "unbounded-frame"]
     );
 
-    // The codec: its safe fix first and preferred, then the suppression.
+    // The codec: its safe fix first and preferred, then the suppression, then the document's
+    // fix-all (asked for by no kind, so every kind is offered).
     let codec = by_rule(&published["diagnostics"], "unbounded-frame").clone();
     let actions = code_actions(&mut client, &uri, &codec["range"], &[&codec]);
-    assert_eq!(actions.len(), 2, "{actions:?}");
+    assert_eq!(actions.len(), 3, "{actions:?}");
+    assert_eq!(actions[2]["kind"], "source.fixAll.backpressure");
     let fix = &actions[0];
     assert_eq!(fix["kind"], "quickfix");
     assert_eq!(fix["isPreferred"], true);
@@ -858,7 +860,8 @@ fn a_findings_fix_is_a_quick_fix_that_leaves_the_buffer_clean() {
         ["connect-without-timeout"]
     );
 
-    // The connect: an unsafe fix, not preferred, titled so; it adds the `use` it needs.
+    // The connect: an unsafe fix, not preferred, titled so; it adds the `use` it needs. No safe
+    // fix is left, so no fix-all either.
     let connect = by_rule(&published["diagnostics"], "connect-without-timeout").clone();
     let actions = code_actions(&mut client, &uri, &connect["range"], &[&connect]);
     assert_eq!(actions.len(), 2, "{actions:?}");
@@ -895,6 +898,128 @@ fn a_findings_fix_is_a_quick_fix_that_leaves_the_buffer_clean() {
         .expect("cli runs");
     assert!(
         cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&main).expect("main.rs"), fixed);
+}
+
+const TWO_SAFE_FIXES: &str = r#"use tokio::net::{TcpListener, TcpStream};
+use tokio_util::codec::{AnyDelimiterCodec, Framed, LinesCodec};
+
+async fn lines(socket: TcpStream) {
+    let _lines = Framed::new(socket, LinesCodec::new());
+}
+
+async fn records(socket: TcpStream) {
+    let _records = Framed::new(socket, AnyDelimiterCodec::new(b",".to_vec(), b";".to_vec()));
+}
+
+pub fn upstream(addr: std::net::SocketAddr) -> std::io::Result<std::net::TcpStream> {
+    std::net::TcpStream::connect(addr)
+}
+
+#[tokio::main]
+async fn main() {
+    let listener = TcpListener::bind("0.0.0.0:9000").await.unwrap();
+    loop {
+        let (socket, _) = listener.accept().await.unwrap();
+        lines(socket).await;
+        let (socket, _) = listener.accept().await.unwrap();
+        records(socket).await;
+    }
+}
+"#;
+
+/// The code actions of `kinds` (the `only` of the request) anywhere in the document.
+fn code_actions_of_kinds(client: &mut Client, uri: &str, kinds: &[&str]) -> Vec<Value> {
+    let answer = client.request(
+        "textDocument/codeAction",
+        json!({
+            "textDocument": { "uri": uri },
+            "range": { "start": { "line": 0, "character": 0 }, "end": { "line": 0, "character": 0 } },
+            "context": { "diagnostics": [], "only": kinds },
+        }),
+    );
+    answer["result"]
+        .as_array()
+        .unwrap_or_else(|| panic!("actions in {answer}"))
+        .clone()
+}
+
+#[test]
+fn fix_all_applies_every_safe_fix_of_the_document_as_fix_on_save_asks() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path().join("fixable");
+    std::fs::create_dir_all(root.join("src")).expect("src");
+    std::fs::write(root.join("Cargo.toml"), FIXABLE_MANIFEST).expect("manifest");
+    let main = root.join("src/main.rs");
+    std::fs::write(&main, TWO_SAFE_FIXES).expect("main.rs");
+    let uri = uri_of(&main);
+    let mut client = Client::start(&root);
+    let init = client.initialize(false);
+    assert!(
+        init["result"]["capabilities"]["codeActionProvider"]["codeActionKinds"]
+            .as_array()
+            .is_some_and(|kinds| kinds.contains(&json!("source.fixAll.backpressure"))),
+        "{init}"
+    );
+    client.open(&uri, TWO_SAFE_FIXES);
+    let published = client.diagnostics(&uri);
+    assert_eq!(
+        rules(&published["diagnostics"]),
+        [
+            "connect-without-timeout",
+            "unbounded-frame",
+            "unbounded-frame"
+        ]
+    );
+
+    // Quick fixes are not what fix-on-save asks for: only the one source action comes back.
+    let actions = code_actions_of_kinds(&mut client, &uri, &["source.fixAll"]);
+    assert_eq!(actions.len(), 1, "{actions:?}");
+    let all = &actions[0];
+    assert_eq!(all["kind"], "source.fixAll.backpressure");
+    assert_eq!(
+        all["title"],
+        "Fix all auto-fixable backpressure findings (2 safe fixes)"
+    );
+    let fixed = apply_action(TWO_SAFE_FIXES, all, &uri);
+    assert!(
+        fixed.contains("LinesCodec::new_with_max_length(")
+            && fixed.contains("AnyDelimiterCodec::new_with_max_length(")
+            && fixed.contains("std::net::TcpStream::connect(addr)"),
+        "{fixed}"
+    );
+    assert_eq!(
+        code_actions_of_kinds(&mut client, &uri, &["quickfix"])
+            .iter()
+            .filter(|a| a["kind"] != "quickfix")
+            .count(),
+        0
+    );
+
+    // What is left is the unsafe fix's finding, and nothing to fix all.
+    client.change(&uri, 2, &fixed);
+    let published = client.diagnostics(&uri);
+    assert_eq!(
+        rules(&published["diagnostics"]),
+        ["connect-without-timeout"]
+    );
+    assert_eq!(
+        code_actions_of_kinds(&mut client, &uri, &["source"]),
+        Vec::<Value>::new()
+    );
+
+    // The editor's edits are the command line's: `--fix` writes the same text.
+    let cli = Command::new(env!("CARGO_BIN_EXE_cargo-backpressure"))
+        .current_dir(&root)
+        .args(["--fix", "--no-cache"])
+        .output()
+        .expect("cli runs");
+    assert_eq!(
+        cli.status.code(),
+        Some(1),
         "{}",
         String::from_utf8_lossy(&cli.stderr)
     );

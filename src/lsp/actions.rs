@@ -4,6 +4,8 @@
 //! also offers a suppression comment (`src/suppress.rs`'s syntax, alone on the line above: it
 //! covers the next line, or the item that starts there). [`actions_for_findings`] orders them
 //! across the findings at a place: safe fixes, then unsafe ones, then the suppressions.
+//! [`fix_all_action`] is the document's "fix all" source action (`source.fixAll.backpressure`, as
+//! ruff's `source.fixAll.ruff`): every safe fix at once, the edits `--fix` would write.
 use std::collections::HashMap;
 use std::ops::Range;
 
@@ -13,6 +15,7 @@ use lsp_types::{
 };
 
 use crate::diag::{Applicability, Finding, Fix};
+use crate::fix;
 use crate::suppress;
 
 use super::convert::Utf16Index;
@@ -57,6 +60,62 @@ pub fn actions_for_findings<'f>(
     // Stable: within a rank, the findings' order.
     ranked.sort_by_key(|(rank, _)| *rank);
     ranked.into_iter().map(|(_, action)| action).collect()
+}
+
+/// The kind of the "fix all" source action: under `source.fixAll`, so that an editor's
+/// fix-on-save (`editor.codeActionsOnSave`, `only: ["source.fixAll"]`) finds it.
+pub fn fix_all_kind() -> CodeActionKind {
+    CodeActionKind::new("source.fixAll.backpressure")
+}
+
+/// Every safe fix of the document's findings as one source action: the fixes [`fix::apply`]
+/// takes (one fix whole or not at all; one that overlaps a fix taken before it is left, as
+/// `--fix` leaves it for the next run), with an edit two fixes share (the same `use`) made once.
+/// None when no safe fix applies.
+pub fn fix_all_action<'f>(
+    findings: impl IntoIterator<Item = &'f Finding>,
+    index: &Utf16Index<'_>,
+    uri: &Uri,
+) -> Option<CodeAction> {
+    let findings: Vec<&Finding> = findings.into_iter().collect();
+    let fixes: Vec<&Fix> = findings
+        .iter()
+        .filter_map(|f| f.fix.as_ref())
+        .filter(|f| fix::Mode::Safe.allows(f.applicability))
+        .collect();
+    let applied = fix::apply(index.text(), &fixes);
+    if applied.applied == 0 {
+        return None;
+    }
+    let mut edits: Vec<(Range<usize>, &str)> = Vec::new();
+    for &taken in &applied.taken {
+        for edit in &fixes[taken].edits {
+            let bytes = edit.bytes();
+            if !edits
+                .iter()
+                .any(|(r, t)| *r == bytes && *t == edit.replacement)
+            {
+                edits.push((bytes, &edit.replacement));
+            }
+        }
+    }
+    let edits = edits
+        .into_iter()
+        .map(|(bytes, text)| {
+            let range = LspRange::new(index.position(bytes.start), index.position(bytes.end));
+            TextEdit::new(range, text.to_owned())
+        })
+        .collect();
+    let noun = if applied.applied == 1 { "fix" } else { "fixes" };
+    Some(CodeAction {
+        title: format!(
+            "Fix all auto-fixable backpressure findings ({} safe {noun})",
+            applied.applied
+        ),
+        kind: Some(fix_all_kind()),
+        edit: Some(WorkspaceEdit::new(HashMap::from([(uri.clone(), edits)]))),
+        ..CodeAction::default()
+    })
 }
 
 /// A finding's fix as a quick fix, preferred when it is safe. None when an edit does not fit the

@@ -310,7 +310,10 @@ impl<W: Write> Server<W> {
             hover_provider: Some(HoverProviderCapability::Simple(true)),
             code_action_provider: Some(lsp_types::CodeActionProviderCapability::Options(
                 CodeActionOptions {
-                    code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
+                    code_action_kinds: Some(vec![
+                        CodeActionKind::QUICKFIX,
+                        actions::fix_all_kind(),
+                    ]),
                     ..CodeActionOptions::default()
                 },
             )),
@@ -658,7 +661,9 @@ impl<W: Write> Server<W> {
                 .as_ref()
                 .is_none_or(|only| only.iter().any(|o| kind.as_str().starts_with(o.as_str())))
         };
-        if !wanted(&CodeActionKind::QUICKFIX) {
+        let quick_fixes = wanted(&CodeActionKind::QUICKFIX);
+        let fix_all = wanted(&actions::fix_all_kind());
+        if !quick_fixes && !fix_all {
             return serde_json::json!([]);
         }
         let found = self.current(&uri);
@@ -666,14 +671,25 @@ impl<W: Write> Server<W> {
             return serde_json::json!([]);
         };
         let index = Utf16Index::new(&doc.text);
-        let here = found
-            .iter()
-            .filter(|(_, d)| convert::overlaps(&d.range, &params.range))
-            .map(|(f, d)| (f, d));
-        let actions: Vec<CodeActionOrCommand> = actions::actions_for_findings(here, &index, &uri)
-            .into_iter()
-            .map(CodeActionOrCommand::CodeAction)
-            .collect();
+        let mut actions: Vec<CodeActionOrCommand> = Vec::new();
+        if quick_fixes {
+            let here = found
+                .iter()
+                .filter(|(_, d)| convert::overlaps(&d.range, &params.range))
+                .map(|(f, d)| (f, d));
+            actions.extend(
+                actions::actions_for_findings(here, &index, &uri)
+                    .into_iter()
+                    .map(CodeActionOrCommand::CodeAction),
+            );
+        }
+        // The whole document's, wherever the request points: what fix-on-save asks for.
+        if fix_all {
+            actions.extend(
+                actions::fix_all_action(found.iter().map(|(f, _)| f), &index, &uri)
+                    .map(CodeActionOrCommand::CodeAction),
+            );
+        }
         serde_json::to_value(actions).unwrap_or_default()
     }
 }
