@@ -1408,9 +1408,11 @@ fn resolve_summary(
 }
 
 /// Lints again the linted files the prefilter skipped that name a function with a summarised
-/// fact (it spawns per call, returns a builder): a call to it may be a finding, and such a file
-/// need have no rule's anchor word. The words come from the first pass, never from a list.
-/// Returns how many files it read again.
+/// fact (it spawns per call, returns a builder), or a function that calls one through other
+/// skipped files (found lexically, [`chain_callers`]): a call to it may be a finding, and such a
+/// file need have no rule's anchor word. The words come from the summaries, never from a list;
+/// the join then reads the links of the chain for their summaries. Returns how many files it
+/// read again.
 fn relint_callers(
     engine: &Engine,
     levels: &Levels,
@@ -1429,12 +1431,18 @@ fn relint_callers(
                 .insert(crate::engine::summary::last_name(key).to_owned());
         }
     }
-    let words = Mentions::new(groups);
-    if words.is_empty() || tally.lint_prefiltered.is_empty() {
+    if groups.is_empty() || tally.lint_prefiltered.is_empty() {
         return 0;
     }
     let mut waiting = std::mem::take(&mut tally.lint_prefiltered);
     waiting.sort();
+    // A call to any link of a chain can be the finding, where the context words are (a rule
+    // follows one kind of fact to callers today, so links are not told apart by their fact).
+    let links = chain_callers(&tally.side.summaries, &groups, &waiting, options);
+    for names in groups.values_mut() {
+        names.extend(links.iter().cloned());
+    }
+    let words = Mentions::new(groups);
     let read = waiting.len();
     let results: Vec<Analysed> = waiting
         .into_par_iter()
@@ -1458,6 +1466,49 @@ fn relint_callers(
         tally.relinted(a);
     }
     read
+}
+
+/// The functions that call one of `groups`' functions, directly or through others, as far as
+/// the summaries at hand and a lexical reading of the skipped files `waiting` show (up to
+/// [`crate::engine::summary::MAX_CHAIN`] links): a helper of the spawning helper in a file the
+/// prefilter skipped would otherwise leave the loop that calls it, in another skipped file,
+/// unread. Reading a file is cheap; parsing it is what the prefilter saves.
+fn chain_callers(
+    summaries: &[crate::engine::summary::FileSummary],
+    groups: &BTreeMap<Vec<String>, BTreeSet<String>>,
+    waiting: &[PathBuf],
+    options: &RunOptions,
+) -> BTreeSet<String> {
+    use crate::engine::summary::last_name;
+    let facts: BTreeSet<String> = groups.values().flatten().cloned().collect();
+    let mut known = facts.clone();
+    let mut frontier = facts.clone();
+    for _ in 0..crate::engine::summary::MAX_CHAIN {
+        let mut found: BTreeSet<String> = summaries
+            .iter()
+            .flat_map(|s| s.calls.iter())
+            .filter(|c| {
+                c.callee
+                    .first()
+                    .is_some_and(|k| frontier.contains(last_name(k)))
+            })
+            .filter_map(|c| c.caller.as_deref().map(|k| last_name(k).to_owned()))
+            .collect();
+        let from_text: Vec<BTreeSet<String>> = waiting
+            .par_iter()
+            .filter_map(|path| input::read_regular_text(path, options.max_file_bytes).ok())
+            .map(|text| crate::engine::prefilter::lexical_callers(&text, &frontier))
+            .collect();
+        found.extend(from_text.into_iter().flatten());
+        found.retain(|name| !known.contains(name));
+        if found.is_empty() {
+            break;
+        }
+        known.extend(found.iter().cloned());
+        frontier = found;
+    }
+    known.retain(|name| !facts.contains(name));
+    known
 }
 
 /// Most rounds of re-reading prefiltered files for the names the join follows (each follows

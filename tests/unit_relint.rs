@@ -44,3 +44,57 @@ fn a_prefiltered_caller_is_read_again_only_in_the_unit_of_the_spawning_function(
     // `b`'s names a function of the same name, but `b` has no summary that spawns.
     assert_eq!(unparsable, ["a/src/caller.rs"]);
 }
+
+/// Where each finding of the report is: (file, line, rule).
+fn placed(report: &cargo_backpressure::run::Report) -> Vec<(String, u32, String)> {
+    let mut out: Vec<(String, u32, String)> = report
+        .findings()
+        .map(|f| (f.path.clone(), f.region.start.line, f.rule.clone()))
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn a_chain_of_prefiltered_helpers_hides_no_finding_of_its_accept_loop() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    write(root, "Cargo.toml", &MANIFEST.replace("NAME", "chain"));
+    write(
+        root,
+        "src/lib.rs",
+        "pub mod workers;\npub mod middle;\npub mod outer;\npub mod caller;\n",
+    );
+    // Only this file names a rule's anchor word: the other three are skipped by the prefilter.
+    write(
+        root,
+        "src/workers.rs",
+        "use tokio::net::TcpStream;\n\npub fn spawn_worker(stream: TcpStream) {\n    tokio::spawn(async move {\n        let _ = stream.peer_addr();\n    });\n}\n",
+    );
+    // Two helpers, each a link of the chain, in files that name no connection source.
+    write(
+        root,
+        "src/middle.rs",
+        "use crate::workers::spawn_worker;\n\npub fn relay_one(conn: Conn) {\n    log(&conn);\n    spawn_worker(conn.into_inner());\n}\n",
+    );
+    write(
+        root,
+        "src/outer.rs",
+        "use crate::middle::relay_one;\n\npub fn hand_over(conn: Conn) {\n    relay_one(conn);\n}\n",
+    );
+    write(
+        root,
+        "src/caller.rs",
+        "use crate::outer::hand_over;\n\npub async fn relay(listener: Listener) {\n    loop {\n        let (conn, _) = listener.accept().await.unwrap();\n        hand_over(conn);\n    }\n}\n",
+    );
+    let every_file_parsed = placed(&common::lint_with(root, false, false));
+    assert_eq!(
+        every_file_parsed,
+        [(
+            "src/caller.rs".to_owned(),
+            6,
+            "unbounded-concurrency".to_owned()
+        )]
+    );
+    assert_eq!(placed(&common::lint(root, false)), every_file_parsed);
+}

@@ -275,6 +275,37 @@ impl Mentions {
     }
 }
 
+/// The names of the functions of `text` whose bodies name one of `names`, read lexically: each
+/// identifier in `names` is taken to be inside the last `fn` declared before it. An estimate
+/// (a closure or a nested item counts for its enclosing function), used only to choose which
+/// skipped files are worth parsing, so a wrong guess costs a parse or nothing, never a finding
+/// that the parsed summaries would give.
+pub fn lexical_callers(text: &str, names: &BTreeSet<String>) -> BTreeSet<String> {
+    let mut callers = BTreeSet::new();
+    let bytes = text.as_bytes();
+    let (mut at, mut previous, mut current): (usize, &str, Option<&str>) = (0, "", None);
+    while at < bytes.len() {
+        if !is_ident_byte(bytes[at]) || bytes[at].is_ascii_digit() {
+            at += 1;
+            continue;
+        }
+        let start = at;
+        while at < bytes.len() && is_ident_byte(bytes[at]) {
+            at += 1;
+        }
+        // Identifier bytes are ASCII or part of a UTF-8 sequence: the slice stays on boundaries
+        // because a sequence's bytes are all >= 0x80.
+        let ident = &text[start..at];
+        if previous == "fn" {
+            current = Some(ident);
+        } else if let Some(caller) = current.filter(|_| names.contains(ident)) {
+            callers.insert(caller.to_owned());
+        }
+        previous = ident;
+    }
+    callers
+}
+
 /// Whether `word` appears in `text` as a whole identifier.
 fn contains_word(text: &str, word: &str) -> bool {
     let bytes = text.as_bytes();
@@ -337,5 +368,19 @@ mod tests {
         let renames = [("tk".to_owned(), "tokio".to_owned())].into();
         assert!(p.may_fire_with("tk::spawn(f)", &renames));
         assert!(!p.may_fire_with("tkx::spawn(f)", &renames));
+    }
+
+    #[test]
+    fn lexical_callers_are_the_functions_around_a_mention() {
+        let names: BTreeSet<String> = ["spawn_worker".to_owned()].into();
+        let text = "fn quiet() { other(); }\nfn relay_one(c: C) {\n    let f = || spawn_worker(c);\n}\nimpl S { pub async fn hand(&self) { self.x.spawn_worker(); } }\nfn spawn_worker() {}\n";
+        assert_eq!(
+            lexical_callers(text, &names)
+                .into_iter()
+                .collect::<Vec<_>>(),
+            ["hand", "relay_one"]
+        );
+        assert!(lexical_callers("spawn_worker(); // no fn before", &names).is_empty());
+        assert!(lexical_callers("fn a() { spawn_workers(); }", &names).is_empty());
     }
 }

@@ -319,7 +319,7 @@ enum Fed {
 }
 
 /// How deep the join follows chains of calls (a helper calling a helper ...).
-const MAX_CHAIN: usize = 8;
+pub const MAX_CHAIN: usize = 8;
 
 /// The summaries of every file of the run, indexed for the conditions.
 #[derive(Default)]
@@ -429,7 +429,9 @@ impl Join {
             .collect()
     }
 
-    /// The functions `key` in `unit` calls (unqualified keys), as the join resolves them.
+    /// The functions `key` in `unit` calls (unqualified keys), as the join resolves them; for a
+    /// call to a function no file read so far defines, every key it may name (the definition
+    /// is what the join reads next, in a chain of helpers the prefilter skipped).
     pub fn callees(&self, unit: &str, key: &str) -> Vec<String> {
         let prefix = format!("{unit}#");
         self.calls_from
@@ -437,7 +439,14 @@ impl Join {
             .into_iter()
             .flatten()
             .filter_map(|&i| self.sites.get(i))
-            .flat_map(|s| self.callee_keys(&s.callee))
+            .flat_map(|s| {
+                let resolved = self.callee_keys(&s.callee);
+                if resolved.is_empty() {
+                    s.callee.clone()
+                } else {
+                    resolved
+                }
+            })
             .filter_map(|k| k.strip_prefix(&prefix).map(str::to_owned))
             .collect()
     }
