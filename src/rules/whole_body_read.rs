@@ -26,6 +26,7 @@ pub struct WholeBodyRead {
     response_fns: HashSet<String>,
     response_types: HashSet<String>,
     response_passthrough: Vec<String>,
+    client_executes: Vec<String>,
     result_adapters: Vec<String>,
     collect_fns: HashSet<String>,
     stream_readers: HashSet<String>,
@@ -75,6 +76,7 @@ impl WholeBodyRead {
             response_fns: keys("response-functions"),
             response_types: keys("response-types"),
             response_passthrough: name_list(doc, "response-passthrough"),
+            client_executes: name_list(doc, "client-executes"),
             result_adapters: name_list(doc, "result-adapters"),
             collect_fns: keys("collect-functions"),
             stream_readers: keys("stream-readers"),
@@ -291,6 +293,12 @@ impl WholeBodyRead {
         let e = peel(e);
         match e {
             Expr::MethodCall(m) if m.method == "send" && m.args.is_empty() => {
+                self.made_by_client_crate(cx, &m.receiver, depth)
+            }
+            // `client.execute(request)`: a request built first, sent by the client itself.
+            Expr::MethodCall(m)
+                if m.args.len() == 1 && self.client_executes.iter().any(|x| m.method == x) =>
+            {
                 self.made_by_client_crate(cx, &m.receiver, depth)
             }
             Expr::MethodCall(m)
@@ -992,7 +1000,8 @@ fn guard_compared_late(body: &syn::Block, guard: &std::ops::Range<usize>, read_a
 
 /// Whether the expression being checked sits in the branch of an `if` that handles a failed status
 /// (`if !status.is_success() { .. }`, `if resp.status() != StatusCode::OK { .. }`, the `else` of a
-/// success check): an error body read for the message of the error returned there.
+/// success check), or in an arm of a `match` on the status other than its success arm: an error
+/// body read for the message of the error returned there.
 fn in_error_branch(cx: &Context<'_>, at: usize) -> bool {
     use syn::spanned::Spanned;
     /// `Some(true)` for a success test, `Some(false)` for a failure test, `None` for neither.
@@ -1018,7 +1027,42 @@ fn in_error_branch(cx: &Context<'_>, at: usize) -> bool {
             _ => None,
         }
     }
+    fn is_status(e: &Expr) -> bool {
+        match peel(e) {
+            Expr::MethodCall(m) => m.method == "status",
+            Expr::Field(f) => matches!(&f.member, syn::Member::Named(n) if n == "status"),
+            e => ident_of(e).is_some_and(|n| n == "status" || n == "status_code"),
+        }
+    }
+    /// An arm that matches a success status: `StatusCode::OK`, `200`, `s if s.is_success()`.
+    fn success_arm(arm: &syn::Arm) -> bool {
+        fn success_pat(p: &Pat) -> bool {
+            match p {
+                Pat::Path(p) => p.path.segments.last().is_some_and(|s| {
+                    matches!(
+                        s.ident.to_string().as_str(),
+                        "OK" | "CREATED" | "ACCEPTED" | "NO_CONTENT" | "PARTIAL_CONTENT"
+                    )
+                }),
+                Pat::Lit(l) => matches!(&l.lit, syn::Lit::Int(i) if i.base10_digits().starts_with('2') && i.base10_digits().len() == 3),
+                Pat::Or(o) => o.cases.iter().any(success_pat),
+                Pat::Guard(g) => success_pat(&g.pat) || success_test(&g.guard) == Some(true),
+                _ => false,
+            }
+        }
+        success_pat(&arm.pat)
+    }
     cx.ancestors().any(|a| {
+        // `match resp.status() { StatusCode::OK => .., _ => read }`: a read in an arm that is not
+        // the success one, when another arm is, handles a failed status.
+        if let Expr::Match(m) = a {
+            if !is_status(&m.expr) || !m.arms.iter().any(success_arm) {
+                return false;
+            }
+            return m.arms.iter().any(|arm| {
+                arm.body.span().byte_range().contains(&at) && !success_arm(arm)
+            });
+        }
         let Expr::If(i) = a else { return false };
         let Some(success) = success_test(&i.cond) else {
             return false;
