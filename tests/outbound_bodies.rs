@@ -82,6 +82,33 @@ pub async fn probe(client: &reqwest::Client, url: &str) -> Option<bool> {
 }
 
 #[test]
+fn a_reply_handed_to_a_callback_of_the_request_future_is_outbound() {
+    let finding = only(
+        r#"
+use futures::{FutureExt, TryFutureExt};
+use http_body_util::BodyExt as _;
+pub fn scrape(client: HttpClient, request: http::Request<hyper::Body>) -> impl futures::Stream<Item = Result<usize, Error>> {
+    client
+        .send(request)
+        .map_err(Error::from)
+        .and_then(|response| async move {
+            let (_parts, body) = response.into_parts();
+            let body = body.collect().await?.to_bytes();
+            Ok(body.len())
+        })
+        .into_stream()
+}
+"#,
+    );
+    assert_eq!(finding.confidence, Confidence::Medium);
+    assert!(
+        finding.message.contains("upstream body"),
+        "{}",
+        finding.message
+    );
+}
+
+#[test]
 fn a_reply_decoded_into_its_type_is_quiet_and_a_document_or_request_body_is_not() {
     let decoded = whole_body_findings(
         r#"

@@ -326,6 +326,11 @@ impl WholeBodyRead {
                 _ => break,
             };
         }
+        if let Some(name) = ident_of(e) {
+            if !awaited && self.request_callback_param(cx, &name) {
+                return true;
+            }
+        }
         match e {
             Expr::MethodCall(m) => awaited && self.request_methods.iter().any(|r| m.method == r),
             Expr::Call(c) => {
@@ -344,6 +349,43 @@ impl WholeBodyRead {
                 |ty| self.names_response(ty),
                 |init| self.is_outbound_response(cx, init, depth + 1),
             ),
+        }
+    }
+
+    /// Whether `name` is the parameter of a callback run on a request's response:
+    /// `client.send(req).map_err(..).and_then(|response| async { .. })` (futures' `TryFutureExt`,
+    /// whose `and_then` / `map_ok` closures get the `Ok` value).
+    fn request_callback_param(&self, cx: &Context<'_>, name: &str) -> bool {
+        let mut ancestors = cx.ancestors();
+        let Some(closure) = ancestors.find_map(|a| match a {
+            Expr::Closure(c) => Some(c),
+            _ => None,
+        }) else {
+            return false;
+        };
+        let binds = closure.inputs.len() == 1
+            && matches!(strip_pat_type(&closure.inputs[0]), Pat::Ident(p) if p.ident == name);
+        let Some(Expr::MethodCall(m)) = ancestors.next() else {
+            return false;
+        };
+        let on_ok = matches!(m.method.to_string().as_str(), "and_then" | "map_ok");
+        let passed = m
+            .args
+            .iter()
+            .any(|a| matches!(peel(a), Expr::Closure(c) if std::ptr::eq(c, closure)));
+        if !binds || !on_ok || !passed {
+            return false;
+        }
+        let mut future = &*m.receiver;
+        loop {
+            future = match future {
+                Expr::Paren(p) => &p.expr,
+                Expr::MethodCall(a) if self.is_adapter(a) || a.method == "err_into" => &a.receiver,
+                Expr::MethodCall(r) => {
+                    return !r.args.is_empty() && self.request_methods.iter().any(|q| r.method == q)
+                }
+                _ => return false,
+            };
         }
     }
 
