@@ -209,11 +209,49 @@ impl ClientWithoutTimeout {
         let Some(path) = cx.resolve(&p.path) else {
             return;
         };
-        if !self.no_timeout_ctors.contains(&path) || Self::function_sets_request_timeout(cx) {
+        let makes_client =
+            self.no_timeout_ctors.contains(&path) || self.default_of_a_client(cx, &path, expr);
+        if !makes_client || Self::function_sets_request_timeout(cx) {
             return;
         }
         let what = written(expr);
         cx.report_at(ID, expr, format!("`{what}` is passed as the function that makes the client: it builds a client with no timeout, so a hung upstream holds each request's connection, buffers and task forever"), TOTAL_HELP);
+    }
+}
+
+impl ClientWithoutTimeout {
+    /// `self.client.get_or_insert_with(Default::default)` on a field declared
+    /// `Option<reqwest::Client>` (or a `OnceLock`, `OnceCell`, ... of one): `Default::default`
+    /// is then the client's `default()`, which sets no timeout.
+    fn default_of_a_client(&self, cx: &Context<'_>, path: &str, expr: &Expr) -> bool {
+        if !matches!(path, "Default::default" | "std::default::Default::default") {
+            return false;
+        }
+        let Some(Expr::MethodCall(m)) = cx.ancestors().next() else {
+            return false;
+        };
+        let holds_client = |ty: &syn::Type| self.holds_default_client(cx, ty, 0);
+        m.args.iter().any(|a| std::ptr::eq(a, expr))
+            && match super::syntax::self_field(&m.receiver) {
+                Some(field) => cx.self_field_type(&field).is_some_and(holds_client),
+                None => cx.local_is(&m.receiver, holds_client, |_| false),
+            }
+    }
+
+    /// Whether `ty` is, or wraps in its type arguments, a client whose `default()` is one of the
+    /// `no-timeout-constructors`.
+    fn holds_default_client(&self, cx: &Context<'_>, ty: &syn::Type, depth: usize) -> bool {
+        if depth > 3 {
+            return false;
+        }
+        if let syn::Type::Reference(r) = ty {
+            return self.holds_default_client(cx, &r.elem, depth);
+        }
+        let is_client = cx
+            .type_path(ty)
+            .is_some_and(|t| self.no_timeout_ctors.contains(&format!("{t}::default")));
+        is_client
+            || super::syntax::type_args(ty).any(|t| self.holds_default_client(cx, t, depth + 1))
     }
 }
 

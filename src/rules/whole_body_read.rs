@@ -1044,7 +1044,9 @@ fn in_error_branch(cx: &Context<'_>, at: usize) -> bool {
                         "OK" | "CREATED" | "ACCEPTED" | "NO_CONTENT" | "PARTIAL_CONTENT"
                     )
                 }),
-                Pat::Lit(l) => matches!(&l.lit, syn::Lit::Int(i) if i.base10_digits().starts_with('2') && i.base10_digits().len() == 3),
+                Pat::Lit(l) => {
+                    matches!(&l.lit, syn::Lit::Int(i) if i.base10_digits().starts_with('2') && i.base10_digits().len() == 3)
+                }
                 Pat::Or(o) => o.cases.iter().any(success_pat),
                 Pat::Guard(g) => success_pat(&g.pat) || success_test(&g.guard) == Some(true),
                 _ => false,
@@ -1059,9 +1061,10 @@ fn in_error_branch(cx: &Context<'_>, at: usize) -> bool {
             if !is_status(&m.expr) || !m.arms.iter().any(success_arm) {
                 return false;
             }
-            return m.arms.iter().any(|arm| {
-                arm.body.span().byte_range().contains(&at) && !success_arm(arm)
-            });
+            return m
+                .arms
+                .iter()
+                .any(|arm| arm.body.span().byte_range().contains(&at) && !success_arm(arm));
         }
         let Expr::If(i) = a else { return false };
         let Some(success) = success_test(&i.cond) else {
