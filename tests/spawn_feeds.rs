@@ -64,6 +64,29 @@ async fn serve(listener: TcpListener, mut stop: tokio::sync::mpsc::Receiver<()>)
 }
 
 #[test]
+fn after_a_select_the_label_names_the_stream_its_arm_awaits() {
+    // `select!` awaits `packets.next()` itself: the arm's future is the source, with no `.await`.
+    let source = r#"
+use futures::StreamExt;
+
+async fn serve(mut packets: Packets, stop: tokio_util::sync::CancellationToken) {
+    let mut tasks = tokio::task::JoinSet::new();
+    loop {
+        let packet = tokio::select! {
+            _ = stop.cancelled() => break,
+            next = packets.next() => match next {
+                Some(packet) => packet,
+                None => break,
+            },
+        };
+        tasks.spawn(answer(packet));
+    }
+}
+"#;
+    assert_eq!(spawn_findings(source), vec![(14, vec![9])]);
+}
+
+#[test]
 fn one_finding_per_spawn_even_with_several_sources() {
     let source = r#"
 async fn relay(mut a: tokio::sync::mpsc::Receiver<Job>, mut b: tokio::sync::mpsc::Receiver<Job>) {

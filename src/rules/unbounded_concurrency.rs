@@ -150,10 +150,18 @@ impl UnboundedConcurrency {
         if let Some(head) = head {
             sources.extend(self.sources_in(head));
         }
-        // A `loop` (or a loop whose header is a plain condition) is fed by what its body awaits.
+        // A `loop` (or a loop whose header is a plain condition) is fed by what its body awaits,
+        // `select!` arms' futures included: `select!` awaits `msg = stream.next() =>` itself.
         if !matches!(loop_expr, Expr::ForLoop(_)) {
+            let is_arm_future = |e: &Expr| arms.iter().any(|a| std::ptr::eq(a.future, e));
             for stmt in &body.stmts {
-                visit_stmt_exprs(stmt, &mut |e| sources.extend(self.source_at(e)));
+                visit_stmt_exprs(stmt, &mut |e| {
+                    if is_arm_future(e) && self.is_source_call(peel_parens(e), true) {
+                        sources.push(e);
+                    } else {
+                        sources.extend(self.source_at(e));
+                    }
+                });
             }
         }
         let in_leaving_arm = |e: &Expr| {
