@@ -123,21 +123,29 @@ impl UnboundedQueue {
             return None;
         }
         let mut base = receiver;
-        let mut locked = false;
         loop {
             base = match base {
                 Expr::MethodCall(m) if self.lock_methods.iter().any(|l| m.method == l) => {
-                    locked = true;
                     &m.receiver
                 }
+                // `.clone()` of an `Arc` is the same queue, moved into a task.
                 Expr::MethodCall(m)
                     if matches!(
                         m.method.to_string().as_str(),
-                        "unwrap" | "expect" | "as_mut" | "deref_mut"
+                        "unwrap" | "expect" | "as_mut" | "deref_mut" | "clone"
                     ) =>
                 {
                     &m.receiver
                 }
+                Expr::Call(c)
+                    if c.args.len() == 1
+                        && cx.callee(base).is_some_and(|p| {
+                            matches!(p.as_str(), "std::sync::Arc::clone" | "std::rc::Rc::clone")
+                        }) =>
+                {
+                    &c.args[0]
+                }
+                Expr::Reference(r) => &r.expr,
                 Expr::Await(a) => &a.base,
                 Expr::Try(t) => &t.expr,
                 Expr::Paren(p) => &p.expr,
@@ -160,16 +168,115 @@ impl UnboundedQueue {
                 }
             }
             let init = binding.init?;
-            if !locked {
-                // A guard: `let mut q = self.queue.lock().unwrap();`
-                if let Some(found) = self.shared_queue(cx, init, depth + 1) {
-                    return Some(found);
-                }
+            // A guard (`let mut q = self.queue.lock().unwrap();`), or a clone of the shared
+            // pointer (`let q = Arc::clone(&self.queue);`) locked here.
+            if let Some(found) = self.shared_queue(cx, init, depth + 1) {
+                return Some(found);
             }
             return Some((name, self.storage_of_init(cx, init, false)?));
         }
         let (ty, _) = cx.items.consts.get(&name)?;
         Some((name.clone(), self.storage_of_type(cx, ty, false)?))
+    }
+
+    /// Whether `body` checks the length of the queue `name` before letting `push` through: a
+    /// `truncate`/`resize` on it, or a bound call (`len()` compared, `is_full()`) in the condition
+    /// of an `if`/`while` that decides the push (the push is in one of its branches) or turns
+    /// items away or makes room (its branch leaves, or pops the queue). A condition may also call
+    /// a function of the file that checks the queue. A `len()` that is only logged, or compared
+    /// to guard something else, bounds nothing.
+    fn checked_on_path(&self, cx: &Context<'_>, body: &syn::Block, push: &Expr, name: &str) -> bool {
+        let last = name.rsplit('.').next().unwrap_or(name);
+        let is_queue = |r: &Expr| {
+            mentions(r, last)
+                || self
+                    .shared_queue(cx, r, 0)
+                    .is_some_and(|(other, _)| other == name)
+        };
+        let push_at = syn::spanned::Spanned::span(push).byte_range();
+        let mut checked = false;
+        for_each_expr_in_block(body, false, &mut |e| {
+            if checked {
+                return;
+            }
+            let (cond, branches): (&Expr, Vec<&syn::Block>) = match e {
+                Expr::If(i) => {
+                    let mut branches = vec![&i.then_branch];
+                    if let Some((_, other)) = &i.else_branch {
+                        if let Expr::Block(b) = &**other {
+                            branches.push(&b.block);
+                        }
+                    }
+                    (&i.cond, branches)
+                }
+                Expr::While(w) => (&w.cond, vec![&w.body]),
+                Expr::MethodCall(m) if matches!(m.method.to_string().as_str(), "truncate" | "resize") => {
+                    checked = is_queue(&m.receiver);
+                    return;
+                }
+                _ => return,
+            };
+            let at = syn::spanned::Spanned::span(e).byte_range();
+            let decides = at.start <= push_at.start && push_at.end <= at.end;
+            let rejects = branches
+                .iter()
+                .any(|b| block_turns_away(b) || self.makes_room(b, &is_queue));
+            if !decides && !rejects {
+                return;
+            }
+            super::syntax::for_each_expr(cond, false, &mut |c| {
+                let Expr::MethodCall(m) = c else {
+                    if let Some(callee) = local_fn_name(c) {
+                        checked |= self.fn_checks(cx, &callee, last);
+                    } else if let Some(init) =
+                        ident_of(c).and_then(|n| super::syntax::binding_init(body, &n))
+                    {
+                        // `let queued = q.len(); if queued >= MAX { .. }`
+                        super::syntax::for_each_expr(init, false, &mut |i| {
+                            if let Expr::MethodCall(m) = i {
+                                checked |= self.bound_methods.iter().any(|b| m.method == b)
+                                    && is_queue(&m.receiver);
+                            }
+                        });
+                    }
+                    return;
+                };
+                if self.bound_methods.iter().any(|b| m.method == b) && is_queue(&m.receiver) {
+                    checked = true;
+                } else if let Some(callee) = local_fn_name(c) {
+                    checked |= self.fn_checks(cx, &callee, last);
+                }
+            });
+        });
+        checked
+    }
+
+    /// Whether a branch pops or drains the queue (a ring buffer making room).
+    fn makes_room(&self, block: &syn::Block, is_queue: &dyn Fn(&Expr) -> bool) -> bool {
+        let mut room = false;
+        for_each_expr_in_block(block, false, &mut |e| {
+            if let Expr::MethodCall(m) = e {
+                room |= self.pop_methods.iter().any(|p| m.method == p) && is_queue(&m.receiver);
+            }
+        });
+        room
+    }
+
+    /// Whether a function of the file named `callee` calls a bound method on the queue `last`.
+    fn fn_checks(&self, cx: &Context<'_>, callee: &str, last: &str) -> bool {
+        super::syntax::fn_bodies(&cx.file.items)
+            .into_iter()
+            .filter(|(n, _)| n == callee)
+            .any(|(_, body)| {
+                let mut found = false;
+                for_each_expr_in_block(body, false, &mut |e| {
+                    if let Expr::MethodCall(m) = e {
+                        found |= self.bound_methods.iter().any(|b| m.method == b)
+                            && mentions(&m.receiver, last);
+                    }
+                });
+                found
+            })
     }
 
     /// Whether the file calls one of `methods` on `name` somewhere.
@@ -351,6 +458,53 @@ impl<'ast> Visit<'ast> for CallFinder<'_> {
     }
 }
 
+/// The name of the crate's own function a call expression calls: `self.is_full()`,
+/// `is_full(&q)`, `Self::is_full(..)`.
+fn local_fn_name(e: &Expr) -> Option<String> {
+    match e {
+        Expr::MethodCall(m) if is_self(&m.receiver) => Some(m.method.to_string()),
+        Expr::Call(c) => match &*c.func {
+            Expr::Path(p) if p.path.segments.len() <= 2 => {
+                p.path.segments.last().map(|s| s.ident.to_string())
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn is_self(e: &Expr) -> bool {
+    matches!(e, Expr::Path(p) if p.path.is_ident("self"))
+}
+
+/// Whether a branch turns the item away: it always leaves (`return`, `break`, `continue`, a
+/// panic or `bail!`), so the push after it does not run.
+fn block_turns_away(block: &syn::Block) -> bool {
+    block.stmts.iter().any(|s| match s {
+        syn::Stmt::Expr(e, _) => leaves(e),
+        syn::Stmt::Macro(m) => leaving_macro(&m.mac),
+        _ => false,
+    })
+}
+
+fn leaves(e: &Expr) -> bool {
+    match e {
+        Expr::Return(_) | Expr::Break(_) | Expr::Continue(_) => true,
+        Expr::Block(b) => block_turns_away(&b.block),
+        Expr::Macro(m) => leaving_macro(&m.mac),
+        _ => false,
+    }
+}
+
+fn leaving_macro(mac: &syn::Macro) -> bool {
+    mac.path.segments.last().is_some_and(|s| {
+        matches!(
+            s.ident.to_string().as_str(),
+            "panic" | "unreachable" | "bail"
+        )
+    })
+}
+
 /// Whether an expression's receiver chain names `name` (a field or a binding).
 fn mentions(expr: &Expr, name: &str) -> bool {
     match expr {
@@ -483,15 +637,12 @@ impl Rule for UnboundedQueue {
             return;
         };
         let mut pushes = Vec::new();
-        let mut bounded = false;
         let mut handoff = false;
         let mut pops = Vec::new();
         for_each_expr_in_block(body, false, &mut |e| {
             if let Expr::MethodCall(m) = e {
                 let method = m.method.to_string();
-                if self.bound_methods.contains(&method) {
-                    bounded = true;
-                } else if self.push_methods.contains(&method) && m.args.len() == 1 {
+                if self.push_methods.contains(&method) && m.args.len() == 1 {
                     pushes.push((e, m));
                 } else if self.handoff_methods.contains(&method) {
                     handoff = true;
@@ -500,8 +651,7 @@ impl Rule for UnboundedQueue {
                 }
             }
         });
-        // A length check anywhere in the pushing function counts as a bound.
-        if bounded || pushes.is_empty() {
+        if pushes.is_empty() {
             return;
         }
         let mut reported = HashSet::new();
@@ -517,8 +667,9 @@ impl Rule for UnboundedQueue {
             if pops.iter().any(|r| mentions(r, last)) {
                 continue;
             }
-            // A length check on this queue elsewhere (a pool's `is_available`) is its bound.
-            if Self::called_in_file(cx.file, &name, &self.bound_methods) {
+            // Only a check of this queue's length on the pushing path bounds it: in this
+            // function, or in a function of the file it calls to decide (`if self.is_full()`).
+            if self.checked_on_path(cx, body, expr, &name) {
                 continue;
             }
             // A shared Vec is a work queue only when a consumer is woken after the push and
