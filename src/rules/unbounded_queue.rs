@@ -185,7 +185,13 @@ impl UnboundedQueue {
     /// items away or makes room (its branch leaves, or pops the queue). A condition may also call
     /// a function of the file that checks the queue. A `len()` that is only logged, or compared
     /// to guard something else, bounds nothing.
-    fn checked_on_path(&self, cx: &Context<'_>, body: &syn::Block, push: &Expr, name: &str) -> bool {
+    fn checked_on_path(
+        &self,
+        cx: &Context<'_>,
+        body: &syn::Block,
+        push: &Expr,
+        name: &str,
+    ) -> bool {
         let last = name.rsplit('.').next().unwrap_or(name);
         let is_queue = |r: &Expr| {
             mentions(r, last)
@@ -210,7 +216,9 @@ impl UnboundedQueue {
                     (&i.cond, branches)
                 }
                 Expr::While(w) => (&w.cond, vec![&w.body]),
-                Expr::MethodCall(m) if matches!(m.method.to_string().as_str(), "truncate" | "resize") => {
+                Expr::MethodCall(m)
+                    if matches!(m.method.to_string().as_str(), "truncate" | "resize") =>
+                {
                     checked = is_queue(&m.receiver);
                     return;
                 }
