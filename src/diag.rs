@@ -280,7 +280,7 @@ impl fmt::Display for NotAnalysed {
 }
 
 /// Why a file was deliberately left out (these are counted, not errors).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Exempt {
     /// Test code: the crate model says why (`crate_model::TestReason`).

@@ -348,6 +348,28 @@ impl Tally {
         self
     }
 
+    /// What a unit leaves once it is decided (its summaries and prefiltered files are gone).
+    fn into_unit(self) -> cache::entry::UnitOutcome {
+        cache::entry::UnitOutcome {
+            counts: self.counts,
+            bytes: self.bytes,
+            suppressed: self.suppressed,
+            kept: self.kept,
+            test_modules: self.test_modules,
+        }
+    }
+
+    fn from_unit(o: cache::entry::UnitOutcome) -> Tally {
+        Tally {
+            counts: o.counts,
+            bytes: o.bytes,
+            suppressed: o.suppressed,
+            kept: o.kept,
+            test_modules: o.test_modules,
+            ..Tally::default()
+        }
+    }
+
     /// Takes the result of a file linted again after the prefilter skipped it (see `Pass::Relint`);
     /// it was counted as analysed and prefiltered.
     fn relinted(&mut self, a: Analysed) {
@@ -499,6 +521,18 @@ fn lint_unit(
     cache: Option<&Cache>,
 ) -> Tally {
     let clock = phases.clock();
+    // A unit whose inputs are all as a run left them takes that run's outcome (its files are
+    // neither looked up one by one nor joined again). Crate mates are never cached.
+    let unit_key = cache
+        .filter(|_| unit.mates.is_empty())
+        .and_then(|cache| UnitKey::new(cache, engine, levels, model, options, &unit.files));
+    if let Some(key) = &unit_key {
+        if let Some(outcome) = cache::entry::lookup_unit(key.cache, &key.unit, &key.inputs) {
+            key.cache.count_many(true, key.linted);
+            phases.add("units from the cache", clock, unit.files.len(), 0);
+            return Tally::from_unit(outcome);
+        }
+    }
     let mut tally = unit
         .files
         .into_par_iter()
@@ -557,7 +591,95 @@ fn lint_unit(
     let join = join_summaries(engine, levels, model, options, &tally.kept, side, cache);
     decide_candidates(&mut tally.kept, &join);
     phases.add("join and decide", clock, summaries, 0);
-    tally
+    match unit_key {
+        Some(key) if key.trusted => {
+            let outcome = tally.into_unit();
+            cache::entry::store_unit(key.cache, &key.unit, &key.inputs, &outcome);
+            Tally::from_unit(outcome)
+        }
+        _ => tally,
+    }
+}
+
+/// What a unit's outcome depends on: for each of its files, its path and how it was found, its
+/// placement, and for a linted file its context fingerprint (as its own entry has it), its
+/// stamp and whether its package counts as a tool there (serving-scoped findings are left out
+/// in tools). Given those, the first pass's entries, the later passes' and the join are as a
+/// run left them.
+struct UnitKey<'c> {
+    cache: &'c Cache,
+    unit: String,
+    inputs: cache::Fingerprint,
+    /// Its linted files (each counted as a hit when the unit's entry stands for them).
+    linted: usize,
+    /// Every linted file's stamp may stand for its bytes (see [`Cache::trusts`]): the outcome
+    /// may be stored.
+    trusted: bool,
+}
+
+impl<'c> UnitKey<'c> {
+    /// None when some file cannot be keyed (a path that is not UTF-8, a file with no stamp).
+    fn new(
+        cache: &'c Cache,
+        engine: &Engine,
+        levels: &Levels,
+        model: &CrateModel,
+        options: &RunOptions,
+        files: &[SourceFile],
+    ) -> Option<UnitKey<'c>> {
+        let unit = model.place(&files.first()?.path).unit;
+        let mut parts: Vec<(&str, Vec<u8>)> = Vec::with_capacity(files.len());
+        let (mut linted, mut trusted) = (0, true);
+        for file in files {
+            let path = file.path.to_str()?;
+            let mut part = vec![u8::from(file.explicit)];
+            match placement(model, &file.path, options) {
+                Placed::Skip(exempt, reason) => {
+                    part.extend_from_slice(format!("skip {exempt:?} {reason:?}").as_bytes());
+                }
+                Placed::Lint(role, crate_info) => {
+                    let display = display_path(&file.path, &options.base_dir);
+                    let place = model.place(&file.path);
+                    let c = Cached::new(
+                        cache,
+                        engine,
+                        levels,
+                        options,
+                        file,
+                        &display,
+                        role,
+                        &crate_info,
+                        &place,
+                    );
+                    let stamp = c.stamp?;
+                    trusted &= cache.trusts(&stamp);
+                    linted += 1;
+                    part.extend_from_slice(&c.context.0);
+                    part.extend_from_slice(&stamp.size().to_le_bytes());
+                    part.extend_from_slice(&stamp.mtime_ns().to_le_bytes());
+                    part.push(u8::from(model.serving(&file.path) == Serving::Tool));
+                }
+            }
+            parts.push((path, part));
+        }
+        parts.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        // The run's settings are in each linted file's context; a skipped file depends on its
+        // placement alone.
+        let inputs = cache::fingerprint(
+            std::iter::once(unit.as_bytes()).chain(
+                parts
+                    .iter()
+                    .flat_map(|(path, part)| [path.as_bytes(), part]),
+            ),
+        );
+        Some(UnitKey {
+            cache,
+            unit,
+            inputs,
+            linted,
+            trusted,
+        })
+    }
 }
 
 /// `BACKPRESSURE_PHASES=1`: each phase's wall time, the files it read and parsed, and the
@@ -832,7 +954,7 @@ struct Cached<'a> {
     unit: &'a str,
     role: Role,
     stamp: Option<cache::Stamp>,
-    context: String,
+    context: cache::Fingerprint,
 }
 
 impl<'a> Cached<'a> {
@@ -856,6 +978,7 @@ impl<'a> Cached<'a> {
             &options.config,
             &level_of,
             options.include_generated,
+            options.max_file_bytes,
             crate_info,
             place,
             &format!("{role:?}"),
@@ -1033,7 +1156,7 @@ impl<'a> Cached<'a> {
 
 /// The slot of a file's entry that says whether it mentions `words` (by a digest of them).
 fn mentions_slot(words: &Mentions) -> String {
-    let print = cache::fingerprint([words.spelled()]);
+    let print = cache::fingerprint([words.spelled()]).hex();
     format!("mentions:{}", print.get(..32).unwrap_or(&print))
 }
 

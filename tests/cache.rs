@@ -9,6 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use cargo_backpressure::cache::{self, STORE_FILE as STORE};
 use common::{repo_root, stderr, stdout};
 
 fn bin() -> std::process::Command {
@@ -131,7 +132,7 @@ fn cold_and_warm_runs_report_what_an_uncached_run_reports() {
     let cold = lint(&tree, Some(&cache), &[]);
     assert_eq!(cold.json, uncached.json, "cold run");
     assert_eq!(cold.code, uncached.code);
-    assert!(cache.join("cache-v1.json").is_file());
+    assert!(cache.join(STORE).is_file());
     let (hits, analysed) = cache_counts(&cold);
     assert_eq!(hits, 0);
     assert!(analysed > 50, "{}", cold.cache_line);
@@ -188,7 +189,14 @@ fn a_file_modified_just_before_the_run_is_read_again() {
         "fn f() { let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<u8>(); }\n",
     );
     // Not aged: its stamp is too recent to stand for its bytes (an edit within the file
-    // system's timestamp granularity would keep it).
+    // system's timestamp granularity would keep it). Dated a minute ahead, so that it stays
+    // recent for both runs however slowly a loaded machine runs them.
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(SystemTime::now() + Duration::from_secs(60))
+        .unwrap();
     lint(&tree, Some(&cache), &[]);
     let warm = lint(&tree, Some(&cache), &[]);
     assert_eq!(cache_counts(&warm), (1, 0), "a hit by the bytes' digest");
@@ -335,11 +343,11 @@ fn a_corrupt_store_is_ignored_and_rewritten() {
     let cache = dir.path().join("cache");
     let uncached = lint(&tree, None, &[]);
     lint(&tree, Some(&cache), &[]);
-    let store = cache.join("cache-v1.json");
+    let store = cache.join(STORE);
     let good = std::fs::read(&store).unwrap();
     let damaged: Vec<Vec<u8>> = vec![
         good[..good.len() / 2].to_vec(),
-        b"\0\xff not json".to_vec(),
+        b"\0\xff not a store".to_vec(),
         Vec::new(),
     ];
     for bytes in damaged {
@@ -358,27 +366,50 @@ fn a_bad_entry_is_a_miss_and_another_builds_store_is_ignored() {
     let cache = dir.path().join("cache");
     let uncached = lint(&tree, None, &[]);
     lint(&tree, Some(&cache), &[]);
-    let store = cache.join("cache-v1.json");
-    let mut value: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&store).unwrap()).unwrap();
-    // Every entry's value replaced by something of another shape, every digest kept.
-    for kind in ["results", "scans"] {
-        for (_, part) in value[kind].as_object_mut().unwrap() {
-            part["v"] = serde_json::json!({ "outcome": 7 });
-        }
-    }
-    std::fs::write(&store, serde_json::to_vec(&value).unwrap()).unwrap();
+    let store = cache.join(STORE);
+    // Every entry's value replaced by bytes that decode as none of them, every digest kept.
+    assert!(cache::testing::rewrite(
+        &store,
+        Some((&[0xff, 0xff, 0xff], &cache::Kind::ALL)),
+        None
+    ));
     let run = lint(&tree, Some(&cache), &[]);
     assert_eq!(run.json, uncached.json);
     assert_eq!(cache_counts(&run).0, 0);
     // Written by another build (another version or binary): not trusted.
-    let mut value: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&store).unwrap()).unwrap();
-    value["tool"] = serde_json::json!("0.0.0+other");
-    std::fs::write(&store, serde_json::to_vec(&value).unwrap()).unwrap();
+    assert!(cache::testing::rewrite(&store, None, Some("0.0.0+other")));
     let run = lint(&tree, Some(&cache), &[]);
     assert_eq!(run.json, uncached.json);
     assert_eq!(cache_counts(&run).0, 0);
+}
+
+#[test]
+fn a_warm_run_takes_each_units_outcome_whole() {
+    let (dir, tree) = fixture_tree();
+    let cache = dir.path().join("cache");
+    let uncached = lint(&tree, None, &[]);
+    let cold = lint(&tree, Some(&cache), &[]);
+    let linted = cache_counts(&cold).1;
+    // Every file's own entries made unreadable: only the units' entries can stand for them.
+    let store = cache.join(STORE);
+    let files = [cache::Kind::Result, cache::Kind::Later];
+    assert!(cache::testing::rewrite(
+        &store,
+        Some((&[0xff], &files)),
+        None
+    ));
+    let warm = lint(&tree, Some(&cache), &[]);
+    assert_eq!(warm.json, uncached.json);
+    assert_eq!(cache_counts(&warm), (linted, 0), "{}", warm.cache_line);
+    // And with the units' entries unreadable too, each file is analysed again.
+    assert!(cache::testing::rewrite(
+        &store,
+        Some((&[0xff], &[cache::Kind::Unit])),
+        None
+    ));
+    let again = lint(&tree, Some(&cache), &[]);
+    assert_eq!(again.json, uncached.json);
+    assert_eq!(cache_counts(&again), (0, linted), "{}", again.cache_line);
 }
 
 #[test]
@@ -405,8 +436,8 @@ fn concurrent_runs_share_a_store_safely() {
             assert_eq!(stdout(&out), uncached.json, "round {round}");
             assert!(!stderr(&out).contains("panicked"));
         }
-        let store = std::fs::read(cache.join("cache-v1.json")).unwrap();
-        assert!(serde_json::from_slice::<serde_json::Value>(&store).is_ok());
+        let store = std::fs::read(cache.join(STORE)).unwrap();
+        assert!(cache::testing::is_store(&store));
     }
     let warm = lint(&tree, Some(&cache), &[]);
     assert_eq!(warm.json, uncached.json);
@@ -417,7 +448,7 @@ fn concurrent_runs_share_a_store_safely() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     left.sort();
-    assert_eq!(left, [".gitignore", "CACHEDIR.TAG", "cache-v1.json"]);
+    assert_eq!(left, [".gitignore", "CACHEDIR.TAG", STORE]);
 }
 
 #[test]
@@ -433,7 +464,7 @@ fn the_default_cache_is_in_the_workspace_target_folder_and_no_cache_writes_nothi
     run(&["--no-cache"]);
     assert!(!tree.join("target").exists());
     run(&[]);
-    assert!(tree.join("target/backpressure/cache-v1.json").is_file());
+    assert!(tree.join("target/backpressure").join(STORE).is_file());
     // Marked: git ignores it wherever it is, backup tools skip it.
     let ignore = std::fs::read_to_string(tree.join("target/backpressure/.gitignore")).unwrap();
     assert!(ignore.lines().any(|l| l == "*"));

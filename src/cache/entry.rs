@@ -2,21 +2,23 @@
 //! besides the file's bytes. The stored form is private: the finding model's own serde form is
 //! the JSON report's, which leaves out byte offsets that `--fix` needs.
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Cache, FileDigest, Kind, Stamp};
+use super::{Cache, FileDigest, Fingerprint, Kind, Stamp};
 use crate::catalogue::{self, Catalogue};
 use crate::config::Config;
+use crate::crate_model::TestReason;
 use crate::diag::{
-    Applicability, Confidence, Edit, Finding, Fix, Label, Level, NotAnalysed, Position, Region,
-    Suppressed, SuppressedBy,
+    Applicability, Confidence, Edit, Exempt, Finding, Fix, Label, Level, NotAnalysed, Position,
+    Region, Suppressed, SuppressedBy,
 };
 use crate::engine::summary::{CallPace, CallSite, FactKind, FileSummary, Pending, Place, Site};
 use crate::engine::{Engine, TestModule};
 use crate::manifest::CrateInfo;
+use crate::run::{FileCounts, FileResult, Outcome as RunOutcome};
 
 /// How a file's analysis ended, for the outcomes that depend only on its bytes and context.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,7 +75,7 @@ pub fn lookup(
     which: Which<'_>,
     path: &Path,
     owner: &Owner<'_>,
-    context: &str,
+    context: &Fingerprint,
     stamp: Option<Stamp>,
     digest: Option<&FileDigest>,
 ) -> Option<(FileEntry, FileDigest)> {
@@ -89,7 +91,7 @@ pub fn store(
     cache: &Cache,
     which: Which<'_>,
     path: &Path,
-    context: &str,
+    context: &Fingerprint,
     stamp: Option<Stamp>,
     digest: &FileDigest,
     entry: &FileEntry,
@@ -103,8 +105,8 @@ pub fn store(
 /// The fingerprint of everything but the bytes that decides a file's outcome: the tool build
 /// (the store's), the engine's settings, the configuration's rule options and API extensions,
 /// the level of every rule for this file (configuration, package table, overrides and flags),
-/// whether generated files are linted, the file's crate facts, role and display path, and
-/// whether it was named on the command line. `--min-confidence` is applied after the cache.
+/// whether generated files are linted, the size limit, the file's crate facts, role and display
+/// path, and whether it was named on the command line. `--min-confidence` is applied after the cache.
 #[allow(clippy::too_many_arguments)]
 pub fn result_context(
     cache: &Cache,
@@ -112,16 +114,17 @@ pub fn result_context(
     config: &Config,
     level_of: &dyn Fn(&str) -> Level,
     include_generated: bool,
+    max_file_bytes: u64,
     crate_info: &Arc<CrateInfo>,
     place: &Place,
     role: &str,
     display: &str,
     explicit: bool,
-) -> String {
+) -> Fingerprint {
     // The same for every file of the run: computed once.
     let run = cache.memo.run.get_or_init(|| {
         let settings = format!(
-            "tests={} prefilter={} generated={include_generated}",
+            "tests={} prefilter={} generated={include_generated} max-bytes={max_file_bytes}",
             engine.include_tests,
             engine.prefilter.is_some()
         );
@@ -129,9 +132,9 @@ pub fn result_context(
         let api = format!("{:?}", config.api);
         super::fingerprint([settings.as_str(), &options, &api])
     });
-    let facts = cache.memo.crate_facts(crate_info, || {
-        super::fingerprint([crate_facts(crate_info).as_str()])
-    });
+    let facts = cache
+        .memo
+        .crate_facts(crate_info, || super::fingerprint([crate_facts(crate_info)]));
     // The summary records only the method calls some file of the unit can answer: the unit's
     // names decide it (an edit that defines a new name re-reads the unit's files).
     let names = match &place.fn_names {
@@ -139,7 +142,7 @@ pub fn result_context(
         Some(names) => cache
             .memo
             .unit_names(names, || super::fingerprint(names.iter())),
-        None => "all".to_owned(),
+        None => super::fingerprint(["all"]),
     };
     let place_text = format!(
         "unit={:?} module={:?} lib={:?}",
@@ -160,15 +163,16 @@ pub fn result_context(
         levels.push_str(level_of(rule).as_str());
         levels.push(';');
     }
+    let explicit: &[u8] = if explicit { b"explicit" } else { b"found" };
     super::fingerprint([
-        run.as_str(),
-        &facts,
-        &names,
-        &place_text,
-        &levels,
-        role,
-        display,
-        if explicit { "explicit" } else { "found" },
+        &run.0[..],
+        &facts.0,
+        &names.0,
+        place_text.as_bytes(),
+        levels.as_bytes(),
+        role.as_bytes(),
+        display.as_bytes(),
+        explicit,
     ])
 }
 
@@ -196,24 +200,17 @@ enum WireOutcome {
     TestNamed,
 }
 
-/// Empty lists and false flags are left out (a clean file's entry is a few bytes); a value of
-/// another shape is a miss.
+/// In the store's compact binary form (a clean file's entry is a few bytes); a value that does
+/// not decode is a miss.
 #[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct WireEntry {
     outcome: WireOutcome,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     prefiltered: bool,
     /// (finding, silenced by the baseline rather than a comment).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     suppressed: Vec<(WireFinding, bool)>,
-    /// (name, `#[path]`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    test_modules: Vec<(String, Option<String>)>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    test_modules: Vec<WireTestModule>,
     summary: Option<WireSummary>,
     /// (rule, region, condition).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     candidates: Vec<(String, WireRegion, Pending)>,
 }
 
@@ -222,14 +219,10 @@ struct WireEntry {
 type WireCall = (Option<String>, Vec<String>, bool, CallPace, WireRegion);
 
 #[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct WireSummary {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     functions: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     facts: Vec<(String, FactKind, WireRegion)>,
     /// (caller, callee keys, under a timeout, where).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     calls: Vec<WireCall>,
 }
 
@@ -429,56 +422,13 @@ impl WireEntry {
             }
             Outcome::Generated => WireOutcome::Generated,
             Outcome::TestNamed => WireOutcome::TestNamed,
-            Outcome::NotAnalysed(reason) => WireOutcome::NotAnalysed(match reason.clone() {
-                NotAnalysed::Syntax {
-                    line,
-                    column,
-                    message,
-                } => WireNotAnalysed::Syntax {
-                    line,
-                    column,
-                    message,
-                },
-                NotAnalysed::TooDeep { depth, limit } => WireNotAnalysed::TooDeep { depth, limit },
-                NotAnalysed::TooManyTokens { tokens, limit } => {
-                    WireNotAnalysed::TooManyTokens { tokens, limit }
-                }
-                NotAnalysed::FunctionTooLarge {
-                    line,
-                    calls,
-                    expressions,
-                    limit,
-                } => WireNotAnalysed::FunctionTooLarge {
-                    line,
-                    calls,
-                    expressions,
-                    limit,
-                },
-                NotAnalysed::NotUtf8
-                | NotAnalysed::TooLarge { .. }
-                | NotAnalysed::NotRegularFile { .. }
-                | NotAnalysed::Io { .. }
-                | NotAnalysed::Internal { .. } => return None,
-            }),
+            Outcome::NotAnalysed(reason) => WireOutcome::NotAnalysed(wire_reason(reason)?),
         };
         Some(WireEntry {
             outcome,
             prefiltered: e.prefiltered,
-            suppressed: e
-                .suppressed
-                .iter()
-                .map(|s| {
-                    (
-                        WireFinding::from_finding(&s.finding),
-                        s.by == SuppressedBy::External,
-                    )
-                })
-                .collect(),
-            test_modules: e
-                .test_modules
-                .iter()
-                .map(|m| (m.name.clone(), m.path.clone()))
-                .collect(),
+            suppressed: wire_suppressed(&e.suppressed),
+            test_modules: wire_test_modules(&e.test_modules),
             summary: e.summary.as_ref().map(WireSummary::from_summary),
             candidates: e
                 .candidates
@@ -490,66 +440,303 @@ impl WireEntry {
 
     fn into_entry(self, owner: &Owner<'_>) -> Option<FileEntry> {
         let outcome = match self.outcome {
-            WireOutcome::Analysed(findings) => Outcome::Analysed(
-                findings
-                    .into_iter()
-                    .map(WireFinding::into_finding)
-                    .collect(),
-            ),
+            WireOutcome::Analysed(findings) => Outcome::Analysed(findings_of(findings)),
             WireOutcome::Generated => Outcome::Generated,
             WireOutcome::TestNamed => Outcome::TestNamed,
-            WireOutcome::NotAnalysed(reason) => Outcome::NotAnalysed(match reason {
-                WireNotAnalysed::Syntax {
-                    line,
-                    column,
-                    message,
-                } => NotAnalysed::Syntax {
-                    line,
-                    column,
-                    message,
-                },
-                WireNotAnalysed::TooDeep { depth, limit } => NotAnalysed::TooDeep { depth, limit },
-                WireNotAnalysed::TooManyTokens { tokens, limit } => {
-                    NotAnalysed::TooManyTokens { tokens, limit }
-                }
-                WireNotAnalysed::FunctionTooLarge {
-                    line,
-                    calls,
-                    expressions,
-                    limit,
-                } => NotAnalysed::FunctionTooLarge {
-                    line,
-                    calls,
-                    expressions,
-                    limit,
-                },
-            }),
+            WireOutcome::NotAnalysed(reason) => Outcome::NotAnalysed(reason_of(reason)),
         };
         Some(FileEntry {
             outcome,
             prefiltered: self.prefiltered,
-            suppressed: self
-                .suppressed
-                .into_iter()
-                .map(|(finding, external)| Suppressed {
-                    finding: finding.into_finding(),
-                    by: if external {
-                        SuppressedBy::External
-                    } else {
-                        SuppressedBy::InSource
-                    },
-                })
-                .collect(),
-            test_modules: self
-                .test_modules
-                .into_iter()
-                .map(|(name, path)| TestModule { name, path })
-                .collect(),
+            suppressed: suppressed_of(self.suppressed),
+            test_modules: test_modules_of(self.test_modules),
             summary: self.summary.map(|s| s.into_summary(owner)),
             candidates: self
                 .candidates
                 .into_iter()
                 .map(|(rule, r, pending)| (rule, region(r), pending))
+                .collect(),
+        })
+    }
+}
+
+/// Whether the cache keeps a file that could not be analysed for this reason: only the reasons
+/// that follow from its bytes and context (a read error, a panic, a file that is not regular
+/// are tried again).
+pub fn keeps_reason(reason: &NotAnalysed) -> bool {
+    wire_reason(reason).is_some()
+}
+
+fn wire_reason(reason: &NotAnalysed) -> Option<WireNotAnalysed> {
+    Some(match reason.clone() {
+        NotAnalysed::Syntax {
+            line,
+            column,
+            message,
+        } => WireNotAnalysed::Syntax {
+            line,
+            column,
+            message,
+        },
+        NotAnalysed::TooDeep { depth, limit } => WireNotAnalysed::TooDeep { depth, limit },
+        NotAnalysed::TooManyTokens { tokens, limit } => {
+            WireNotAnalysed::TooManyTokens { tokens, limit }
+        }
+        NotAnalysed::FunctionTooLarge {
+            line,
+            calls,
+            expressions,
+            limit,
+        } => WireNotAnalysed::FunctionTooLarge {
+            line,
+            calls,
+            expressions,
+            limit,
+        },
+        NotAnalysed::NotUtf8
+        | NotAnalysed::TooLarge { .. }
+        | NotAnalysed::NotRegularFile { .. }
+        | NotAnalysed::Io { .. }
+        | NotAnalysed::Internal { .. } => return None,
+    })
+}
+
+fn reason_of(reason: WireNotAnalysed) -> NotAnalysed {
+    match reason {
+        WireNotAnalysed::Syntax {
+            line,
+            column,
+            message,
+        } => NotAnalysed::Syntax {
+            line,
+            column,
+            message,
+        },
+        WireNotAnalysed::TooDeep { depth, limit } => NotAnalysed::TooDeep { depth, limit },
+        WireNotAnalysed::TooManyTokens { tokens, limit } => {
+            NotAnalysed::TooManyTokens { tokens, limit }
+        }
+        WireNotAnalysed::FunctionTooLarge {
+            line,
+            calls,
+            expressions,
+            limit,
+        } => NotAnalysed::FunctionTooLarge {
+            line,
+            calls,
+            expressions,
+            limit,
+        },
+    }
+}
+
+fn findings_of(findings: Vec<WireFinding>) -> Vec<Finding> {
+    findings
+        .into_iter()
+        .map(WireFinding::into_finding)
+        .collect()
+}
+
+fn wire_suppressed(suppressed: &[Suppressed]) -> Vec<(WireFinding, bool)> {
+    suppressed
+        .iter()
+        .map(|s| {
+            (
+                WireFinding::from_finding(&s.finding),
+                s.by == SuppressedBy::External,
+            )
+        })
+        .collect()
+}
+
+fn suppressed_of(suppressed: Vec<(WireFinding, bool)>) -> Vec<Suppressed> {
+    suppressed
+        .into_iter()
+        .map(|(finding, external)| Suppressed {
+            finding: finding.into_finding(),
+            by: if external {
+                SuppressedBy::External
+            } else {
+                SuppressedBy::InSource
+            },
+        })
+        .collect()
+}
+
+fn wire_test_modules(modules: &[TestModule]) -> Vec<WireTestModule> {
+    modules
+        .iter()
+        .map(|m| (m.name.clone(), m.path.clone()))
+        .collect()
+}
+
+fn test_modules_of(modules: Vec<WireTestModule>) -> Vec<TestModule> {
+    modules
+        .into_iter()
+        .map(|(name, path)| TestModule { name, path })
+        .collect()
+}
+
+/// A unit's outcome after its join, as the run folds it: its files' counts, the bytes read, the
+/// findings suppressed, the files kept (with findings, or not analysed; their candidates
+/// decided) and the `#[cfg(test)] mod` items its loose files declare.
+#[derive(Debug, Default)]
+pub struct UnitOutcome {
+    pub counts: FileCounts,
+    pub bytes: u64,
+    pub suppressed: usize,
+    pub kept: Vec<FileResult>,
+    pub test_modules: Vec<(PathBuf, Vec<TestModule>)>,
+}
+
+/// A unit's entry: under its name, with the fingerprint of all its inputs as both its digest and
+/// its context (see `run.rs`'s `UnitKey`).
+pub fn lookup_unit(cache: &Cache, unit: &str, inputs: &Fingerprint) -> Option<UnitOutcome> {
+    let (wire, _) =
+        cache.lookup_key::<WireUnit>(Kind::Unit, unit, inputs, None, Some(&inputs.0))?;
+    wire.into_outcome(unit)
+}
+
+/// Stores a unit's outcome (not when a kept file's outcome is one the cache does not keep, or
+/// its path is not UTF-8).
+pub fn store_unit(cache: &Cache, unit: &str, inputs: &Fingerprint, outcome: &UnitOutcome) {
+    if let Some(wire) = WireUnit::from_outcome(outcome) {
+        let no_stamp = Stamp {
+            size: 0,
+            mtime_ns: 0,
+        };
+        cache.store_key(
+            Kind::Unit,
+            unit.to_owned(),
+            inputs,
+            no_stamp,
+            false,
+            &inputs.0,
+            &wire,
+        );
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireUnit {
+    scanned: usize,
+    analysed: usize,
+    prefiltered: usize,
+    exempt: Vec<(Exempt, usize)>,
+    test_reasons: Vec<(TestReason, usize)>,
+    left_out_in_tools: usize,
+    bytes: u64,
+    suppressed: usize,
+    kept: Vec<WireKept>,
+    /// (declaring file, its `#[cfg(test)] mod` items).
+    test_modules: Vec<(String, Vec<WireTestModule>)>,
+}
+
+/// A `#[cfg(test)] mod` item: (name, `#[path]`).
+type WireTestModule = (String, Option<String>);
+
+/// A kept file of a unit: its unit is the entry's.
+#[derive(Serialize, Deserialize)]
+struct WireKept {
+    path: String,
+    display: String,
+    /// `Analysed` or `NotAnalysed` (no other outcome is kept).
+    outcome: WireOutcome,
+    prefiltered: bool,
+    suppressed: Vec<(WireFinding, bool)>,
+    digest: Option<FileDigest>,
+}
+
+impl WireUnit {
+    fn from_outcome(o: &UnitOutcome) -> Option<WireUnit> {
+        let kept = o
+            .kept
+            .iter()
+            .map(|r| {
+                let outcome = match &r.outcome {
+                    RunOutcome::Analysed { findings } => WireOutcome::Analysed(
+                        findings.iter().map(WireFinding::from_finding).collect(),
+                    ),
+                    RunOutcome::NotAnalysed(reason) => {
+                        WireOutcome::NotAnalysed(wire_reason(reason)?)
+                    }
+                    RunOutcome::Exempt(_) => return None,
+                };
+                // Decided before the unit's outcome is kept.
+                if !r.candidates.is_empty() {
+                    return None;
+                }
+                Some(WireKept {
+                    path: r.path.to_str()?.to_owned(),
+                    display: r.display.clone(),
+                    outcome,
+                    prefiltered: r.prefiltered,
+                    suppressed: wire_suppressed(&r.suppressed),
+                    digest: r.digest,
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        let test_modules = o
+            .test_modules
+            .iter()
+            .map(|(path, modules)| Some((path.to_str()?.to_owned(), wire_test_modules(modules))))
+            .collect::<Option<Vec<_>>>()?;
+        let c = &o.counts;
+        Some(WireUnit {
+            scanned: c.scanned,
+            analysed: c.analysed,
+            prefiltered: c.prefiltered,
+            exempt: c.exempt.iter().map(|(e, n)| (*e, *n)).collect(),
+            test_reasons: c.test_reasons.iter().map(|(r, n)| (*r, *n)).collect(),
+            left_out_in_tools: c.left_out_in_tools,
+            bytes: o.bytes,
+            suppressed: o.suppressed,
+            kept,
+            test_modules,
+        })
+    }
+
+    /// None for a kept file of an outcome never stored (see `from_outcome`): a bad entry.
+    fn into_outcome(self, unit: &str) -> Option<UnitOutcome> {
+        let kept = self
+            .kept
+            .into_iter()
+            .map(|k| {
+                let outcome = match k.outcome {
+                    WireOutcome::NotAnalysed(reason) => RunOutcome::NotAnalysed(reason_of(reason)),
+                    WireOutcome::Analysed(findings) => RunOutcome::Analysed {
+                        findings: findings_of(findings),
+                    },
+                    WireOutcome::Generated | WireOutcome::TestNamed => return None,
+                };
+                Some(FileResult {
+                    path: PathBuf::from(k.path),
+                    display: k.display,
+                    outcome,
+                    prefiltered: k.prefiltered,
+                    suppressed: suppressed_of(k.suppressed),
+                    digest: k.digest,
+                    candidates: Vec::new(),
+                    unit: unit.to_owned(),
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(UnitOutcome {
+            counts: FileCounts {
+                scanned: self.scanned,
+                analysed: self.analysed,
+                prefiltered: self.prefiltered,
+                exempt: self.exempt.into_iter().collect(),
+                test_reasons: self.test_reasons.into_iter().collect(),
+                left_out_in_tools: self.left_out_in_tools,
+            },
+            bytes: self.bytes,
+            suppressed: self.suppressed,
+            kept,
+            test_modules: self
+                .test_modules
+                .into_iter()
+                .map(|(path, modules)| (PathBuf::from(path), test_modules_of(modules)))
                 .collect(),
         })
     }

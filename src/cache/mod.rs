@@ -1,44 +1,51 @@
 //! The cache: per-file results (a file's findings, suppressed findings, test modules, prefiltered
 //! flag or not-analysed reason, and what it gives the join: its summary and candidate findings),
-//! what the run's later passes found in the files the prefilter skipped, and the crate model's
-//! per-file lexical scans, kept between runs so that a second run over an unchanged tree reads
-//! almost nothing. The join itself is redone each run, from the summaries at hand.
+//! what the run's later passes found in the files the prefilter skipped, the crate model's
+//! per-file lexical scans, and each unit's outcome after its join, kept between runs so that a
+//! second run over an unchanged tree reads almost nothing.
 //!
-//! Each entry is stored under the file's path (and a slot, for a later pass's) with the SHA-256
-//! of the bytes it was computed from and a fingerprint of everything else that decides it (the
-//! effective levels, rule options, API extensions, the file's crate facts, role, display path,
-//! place in its crate and its package's defined names; see [`entry::result_context`]). A
+//! Each file entry is stored under the file's path (and a slot, for a later pass's) with the
+//! SHA-256 of the bytes it was computed from and a fingerprint of everything else that decides it
+//! (the effective levels, rule options, API extensions, the file's crate facts, role, display
+//! path, place in its crate and its package's defined names; see [`entry::result_context`]). A
 //! file whose size and modification time are those recorded is trusted unchanged without being
 //! read (as ruff trusts mtime); a stamp is recorded as trusted only when the file was last
 //! modified at least [`RACY_SECONDS`] before the run that recorded it started, so an edit within
 //! the file system's timestamp granularity is never missed (git's "racy clean" rule). Any other
-//! file is read and hashed, and its entry is used only when the hash matches.
+//! file is read and hashed, and its entry is used only when the hash matches. A unit's entry is
+//! stored under its name with the fingerprint of all its inputs (each file's placement, context,
+//! trusted stamp and serving judgement; see `run.rs`'s `UnitKey`): when they are unchanged, its
+//! files are neither looked up one by one nor joined again.
 //!
-//! The store is one JSON file per tool build (`cache-v1.json` in the cache folder), never trusted
-//! when it does not parse or was written by another build: then it is empty, and a bad entry is a
-//! miss. It is written atomically (a temporary file in the same folder, renamed over it) after
-//! merging what a concurrent run wrote meanwhile, so two runs never corrupt it (one may lose the
-//! other's new entries, which the next run recomputes). It holds at most [`MAX_ENTRIES`] entries
-//! of each kind; beyond that the least recently used are evicted.
+//! The store is one binary file per tool build (`cache-v3.bin` in the cache folder; layout and
+//! integrity check in `store.rs`), read whole and decoded lazily: an entry's value only when it
+//! is looked up. It is never trusted when damaged or written by another build: then it is
+//! empty, and an entry whose value does not decode is a miss. It is written atomically (a
+//! temporary file in the same folder, renamed over it) after merging what a concurrent run wrote
+//! meanwhile, so two runs never corrupt it (one may lose the other's new entries, which the next
+//! run recomputes). It holds at most [`MAX_ENTRIES`] entries of each kind; beyond that the least
+//! recently used are evicted.
 pub mod entry;
+mod store;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-/// The layout of the store file; a store of another format is ignored.
-const FORMAT: u32 = 2;
+use store::{Header, Loaded};
+
 /// The store file's name in the cache folder.
-pub const STORE_FILE: &str = "cache-v1.json";
-/// Entries of each kind (file results, lexical scans) kept at most: about 200 bytes each for a
-/// clean file, so the store stays below some 100 MB even at the cap.
+pub const STORE_FILE: &str = "cache-v3.bin";
+/// Store files of earlier layouts, removed when a store is written (the JSON one was ~50 MB).
+const OLD_STORE_FILES: &[&str] = &["cache-v1.json"];
+/// Entries of each kind (file results, lexical scans, ...) kept at most: about 200 bytes each for
+/// a clean file, so the store stays below some 100 MB even at the cap.
 pub const MAX_ENTRIES: usize = 200_000;
 /// A file modified this close to a run's start is read again next time (see the module docs).
 pub const RACY_SECONDS: u64 = 2;
@@ -49,7 +56,17 @@ const REDATE_SECONDS: u64 = 24 * 60 * 60;
 /// The SHA-256 of a file's bytes.
 pub type FileDigest = [u8; 32];
 
-/// The two kinds of entries.
+/// A SHA-256 over the parts of a context (see [`fingerprint`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Fingerprint(pub [u8; 32]);
+
+impl Fingerprint {
+    pub fn hex(&self) -> String {
+        hex(&self.0)
+    }
+}
+
+/// The kinds of entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// A file's analysis outcome.
@@ -59,10 +76,24 @@ pub enum Kind {
     /// What a later pass of the run found in a file the prefilter skipped (see `run.rs`'s
     /// `Pass`), in slots: whether it mentions a set of words, and its analysis when parsed.
     Later,
+    /// A unit's outcome after its join (see `run.rs`'s `lint_unit`), under its key: the digest
+    /// is the fingerprint of every input of the unit.
+    Unit,
+}
+
+/// How many kinds there are (the store has a section for each).
+pub const KINDS: usize = 4;
+
+impl Kind {
+    pub const ALL: [Kind; KINDS] = [Kind::Result, Kind::Scan, Kind::Later, Kind::Unit];
+
+    fn index(self) -> usize {
+        self as usize
+    }
 }
 
 /// A file's size and modification time, as the quick check compares them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Stamp {
     size: u64,
     mtime_ns: u64,
@@ -72,60 +103,29 @@ impl Stamp {
     pub fn size(&self) -> u64 {
         self.size
     }
+
+    pub fn mtime_ns(&self) -> u64 {
+        self.mtime_ns
+    }
 }
 
-#[derive(Serialize, Deserialize, Default)]
+/// The store as loaded, and the store file's stamp when it was read: unchanged at save, no
+/// concurrent run wrote it.
 struct Store {
-    format: u32,
-    /// The build that wrote it ([`tool_fingerprint`]).
-    tool: String,
-    results: HashMap<String, Part>,
-    scans: HashMap<String, Part>,
-    #[serde(default)]
-    later: HashMap<String, Part>,
-    /// The store file's stamp when it was read: unchanged at save, no concurrent run wrote it.
-    #[serde(skip)]
+    loaded: Option<Loaded>,
     file_stamp: Option<Stamp>,
 }
 
 impl Store {
-    fn map(&self, kind: Kind) -> &HashMap<String, Part> {
-        match kind {
-            Kind::Result => &self.results,
-            Kind::Scan => &self.scans,
-            Kind::Later => &self.later,
-        }
-    }
-    fn map_mut(&mut self, kind: Kind) -> &mut HashMap<String, Part> {
-        match kind {
-            Kind::Result => &mut self.results,
-            Kind::Scan => &mut self.scans,
-            Kind::Later => &mut self.later,
-        }
+    fn get(&self, kind: Kind, key: &str) -> Option<store::View<'_>> {
+        self.loaded.as_ref()?.get(kind, key)
     }
 }
 
-/// One file's entry of one kind (one-letter names: the store holds one per file).
-#[derive(Serialize, Deserialize, Clone)]
-struct Part {
-    #[serde(rename = "s")]
-    size: u64,
-    #[serde(rename = "m")]
-    mtime_ns: u64,
-    /// Whether the stamp may stand for the bytes (the file was not modified just before).
-    #[serde(rename = "t")]
-    trusted: bool,
-    /// Hex SHA-256 of the bytes the value was computed from.
-    #[serde(rename = "d")]
-    digest: String,
-    /// Hex fingerprint of everything else the value depends on.
-    #[serde(rename = "c")]
-    context: String,
-    /// Seconds since the epoch when a run last used it.
-    #[serde(rename = "u")]
-    used: u64,
-    #[serde(rename = "v")]
-    value: Box<RawValue>,
+/// An entry this run computed.
+struct Fresh {
+    header: Header,
+    value: Vec<u8>,
 }
 
 /// The cache of one run: the store as loaded, and the entries this run adds or uses.
@@ -135,10 +135,10 @@ pub struct Cache {
     started: SystemTime,
     /// The store as loaded, read on a thread of its own while the run walks the tree.
     loaded: std::sync::OnceLock<Store>,
-    loading: Mutex<Option<std::thread::JoinHandle<Option<Store>>>>,
+    loading: Mutex<Option<std::thread::JoinHandle<Store>>>,
     /// Each file's stamp, taken once (the crate model and the analysis both look it up).
     stamps: Mutex<HashMap<PathBuf, Option<Stamp>>>,
-    fresh: Mutex<Vec<(Kind, String, Part)>>,
+    fresh: Mutex<Vec<(Kind, String, Fresh)>>,
     /// Loaded entries this run used whose date is old enough to be renewed.
     used: Mutex<Vec<(Kind, String)>>,
     hits: AtomicUsize,
@@ -151,29 +151,29 @@ pub struct Cache {
 #[derive(Default)]
 pub(crate) struct Memo {
     /// The parts every file shares (engine settings, rule options, API extensions).
-    pub(crate) run: std::sync::OnceLock<String>,
+    pub(crate) run: std::sync::OnceLock<Fingerprint>,
     /// Per crate's facts, by their `Arc` (held, so that its address is not reused meanwhile).
-    facts: Mutex<HashMap<usize, (std::sync::Arc<crate::manifest::CrateInfo>, String)>>,
+    facts: Mutex<HashMap<usize, (std::sync::Arc<crate::manifest::CrateInfo>, Fingerprint)>>,
     /// Per unit's defined names, by their `Arc` (held likewise).
     names: Mutex<NamesMemo>,
 }
 
-type NamesMemo = HashMap<usize, (std::sync::Arc<crate::engine::summary::NameSet>, String)>;
+type NamesMemo = HashMap<usize, (std::sync::Arc<crate::engine::summary::NameSet>, Fingerprint)>;
 
 impl Memo {
     pub(crate) fn crate_facts(
         &self,
         info: &std::sync::Arc<crate::manifest::CrateInfo>,
-        compute: impl FnOnce() -> String,
-    ) -> String {
+        compute: impl FnOnce() -> Fingerprint,
+    ) -> Fingerprint {
         memo_by_identity(&self.facts, info, compute)
     }
 
     pub(crate) fn unit_names(
         &self,
         names: &std::sync::Arc<crate::engine::summary::NameSet>,
-        compute: impl FnOnce() -> String,
-    ) -> String {
+        compute: impl FnOnce() -> Fingerprint,
+    ) -> Fingerprint {
         memo_by_identity(&self.names, names, compute)
     }
 }
@@ -181,16 +181,16 @@ impl Memo {
 /// The fingerprint of a shared value, computed once per value: keyed by the `Arc`'s address, which
 /// the map keeps alive (the clone it holds) so that no other value can come to reuse it.
 fn memo_by_identity<T>(
-    map: &Mutex<HashMap<usize, (std::sync::Arc<T>, String)>>,
+    map: &Mutex<HashMap<usize, (std::sync::Arc<T>, Fingerprint)>>,
     value: &std::sync::Arc<T>,
-    compute: impl FnOnce() -> String,
-) -> String {
+    compute: impl FnOnce() -> Fingerprint,
+) -> Fingerprint {
     let key = std::sync::Arc::as_ptr(value) as *const () as usize;
     if let Some((_, print)) = lock(map).get(&key) {
-        return print.clone();
+        return *print;
     }
     let print = compute();
-    lock(map).insert(key, (value.clone(), print.clone()));
+    lock(map).insert(key, (value.clone(), print));
     print
 }
 
@@ -202,7 +202,7 @@ pub struct Counts {
 }
 
 impl Cache {
-    /// The cache in `dir` (created when it is saved). A store that is missing, does not parse, or
+    /// The cache in `dir` (created when it is saved). A store that is missing, damaged, or
     /// was written by another build of the tool reads as empty.
     pub fn open(dir: &Path) -> Cache {
         let tool = tool_fingerprint();
@@ -231,19 +231,13 @@ impl Cache {
     }
 
     /// The store as loaded (waits for the loading thread the first time; read here if it could
-    /// not be started).
+    /// not be started, or panicked).
     fn loaded(&self) -> &Store {
         self.loaded.get_or_init(|| {
             let handle = lock(&self.loading).take();
-            let store = match handle {
-                Some(h) => h.join().ok().flatten(),
-                None => read_store(&self.dir.join(STORE_FILE), &self.tool),
-            };
-            store.unwrap_or_else(|| Store {
-                format: FORMAT,
-                tool: self.tool.clone(),
-                ..Store::default()
-            })
+            handle
+                .and_then(|h| h.join().ok())
+                .unwrap_or_else(|| read_store(&self.dir.join(STORE_FILE), &self.tool))
         })
     }
 
@@ -274,14 +268,25 @@ impl Cache {
         })
     }
 
+    /// Whether a file with this stamp was modified long enough before the run started that the
+    /// stamp may stand for its bytes in a later run (see the module docs).
+    pub fn trusts(&self, stamp: &Stamp) -> bool {
+        let racy_after = self
+            .started
+            .checked_sub(Duration::from_secs(RACY_SECONDS))
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+        stamp.mtime_ns < racy_after
+    }
+
     /// The entry of `kind` for `path` under `context`: when `digest` is given, only if it was
     /// computed from those bytes; without, only if the file's stamp is the one recorded (and was
-    /// trusted). A value that does not deserialise is a miss. Returns it with its bytes' digest.
+    /// trusted). A value that does not decode is a miss. Returns it with its bytes' digest.
     pub fn lookup<T: DeserializeOwned>(
         &self,
         kind: Kind,
         path: &Path,
-        context: &str,
+        context: &Fingerprint,
         stamp: Option<Stamp>,
         digest: Option<&FileDigest>,
     ) -> Option<(T, FileDigest)> {
@@ -294,35 +299,51 @@ impl Cache {
         kind: Kind,
         path: &Path,
         slot: &str,
-        context: &str,
+        context: &Fingerprint,
         stamp: Option<Stamp>,
         digest: Option<&FileDigest>,
     ) -> Option<(T, FileDigest)> {
-        let key = slot_key(path, slot)?;
-        let key = key.as_str();
-        let part = self.loaded().map(kind).get(key)?;
+        let key = slot_key(path.to_str()?, slot);
+        self.lookup_key(kind, &key, context, stamp, digest)
+    }
+
+    /// [`Cache::lookup`] by the entry's key itself (a unit's entry is under its name).
+    pub fn lookup_key<T: DeserializeOwned>(
+        &self,
+        kind: Kind,
+        key: &str,
+        context: &Fingerprint,
+        stamp: Option<Stamp>,
+        digest: Option<&FileDigest>,
+    ) -> Option<(T, FileDigest)> {
+        let view = self.loaded().get(kind, key)?;
+        let part = view.header;
         let same_bytes = match digest {
-            Some(d) => part.digest == hex(d),
+            Some(d) => part.digest == *d,
             None => {
                 part.trusted
                     && stamp.is_some_and(|s| s.size == part.size && s.mtime_ns == part.mtime_ns)
             }
         };
-        if !same_bytes || part.context != context {
+        if !same_bytes || part.context != *context {
             return None;
         }
-        let value = serde_json::from_str(part.value.get()).ok()?;
-        let digest = unhex(&part.digest)?;
+        let value = decode(view.value)?;
         if now_secs().saturating_sub(part.used) > REDATE_SECONDS {
             lock(&self.used).push((kind, key.to_owned()));
         }
-        Some((value, digest))
+        Some((value, part.digest))
     }
 
     /// Records a hit or a miss of the file results (for `--stats`).
     pub fn count(&self, hit: bool) {
+        self.count_many(hit, 1);
+    }
+
+    /// Records `n` hits or misses (a unit's files, when its entry stands for them).
+    pub fn count_many(&self, hit: bool, n: usize) {
         let counter = if hit { &self.hits } else { &self.misses };
-        counter.fetch_add(1, Ordering::Relaxed);
+        counter.fetch_add(n, Ordering::Relaxed);
     }
 
     /// Stores `value` for `path`, computed from the bytes with `digest` under `context`; `stamp`
@@ -331,7 +352,7 @@ impl Cache {
         &self,
         kind: Kind,
         path: &Path,
-        context: &str,
+        context: &Fingerprint,
         stamp: Option<Stamp>,
         digest: &FileDigest,
         value: &T,
@@ -346,52 +367,67 @@ impl Cache {
         kind: Kind,
         path: &Path,
         slot: &str,
-        context: &str,
+        context: &Fingerprint,
         stamp: Option<Stamp>,
         digest: &FileDigest,
         value: &T,
     ) {
-        let (Some(key), Some(stamp)) = (slot_key(path, slot), stamp) else {
+        let (Some(path), Some(stamp)) = (path.to_str(), stamp) else {
             return;
         };
-        let key = key.as_str();
+        let trusted = self.trusts(&stamp);
+        self.store_key(
+            kind,
+            slot_key(path, slot),
+            context,
+            stamp,
+            trusted,
+            digest,
+            value,
+        );
+    }
+
+    /// [`Cache::store`] under the entry's key itself, with the stamp and trust it is kept with
+    /// (a unit's entry has none: its digest stands for its inputs).
+    #[allow(clippy::too_many_arguments)]
+    pub fn store_key<T: Serialize>(
+        &self,
+        kind: Kind,
+        key: String,
+        context: &Fingerprint,
+        stamp: Stamp,
+        trusted: bool,
+        digest: &FileDigest,
+        value: &T,
+    ) {
+        let header = Header {
+            size: stamp.size,
+            mtime_ns: stamp.mtime_ns,
+            trusted,
+            digest: *digest,
+            context: *context,
+            used: now_secs(),
+        };
         // Unchanged since loaded (a hit by digest after the stamp moved is stored again).
-        if let Some(old) = self.loaded().map(kind).get(key) {
-            if old.size == stamp.size
-                && old.mtime_ns == stamp.mtime_ns
-                && old.digest == hex(digest)
-                && old.context == context
-                && old.trusted
-            {
+        if let Some(old) = self.loaded().get(kind, &key) {
+            let undated = Header {
+                used: old.header.used,
+                ..header
+            };
+            if undated == old.header {
                 return;
             }
         }
-        let Ok(text) = serde_json::to_string(value) else {
+        let Ok(value) = postcard::to_allocvec(value) else {
             return;
         };
-        let Ok(value) = RawValue::from_string(text) else {
-            return;
-        };
-        let racy_after = self
-            .started
-            .checked_sub(Duration::from_secs(RACY_SECONDS))
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
-        let part = Part {
-            size: stamp.size,
-            mtime_ns: stamp.mtime_ns,
-            trusted: stamp.mtime_ns < racy_after,
-            digest: hex(digest),
-            context: context.to_owned(),
-            used: now_secs(),
-            value,
-        };
-        lock(&self.fresh).push((kind, key.to_owned(), part));
+        lock(&self.fresh).push((kind, key, Fresh { header, value }));
     }
 
     /// Writes the store when this run added or renewed entries (call it once the run is over):
-    /// the store on disk now (a concurrent run may have written it since it was loaded) merged with this run's entries,
-    /// the oldest evicted beyond [`MAX_ENTRIES`], written to a temporary file renamed over it.
+    /// the store on disk now (a concurrent run may have written it since it was loaded) merged with
+    /// this run's entries, the oldest evicted beyond [`MAX_ENTRIES`], written to a temporary file
+    /// renamed over it.
     pub fn save(self) -> Result<(), String> {
         let fresh = self.fresh.into_inner().unwrap_or_else(|e| e.into_inner());
         let used = self.used.into_inner().unwrap_or_else(|e| e.into_inner());
@@ -404,63 +440,92 @@ impl Cache {
         let current = Cache::stamp(&file);
         // The store as loaded when nobody wrote the file since (no second read of it), else as
         // the concurrent run left it.
-        let mut store = match self.loaded.into_inner() {
+        let base = match self.loaded.into_inner() {
             Some(loaded) if loaded.file_stamp == current => loaded,
-            _ => read_store(&file, &self.tool).unwrap_or_else(|| Store {
-                format: FORMAT,
-                tool: self.tool.clone(),
-                ..Store::default()
-            }),
+            _ => read_store(&file, &self.tool),
         };
         let now = now_secs();
-        for (kind, key) in used {
-            if let Some(part) = store.map_mut(kind).get_mut(&key) {
-                part.used = now;
+        let used: HashSet<(usize, &str)> = used
+            .iter()
+            .map(|(k, key)| (k.index(), key.as_str()))
+            .collect();
+        let mut sections: [Vec<(&str, Header, &[u8])>; KINDS] = Default::default();
+        for kind in Kind::ALL {
+            let section = &mut sections[kind.index()];
+            let mine: HashMap<&str, &Fresh> = fresh
+                .iter()
+                .filter(|(k, _, _)| *k == kind)
+                .map(|(_, key, f)| (key.as_str(), f))
+                .collect();
+            // This run's entries win over the loaded ones of the same key.
+            section.extend(
+                mine.iter()
+                    .map(|(key, f)| (*key, f.header, f.value.as_slice())),
+            );
+            if let Some(loaded) = &base.loaded {
+                section.extend(
+                    loaded
+                        .iter(kind)
+                        .filter(|v| !mine.contains_key(v.key))
+                        .map(|v| {
+                            let mut header = v.header;
+                            if used.contains(&(kind.index(), v.key)) {
+                                header.used = now;
+                            }
+                            (v.key, header, v.value)
+                        }),
+                );
             }
+            evict_oldest(section, MAX_ENTRIES);
+            section.sort_unstable_by(|a, b| a.0.cmp(b.0));
         }
-        for (kind, key, part) in fresh {
-            store.map_mut(kind).insert(key, part);
-        }
-        for kind in [Kind::Result, Kind::Scan, Kind::Later] {
-            evict_oldest(store.map_mut(kind), MAX_ENTRIES);
-        }
-        let text = serde_json::to_vec(&store).map_err(|e| e.to_string())?;
+        let bytes = store::write(&self.tool, &sections);
         mark_as_cache(&self.dir);
         remove_abandoned_temporaries(&self.dir);
-        write_atomically(&self.dir, &file, &text)
+        write_atomically(&self.dir, &file, &bytes)?;
+        for old in OLD_STORE_FILES {
+            let _ = std::fs::remove_file(self.dir.join(old));
+        }
+        Ok(())
     }
 }
 
 /// The store's key of a file's entry in `slot` (the path alone for the first).
-fn slot_key(path: &Path, slot: &str) -> Option<String> {
-    let path = path.to_str()?;
-    Some(if slot.is_empty() {
+fn slot_key(path: &str, slot: &str) -> String {
+    if slot.is_empty() {
         path.to_owned()
     } else {
         format!("{path}\0{slot}")
-    })
+    }
 }
 
-/// The store in `file` when it parses and this build wrote it.
-fn read_store(file: &Path, tool: &str) -> Option<Store> {
+/// A value as the store keeps it; None when the bytes are not exactly one value of `T`.
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Option<T> {
+    match postcard::take_from_bytes(bytes) {
+        Ok((value, [])) => Some(value),
+        _ => None,
+    }
+}
+
+/// The store in `file` when it is one and this build wrote it; else an empty store.
+fn read_store(file: &Path, tool: &str) -> Store {
     // Taken before reading: a write in between makes it differ at save, never the other way.
     let file_stamp = Cache::stamp(file);
-    let bytes = std::fs::read(file).ok()?;
-    let mut store: Store = serde_json::from_slice(&bytes).ok()?;
-    store.file_stamp = file_stamp;
-    (store.format == FORMAT && store.tool == tool).then_some(store)
+    let loaded = std::fs::read(file)
+        .ok()
+        .and_then(Loaded::parse)
+        .filter(|l| l.tool() == tool);
+    Store { loaded, file_stamp }
 }
 
-fn evict_oldest(map: &mut HashMap<String, Part>, cap: usize) {
-    if map.len() <= cap {
+/// Keeps the `cap` most recently used entries.
+fn evict_oldest(entries: &mut Vec<(&str, Header, &[u8])>, cap: usize) {
+    if entries.len() <= cap {
         return;
     }
-    // Newest first; among entries of the same date, by path (one run dates all its entries alike).
-    let mut order: Vec<(u64, String)> = map.iter().map(|(k, p)| (p.used, k.clone())).collect();
-    order.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-    for (_, key) in order.into_iter().skip(cap) {
-        map.remove(&key);
-    }
+    // Newest first; among entries of the same date, by key (one run dates all its entries alike).
+    entries.sort_unstable_by(|a, b| b.1.used.cmp(&a.1.used).then_with(|| a.0.cmp(b.0)));
+    entries.truncate(cap);
 }
 
 /// Marks the folder as ruff marks its own: git ignores everything in it (so a cache inside a
@@ -542,17 +607,6 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn unhex(text: &str) -> Option<FileDigest> {
-    let mut out = [0u8; 32];
-    if text.len() != 64 {
-        return None;
-    }
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
-}
-
 fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -563,45 +617,87 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A hex SHA-256 over `parts`, each delimited (for context fingerprints).
-pub fn fingerprint<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
+/// A SHA-256 over `parts`, each delimited (for context fingerprints).
+pub fn fingerprint(parts: impl IntoIterator<Item = impl AsRef<[u8]>>) -> Fingerprint {
     let mut hasher = Sha256::new();
     for part in parts {
+        let part = part.as_ref();
         hasher.update((part.len() as u64).to_le_bytes());
-        hasher.update(part.as_bytes());
+        hasher.update(part);
     }
-    hex(&hasher.finalize())
+    Fingerprint(hasher.finalize().into())
+}
+
+/// For the tests of the cache's guarantees (a damaged or foreign store is never trusted): a
+/// store file read and rewritten whole.
+#[doc(hidden)]
+pub mod testing {
+    use super::*;
+
+    /// Whether `bytes` are a store of this layout (checksum, lengths, key order).
+    pub fn is_store(bytes: &[u8]) -> bool {
+        Loaded::parse(bytes.to_vec()).is_some()
+    }
+
+    /// Rewrites the store in `file` (valid again: its checksum recomputed) with the value of
+    /// every entry of the `kinds` replaced by `value`, and its tool by `tool`, where given.
+    /// False when it is no store.
+    pub fn rewrite(file: &Path, values: Option<(&[u8], &[Kind])>, tool: Option<&str>) -> bool {
+        let Some(loaded) = std::fs::read(file).ok().and_then(Loaded::parse) else {
+            return false;
+        };
+        let sections: [Vec<(&str, Header, &[u8])>; KINDS] = Kind::ALL.map(|kind| {
+            let replaced = values.filter(|(_, kinds)| kinds.contains(&kind));
+            loaded
+                .iter(kind)
+                .map(|v| {
+                    (
+                        v.key,
+                        v.header,
+                        replaced.map_or(v.value, |(value, _)| value),
+                    )
+                })
+                .collect()
+        });
+        let bytes = store::write(tool.unwrap_or(loaded.tool()), &sections);
+        std::fs::write(file, bytes).is_ok()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn part(used: u64) -> Part {
-        Part {
+    fn header(used: u64) -> Header {
+        Header {
             size: 0,
             mtime_ns: 0,
             trusted: true,
-            digest: String::new(),
-            context: String::new(),
+            digest: [0; 32],
+            context: Fingerprint::default(),
             used,
-            value: RawValue::from_string("null".to_owned()).unwrap(),
         }
     }
 
     #[test]
     fn eviction_keeps_the_newest_within_the_cap() {
-        let mut map: HashMap<String, Part> = (0..10).map(|i| (i.to_string(), part(i))).collect();
-        evict_oldest(&mut map, 4);
-        let mut kept: Vec<u64> = map.values().map(|p| p.used).collect();
+        let keys: Vec<String> = (0..10).map(|i| i.to_string()).collect();
+        let mut entries: Vec<(&str, Header, &[u8])> = keys
+            .iter()
+            .zip(0..)
+            .map(|(k, i)| (k.as_str(), header(i), &[][..]))
+            .collect();
+        evict_oldest(&mut entries, 4);
+        let mut kept: Vec<u64> = entries.iter().map(|e| e.1.used).collect();
         kept.sort_unstable();
         assert_eq!(kept, vec![6, 7, 8, 9]);
     }
 
     #[test]
-    fn hex_round_trips() {
-        let d = digest(b"abc");
-        assert_eq!(unhex(&hex(&d)), Some(d));
-        assert_eq!(unhex("zz"), None);
+    fn a_value_with_bytes_left_over_is_a_miss() {
+        let mut bytes = postcard::to_allocvec(&(1u32, "a")).unwrap();
+        assert_eq!(decode::<(u32, String)>(&bytes), Some((1, "a".to_owned())));
+        bytes.push(0);
+        assert_eq!(decode::<(u32, String)>(&bytes), None);
     }
 }

@@ -29,7 +29,7 @@ use crate::engine::test_code;
 use crate::manifest::CrateInfo;
 
 /// Why a file is test code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum TestReason {
     /// Declared under `#[cfg(test)]` (or a test feature) by its parent module, or `#![cfg(test)]`.
@@ -199,6 +199,8 @@ struct Package {
     tool_only: HashSet<PathBuf>,
     /// Workspace members whose `[dependencies]` name this package.
     dependents: Vec<PathBuf>,
+    /// [`CrateModel::serving_dependent`], found once (every file of the package asks the same).
+    serving_dependent: std::sync::OnceLock<Option<PathBuf>>,
     /// The facts of the crate roots whose `use` items `crate::` paths reach (the others share
     /// `info`), indexed by [`FileEntry::crate_facts`].
     crate_infos: Vec<Arc<CrateInfo>>,
@@ -372,7 +374,10 @@ impl CrateModel {
         if let Some(l) = &p.listener {
             return Serving::Serves(l.clone());
         }
-        match self.serving_dependent(p) {
+        let dependent = p
+            .serving_dependent
+            .get_or_init(|| self.serving_dependent(p));
+        match dependent.clone() {
             Some(d) => Serving::UsedByServer { dependent: d },
             None if p.has_lib && p.dependents.is_empty() => Serving::Unknown,
             None => Serving::Tool,
@@ -543,6 +548,7 @@ impl Package {
             has_lib: shell.has_lib,
             listener: tree.listener,
             tool_only: tree.tool_only,
+            serving_dependent: std::sync::OnceLock::new(),
             dependents: shell.dependents,
             lib_name: shell.lib_name,
             fn_names: Arc::new(crate::engine::summary::NameSet::new(
@@ -1478,21 +1484,15 @@ fn read_for_tree(
     read
 }
 
-/// A file's scan as the cache keeps it (a file that declares nothing and defines no item has
-/// the entry `{}`). A value of another shape is a miss, not an empty scan.
+/// A file's scan as the cache keeps it (a file that declares nothing and defines no item takes
+/// a few bytes). A value that does not decode is a miss, not an empty scan.
 #[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct CachedScan {
-    #[serde(default, skip_serializing_if = "scan::FileMods::is_empty")]
     mods: scan::FileMods,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     listener: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     uses: Option<RootUses>,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     names_lib: bool,
     /// The names of the functions, methods and types it defines (the summaries' filter).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     names: Vec<String>,
 }
 
