@@ -256,6 +256,8 @@ pub struct CrateModel {
     /// Every folder seen → the index of the package that owns it.
     owner: HashMap<PathBuf, Option<usize>>,
     packages: Vec<Package>,
+    /// Each package's folder → its index, made when a package's dependents are first followed.
+    by_dir: std::sync::OnceLock<HashMap<PathBuf, usize>>,
     /// Manifests that do not parse and hold no backpressure configuration, rendered.
     pub notes: Vec<String>,
     /// Errors in packages' `[package.metadata.backpressure]` tables (and manifests holding such a
@@ -387,8 +389,13 @@ impl CrateModel {
     /// The first member (breadth first, by path) that links `p`'s library directly or through
     /// other members and shows a listener: `p`'s code runs in that server.
     fn serving_dependent(&self, p: &Package) -> Option<PathBuf> {
-        let by_dir: HashMap<&Path, &Package> =
-            self.packages.iter().map(|q| (q.dir.as_path(), q)).collect();
+        let by_dir = self.by_dir.get_or_init(|| {
+            self.packages
+                .iter()
+                .enumerate()
+                .map(|(i, q)| (q.dir.clone(), i))
+                .collect()
+        });
         let mut seen: HashSet<&Path> = HashSet::new();
         let mut frontier: Vec<&Path> = p.dependents.iter().map(PathBuf::as_path).collect();
         while !frontier.is_empty() {
@@ -397,7 +404,9 @@ impl CrateModel {
                 if !seen.insert(d) {
                     continue;
                 }
-                let Some(q) = by_dir.get(d) else { continue };
+                let Some(q) = by_dir.get(d).and_then(|&i| self.packages.get(i)) else {
+                    continue;
+                };
                 if q.listener.is_some() {
                     return Some(d.to_path_buf());
                 }
@@ -1183,7 +1192,7 @@ struct Tree {
     root_uses: HashMap<PathBuf, RootUses>,
     /// File → its module path in the crate that first reaches it.
     module_paths: HashMap<PathBuf, Vec<String>>,
-    fn_names: HashSet<String>,
+    fn_names: Vec<String>,
     /// Production files reached only by binary targets none of which serves (see [`tool_only`]).
     tool_only: HashSet<PathBuf>,
 }
@@ -1208,7 +1217,7 @@ fn module_tree(
         .map(|(p, _)| (p.clone(), p.clone()))
         .collect();
     let mut root_uses: HashMap<PathBuf, RootUses> = HashMap::new();
-    let mut fn_names: HashSet<String> = HashSet::new();
+    let mut fn_names: Vec<String> = Vec::new();
     let mut module_paths: HashMap<PathBuf, Vec<String>> = targets
         .iter()
         .map(|(p, _)| (p.clone(), Vec::new()))
