@@ -4,6 +4,8 @@
 //! are kept only for files with findings or that could not be analysed. Files are analysed unit
 //! (package) by unit, units in parallel: a unit's function summaries live only until its
 //! candidates are decided.
+mod unit_cache;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -349,8 +351,8 @@ impl Tally {
     }
 
     /// What a unit leaves once it is decided (its summaries and prefiltered files are gone).
-    fn into_unit(self) -> cache::entry::UnitOutcome {
-        cache::entry::UnitOutcome {
+    fn into_unit(self) -> unit_cache::UnitOutcome {
+        unit_cache::UnitOutcome {
             counts: self.counts,
             bytes: self.bytes,
             suppressed: self.suppressed,
@@ -359,7 +361,7 @@ impl Tally {
         }
     }
 
-    fn from_unit(o: cache::entry::UnitOutcome) -> Tally {
+    fn from_unit(o: unit_cache::UnitOutcome) -> Tally {
         Tally {
             counts: o.counts,
             bytes: o.bytes,
@@ -527,7 +529,7 @@ fn lint_unit(
         .filter(|_| unit.mates.is_empty())
         .and_then(|cache| UnitKey::new(cache, engine, levels, model, options, &unit.files));
     if let Some(key) = &unit_key {
-        if let Some(outcome) = cache::entry::lookup_unit(key.cache, &key.unit, &key.inputs) {
+        if let Some(outcome) = unit_cache::lookup_unit(key.cache, &key.unit, &key.inputs) {
             key.cache.count_many(true, key.linted);
             phases.add("units from the cache", clock, unit.files.len(), 0);
             return Tally::from_unit(outcome);
@@ -594,7 +596,7 @@ fn lint_unit(
     match unit_key {
         Some(key) if key.trusted => {
             let outcome = tally.into_unit();
-            cache::entry::store_unit(key.cache, &key.unit, &key.inputs, &outcome);
+            unit_cache::store_unit(key.cache, &key.unit, &key.inputs, &outcome);
             Tally::from_unit(outcome)
         }
         _ => tally,

@@ -2,7 +2,7 @@
 //! besides the file's bytes. The stored form is private: the finding model's own serde form is
 //! the JSON report's, which leaves out byte offsets that `--fix` needs.
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -10,15 +10,13 @@ use serde::{Deserialize, Serialize};
 use super::{Cache, FileDigest, Fingerprint, Kind, Stamp};
 use crate::catalogue::{self, Catalogue};
 use crate::config::Config;
-use crate::crate_model::TestReason;
 use crate::diag::{
-    Applicability, Confidence, Edit, Exempt, Finding, Fix, Label, Level, NotAnalysed, Position,
-    Region, Suppressed, SuppressedBy,
+    Applicability, Confidence, Edit, Finding, Fix, Label, Level, NotAnalysed, Position, Region,
+    Suppressed, SuppressedBy,
 };
 use crate::engine::summary::{CallPace, CallSite, FactKind, FileSummary, Pending, Place, Site};
 use crate::engine::{Engine, TestModule};
 use crate::manifest::CrateInfo;
-use crate::run::{FileCounts, FileResult, Outcome as RunOutcome};
 
 /// How a file's analysis ended, for the outcomes that depend only on its bytes and context.
 #[derive(Debug, Clone, PartialEq)]
@@ -193,7 +191,7 @@ fn crate_facts(info: &CrateInfo) -> String {
 }
 
 #[derive(Serialize, Deserialize)]
-enum WireOutcome {
+pub(crate) enum WireOutcome {
     Analysed(Vec<WireFinding>),
     NotAnalysed(WireNotAnalysed),
     Generated,
@@ -282,7 +280,7 @@ impl WireSummary {
 
 /// The reasons that follow from the bytes alone (a read error, a size limit or a panic is not cached).
 #[derive(Serialize, Deserialize)]
-enum WireNotAnalysed {
+pub(crate) enum WireNotAnalysed {
     Syntax {
         line: u32,
         column: u32,
@@ -309,7 +307,7 @@ type WirePosition = (u32, u32, usize);
 type WireRegion = (WirePosition, WirePosition);
 
 #[derive(Serialize, Deserialize)]
-struct WireFinding {
+pub(crate) struct WireFinding {
     rule: String,
     level: Level,
     path: String,
@@ -346,7 +344,7 @@ fn region((start, end): WireRegion) -> Region {
 }
 
 impl WireFinding {
-    fn from_finding(f: &Finding) -> WireFinding {
+    pub(crate) fn from_finding(f: &Finding) -> WireFinding {
         WireFinding {
             rule: f.rule.clone(),
             level: f.level,
@@ -467,7 +465,7 @@ pub fn keeps_reason(reason: &NotAnalysed) -> bool {
     wire_reason(reason).is_some()
 }
 
-fn wire_reason(reason: &NotAnalysed) -> Option<WireNotAnalysed> {
+pub(crate) fn wire_reason(reason: &NotAnalysed) -> Option<WireNotAnalysed> {
     Some(match reason.clone() {
         NotAnalysed::Syntax {
             line,
@@ -501,7 +499,7 @@ fn wire_reason(reason: &NotAnalysed) -> Option<WireNotAnalysed> {
     })
 }
 
-fn reason_of(reason: WireNotAnalysed) -> NotAnalysed {
+pub(crate) fn reason_of(reason: WireNotAnalysed) -> NotAnalysed {
     match reason {
         WireNotAnalysed::Syntax {
             line,
@@ -530,14 +528,14 @@ fn reason_of(reason: WireNotAnalysed) -> NotAnalysed {
     }
 }
 
-fn findings_of(findings: Vec<WireFinding>) -> Vec<Finding> {
+pub(crate) fn findings_of(findings: Vec<WireFinding>) -> Vec<Finding> {
     findings
         .into_iter()
         .map(WireFinding::into_finding)
         .collect()
 }
 
-fn wire_suppressed(suppressed: &[Suppressed]) -> Vec<(WireFinding, bool)> {
+pub(crate) fn wire_suppressed(suppressed: &[Suppressed]) -> Vec<(WireFinding, bool)> {
     suppressed
         .iter()
         .map(|s| {
@@ -549,7 +547,7 @@ fn wire_suppressed(suppressed: &[Suppressed]) -> Vec<(WireFinding, bool)> {
         .collect()
 }
 
-fn suppressed_of(suppressed: Vec<(WireFinding, bool)>) -> Vec<Suppressed> {
+pub(crate) fn suppressed_of(suppressed: Vec<(WireFinding, bool)>) -> Vec<Suppressed> {
     suppressed
         .into_iter()
         .map(|(finding, external)| Suppressed {
@@ -563,181 +561,19 @@ fn suppressed_of(suppressed: Vec<(WireFinding, bool)>) -> Vec<Suppressed> {
         .collect()
 }
 
-fn wire_test_modules(modules: &[TestModule]) -> Vec<WireTestModule> {
+/// A `#[cfg(test)] mod` item: (name, `#[path]`).
+pub(crate) type WireTestModule = (String, Option<String>);
+
+pub(crate) fn wire_test_modules(modules: &[TestModule]) -> Vec<WireTestModule> {
     modules
         .iter()
         .map(|m| (m.name.clone(), m.path.clone()))
         .collect()
 }
 
-fn test_modules_of(modules: Vec<WireTestModule>) -> Vec<TestModule> {
+pub(crate) fn test_modules_of(modules: Vec<WireTestModule>) -> Vec<TestModule> {
     modules
         .into_iter()
         .map(|(name, path)| TestModule { name, path })
         .collect()
-}
-
-/// A unit's outcome after its join, as the run folds it: its files' counts, the bytes read, the
-/// findings suppressed, the files kept (with findings, or not analysed; their candidates
-/// decided) and the `#[cfg(test)] mod` items its loose files declare.
-#[derive(Debug, Default)]
-pub struct UnitOutcome {
-    pub counts: FileCounts,
-    pub bytes: u64,
-    pub suppressed: usize,
-    pub kept: Vec<FileResult>,
-    pub test_modules: Vec<(PathBuf, Vec<TestModule>)>,
-}
-
-/// A unit's entry: under its name, with the fingerprint of all its inputs as both its digest and
-/// its context (see `run.rs`'s `UnitKey`).
-pub fn lookup_unit(cache: &Cache, unit: &str, inputs: &Fingerprint) -> Option<UnitOutcome> {
-    let (wire, _) =
-        cache.lookup_key::<WireUnit>(Kind::Unit, unit, inputs, None, Some(&inputs.0))?;
-    wire.into_outcome(unit)
-}
-
-/// Stores a unit's outcome (not when a kept file's outcome is one the cache does not keep, or
-/// its path is not UTF-8).
-pub fn store_unit(cache: &Cache, unit: &str, inputs: &Fingerprint, outcome: &UnitOutcome) {
-    if let Some(wire) = WireUnit::from_outcome(outcome) {
-        let no_stamp = Stamp {
-            size: 0,
-            mtime_ns: 0,
-        };
-        cache.store_key(
-            Kind::Unit,
-            unit.to_owned(),
-            inputs,
-            no_stamp,
-            false,
-            &inputs.0,
-            &wire,
-        );
-    }
-}
-
-#[derive(Serialize, Deserialize)]
-struct WireUnit {
-    scanned: usize,
-    analysed: usize,
-    prefiltered: usize,
-    exempt: Vec<(Exempt, usize)>,
-    test_reasons: Vec<(TestReason, usize)>,
-    left_out_in_tools: usize,
-    bytes: u64,
-    suppressed: usize,
-    kept: Vec<WireKept>,
-    /// (declaring file, its `#[cfg(test)] mod` items).
-    test_modules: Vec<(String, Vec<WireTestModule>)>,
-}
-
-/// A `#[cfg(test)] mod` item: (name, `#[path]`).
-type WireTestModule = (String, Option<String>);
-
-/// A kept file of a unit: its unit is the entry's.
-#[derive(Serialize, Deserialize)]
-struct WireKept {
-    path: String,
-    display: String,
-    /// `Analysed` or `NotAnalysed` (no other outcome is kept).
-    outcome: WireOutcome,
-    prefiltered: bool,
-    suppressed: Vec<(WireFinding, bool)>,
-    digest: Option<FileDigest>,
-}
-
-impl WireUnit {
-    fn from_outcome(o: &UnitOutcome) -> Option<WireUnit> {
-        let kept = o
-            .kept
-            .iter()
-            .map(|r| {
-                let outcome = match &r.outcome {
-                    RunOutcome::Analysed { findings } => WireOutcome::Analysed(
-                        findings.iter().map(WireFinding::from_finding).collect(),
-                    ),
-                    RunOutcome::NotAnalysed(reason) => {
-                        WireOutcome::NotAnalysed(wire_reason(reason)?)
-                    }
-                    RunOutcome::Exempt(_) => return None,
-                };
-                // Decided before the unit's outcome is kept.
-                if !r.candidates.is_empty() {
-                    return None;
-                }
-                Some(WireKept {
-                    path: r.path.to_str()?.to_owned(),
-                    display: r.display.clone(),
-                    outcome,
-                    prefiltered: r.prefiltered,
-                    suppressed: wire_suppressed(&r.suppressed),
-                    digest: r.digest,
-                })
-            })
-            .collect::<Option<Vec<_>>>()?;
-        let test_modules = o
-            .test_modules
-            .iter()
-            .map(|(path, modules)| Some((path.to_str()?.to_owned(), wire_test_modules(modules))))
-            .collect::<Option<Vec<_>>>()?;
-        let c = &o.counts;
-        Some(WireUnit {
-            scanned: c.scanned,
-            analysed: c.analysed,
-            prefiltered: c.prefiltered,
-            exempt: c.exempt.iter().map(|(e, n)| (*e, *n)).collect(),
-            test_reasons: c.test_reasons.iter().map(|(r, n)| (*r, *n)).collect(),
-            left_out_in_tools: c.left_out_in_tools,
-            bytes: o.bytes,
-            suppressed: o.suppressed,
-            kept,
-            test_modules,
-        })
-    }
-
-    /// None for a kept file of an outcome never stored (see `from_outcome`): a bad entry.
-    fn into_outcome(self, unit: &str) -> Option<UnitOutcome> {
-        let kept = self
-            .kept
-            .into_iter()
-            .map(|k| {
-                let outcome = match k.outcome {
-                    WireOutcome::NotAnalysed(reason) => RunOutcome::NotAnalysed(reason_of(reason)),
-                    WireOutcome::Analysed(findings) => RunOutcome::Analysed {
-                        findings: findings_of(findings),
-                    },
-                    WireOutcome::Generated | WireOutcome::TestNamed => return None,
-                };
-                Some(FileResult {
-                    path: PathBuf::from(k.path),
-                    display: k.display,
-                    outcome,
-                    prefiltered: k.prefiltered,
-                    suppressed: suppressed_of(k.suppressed),
-                    digest: k.digest,
-                    candidates: Vec::new(),
-                    unit: unit.to_owned(),
-                })
-            })
-            .collect::<Option<Vec<_>>>()?;
-        Some(UnitOutcome {
-            counts: FileCounts {
-                scanned: self.scanned,
-                analysed: self.analysed,
-                prefiltered: self.prefiltered,
-                exempt: self.exempt.into_iter().collect(),
-                test_reasons: self.test_reasons.into_iter().collect(),
-                left_out_in_tools: self.left_out_in_tools,
-            },
-            bytes: self.bytes,
-            suppressed: self.suppressed,
-            kept,
-            test_modules: self
-                .test_modules
-                .into_iter()
-                .map(|(path, modules)| (PathBuf::from(path), test_modules_of(modules)))
-                .collect(),
-        })
-    }
 }

@@ -100,6 +100,12 @@ pub struct Stamp {
 }
 
 impl Stamp {
+    /// The stamp of an entry that stands for no one file (a unit's outcome): never trusted.
+    pub const NONE: Stamp = Stamp {
+        size: 0,
+        mtime_ns: 0,
+    };
+
     pub fn size(&self) -> u64 {
         self.size
     }
