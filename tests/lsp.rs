@@ -795,13 +795,14 @@ fn code_actions(
     range: &Value,
     diagnostics: &[&Value],
 ) -> Vec<Value> {
+    code_actions_in(client, uri, range, json!({ "diagnostics": diagnostics }))
+}
+
+/// The code actions at `range` for the request's `context`.
+fn code_actions_in(client: &mut Client, uri: &str, range: &Value, context: Value) -> Vec<Value> {
     let answer = client.request(
         "textDocument/codeAction",
-        json!({
-            "textDocument": { "uri": uri },
-            "range": range,
-            "context": { "diagnostics": diagnostics },
-        }),
+        json!({ "textDocument": { "uri": uri }, "range": range, "context": context }),
     );
     answer["result"]
         .as_array()
@@ -809,16 +810,23 @@ fn code_actions(
         .clone()
 }
 
-#[test]
-fn a_findings_fix_is_a_quick_fix_that_leaves_the_buffer_clean() {
+/// A one-file package `fixable` holding `text` as its `src/main.rs`, and a server on it.
+fn fixable_package(text: &str) -> (tempfile::TempDir, std::path::PathBuf, String, Client) {
     let dir = tempfile::tempdir().expect("temp dir");
     let root = dir.path().join("fixable");
     std::fs::create_dir_all(root.join("src")).expect("src");
     std::fs::write(root.join("Cargo.toml"), FIXABLE_MANIFEST).expect("manifest");
     let main = root.join("src/main.rs");
-    std::fs::write(&main, FIXABLE).expect("main.rs");
+    std::fs::write(&main, text).expect("main.rs");
     let uri = uri_of(&main);
-    let mut client = Client::start(&root);
+    let client = Client::start(&root);
+    (dir, main, uri, client)
+}
+
+#[test]
+fn a_findings_fix_is_a_quick_fix_that_leaves_the_buffer_clean() {
+    let (_dir, main, uri, mut client) = fixable_package(FIXABLE);
+    let root = main.parent().and_then(|src| src.parent()).expect("root");
     client.initialize(false);
     client.open(&uri, FIXABLE);
     let published = client.diagnostics(&uri);
@@ -933,30 +941,20 @@ async fn main() {
 
 /// The code actions of `kinds` (the `only` of the request) anywhere in the document.
 fn code_actions_of_kinds(client: &mut Client, uri: &str, kinds: &[&str]) -> Vec<Value> {
-    let answer = client.request(
-        "textDocument/codeAction",
-        json!({
-            "textDocument": { "uri": uri },
-            "range": { "start": { "line": 0, "character": 0 }, "end": { "line": 0, "character": 0 } },
-            "context": { "diagnostics": [], "only": kinds },
-        }),
-    );
-    answer["result"]
-        .as_array()
-        .unwrap_or_else(|| panic!("actions in {answer}"))
-        .clone()
+    let start =
+        json!({ "start": { "line": 0, "character": 0 }, "end": { "line": 0, "character": 0 } });
+    code_actions_in(
+        client,
+        uri,
+        &start,
+        json!({ "diagnostics": [], "only": kinds }),
+    )
 }
 
 #[test]
 fn fix_all_applies_every_safe_fix_of_the_document_as_fix_on_save_asks() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let root = dir.path().join("fixable");
-    std::fs::create_dir_all(root.join("src")).expect("src");
-    std::fs::write(root.join("Cargo.toml"), FIXABLE_MANIFEST).expect("manifest");
-    let main = root.join("src/main.rs");
-    std::fs::write(&main, TWO_SAFE_FIXES).expect("main.rs");
-    let uri = uri_of(&main);
-    let mut client = Client::start(&root);
+    let (_dir, main, uri, mut client) = fixable_package(TWO_SAFE_FIXES);
+    let root = main.parent().and_then(|src| src.parent()).expect("root");
     let init = client.initialize(false);
     assert!(
         init["result"]["capabilities"]["codeActionProvider"]["codeActionKinds"]

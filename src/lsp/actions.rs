@@ -99,13 +99,7 @@ pub fn fix_all_action<'f>(
             }
         }
     }
-    let edits = edits
-        .into_iter()
-        .map(|(bytes, text)| {
-            let range = LspRange::new(index.position(bytes.start), index.position(bytes.end));
-            TextEdit::new(range, text.to_owned())
-        })
-        .collect();
+    let edits = text_edits(edits.into_iter(), index);
     let noun = if applied.applied == 1 { "fix" } else { "fixes" };
     Some(CodeAction {
         title: format!(
@@ -176,14 +170,24 @@ pub fn replacements_action(
     uri: &Uri,
     preferred: bool,
 ) -> CodeAction {
-    let edits = replacements
-        .iter()
+    let edits = text_edits(
+        replacements.iter().map(|(r, t)| (r.clone(), t.as_str())),
+        index,
+    );
+    edit_action(title, uri, edits, diagnostic, preferred)
+}
+
+/// Byte-range replacements of the document `index` covers, as LSP edits (UTF-16 positions).
+fn text_edits<'t>(
+    replacements: impl Iterator<Item = (Range<usize>, &'t str)>,
+    index: &Utf16Index<'_>,
+) -> Vec<TextEdit> {
+    replacements
         .map(|(bytes, text)| {
             let range = LspRange::new(index.position(bytes.start), index.position(bytes.end));
-            TextEdit::new(range, text.clone())
+            TextEdit::new(range, text.to_owned())
         })
-        .collect();
-    edit_action(title, uri, edits, diagnostic, preferred)
+        .collect()
 }
 
 /// A quick fix that applies `edits` to the document `uri`, attached to `diagnostic`.
