@@ -826,7 +826,6 @@ fn fixable_package(text: &str) -> (tempfile::TempDir, std::path::PathBuf, String
 #[test]
 fn a_findings_fix_is_a_quick_fix_that_leaves_the_buffer_clean() {
     let (_dir, main, uri, mut client) = fixable_package(FIXABLE);
-    let root = main.parent().and_then(|src| src.parent()).expect("root");
     client.initialize(false);
     client.open(&uri, FIXABLE);
     let published = client.diagnostics(&uri);
@@ -899,17 +898,7 @@ fn a_findings_fix_is_a_quick_fix_that_leaves_the_buffer_clean() {
     );
 
     // The editor's edits are the command line's: `--unsafe-fixes` writes the same text.
-    let cli = Command::new(env!("CARGO_BIN_EXE_cargo-backpressure"))
-        .current_dir(&root)
-        .args(["--unsafe-fixes", "--no-cache"])
-        .output()
-        .expect("cli runs");
-    assert!(
-        cli.status.success(),
-        "{}",
-        String::from_utf8_lossy(&cli.stderr)
-    );
-    assert_eq!(std::fs::read_to_string(&main).expect("main.rs"), fixed);
+    assert_cli_writes(&main, "--unsafe-fixes", 0, &fixed);
 }
 
 const TWO_SAFE_FIXES: &str = r#"use tokio::net::{TcpListener, TcpStream};
@@ -954,7 +943,6 @@ fn code_actions_of_kinds(client: &mut Client, uri: &str, kinds: &[&str]) -> Vec<
 #[test]
 fn fix_all_applies_every_safe_fix_of_the_document_as_fix_on_save_asks() {
     let (_dir, main, uri, mut client) = fixable_package(TWO_SAFE_FIXES);
-    let root = main.parent().and_then(|src| src.parent()).expect("root");
     let init = client.initialize(false);
     assert!(
         init["result"]["capabilities"]["codeActionProvider"]["codeActionKinds"]
@@ -1009,17 +997,25 @@ fn fix_all_applies_every_safe_fix_of_the_document_as_fix_on_save_asks() {
         Vec::<Value>::new()
     );
 
-    // The editor's edits are the command line's: `--fix` writes the same text.
+    // The editor's edits are the command line's: `--fix` writes the same text (and exits 1: the
+    // unsafe fix's finding is left).
+    assert_cli_writes(&main, "--fix", 1, &fixed);
+}
+
+/// Runs the command line with `fix` (`--fix`, `--unsafe-fixes`) in the package of `main`, and
+/// checks its exit code and that it wrote `expected` there.
+fn assert_cli_writes(main: &Path, fix: &str, code: i32, expected: &str) {
+    let root = main.parent().and_then(|src| src.parent()).expect("root");
     let cli = Command::new(env!("CARGO_BIN_EXE_cargo-backpressure"))
-        .current_dir(&root)
-        .args(["--fix", "--no-cache"])
+        .current_dir(root)
+        .args([fix, "--no-cache"])
         .output()
         .expect("cli runs");
     assert_eq!(
         cli.status.code(),
-        Some(1),
+        Some(code),
         "{}",
         String::from_utf8_lossy(&cli.stderr)
     );
-    assert_eq!(std::fs::read_to_string(&main).expect("main.rs"), fixed);
+    assert_eq!(std::fs::read_to_string(main).expect("main.rs"), expected);
 }
