@@ -58,7 +58,7 @@ cache="$work/cache"
 measure "linter, cache cold" "$bin" "$focus" --threads "$threads" --cache-dir "$cache" --stats --format short -o "$work/cold.txt"
 measure "linter, cache warm" "$bin" "$focus" --threads "$threads" --cache-dir "$cache" --stats --format short -o "$work/warm.txt"
 measure "linter, cache warm (again)" "$bin" "$focus" --threads "$threads" --cache-dir "$cache" --stats --format short -o "$work/warm2.txt"
-touched=$(find "$focus" -path '*/src/lib.rs' | sort | head -1)
+touched=$(find "$focus" -path '*/src/lib.rs' | sort | sed -n 1p)  # not head: under pipefail, sort's SIGPIPE would end the script
 cp -p "$touched" "$work/touched.orig"
 restore() { cat "$work/touched.orig" >"$touched"; touch -r "$work/touched.orig" "$touched"; }
 trap 'restore; rm -rf "$work"' EXIT
