@@ -286,11 +286,13 @@ impl CrateModel {
         let mut package_dirs: Vec<PathBuf> = Vec::new();
         let mut package_index: HashMap<PathBuf, usize> = HashMap::new();
         let mut seen_dirs: HashSet<PathBuf> = HashSet::new();
+        let mut walked = HashSet::new();
         for file in files {
             let path = normalise(&model.cwd, file);
             let Some(dir) = path.parent() else {
                 continue;
             };
+            walked.insert(path.clone());
             if !seen_dirs.insert(dir.to_path_buf()) {
                 continue;
             }
@@ -341,7 +343,8 @@ impl CrateModel {
             .map(|shell| {
                 let tree = match &shell.targets {
                     Some(targets) => {
-                        module_tree(&shell.dir, targets, shell.lib_name.as_deref(), cache)
+                        let files = Files { walked: &walked };
+                        module_tree(&shell.dir, targets, shell.lib_name.as_deref(), cache, files)
                     }
                     None => Tree::default(),
                 };
@@ -1205,6 +1208,7 @@ fn module_tree(
     targets: &[(PathBuf, RootKind)],
     lib_name: Option<&str>,
     cache: Option<&Cache>,
+    files: Files,
 ) -> Tree {
     let mut scans: HashMap<PathBuf, scan::FileMods> = HashMap::new();
     let mut listeners: HashMap<PathBuf, &'static str> = HashMap::new();
@@ -1288,7 +1292,7 @@ fn module_tree(
                 roles.entry(node.0.clone()).or_insert(role);
                 let first_child = next.len();
                 let here = module_paths.get(&node.0).cloned().unwrap_or_default();
-                for (child, decl) in children(node, mods, follow_test) {
+                for (child, decl) in children(node, mods, follow_test, files) {
                     module_paths.entry(child.0.clone()).or_insert_with(|| {
                         let mut m = here.clone();
                         if let Some(decl) = decl {
@@ -1324,7 +1328,7 @@ fn module_tree(
         .collect();
     let production_listener =
         |p: &PathBuf| listeners.contains_key(p) && roles.get(p) == Some(&Role::Production);
-    let tool_only = tool_only(targets, &scans, &production_listener, &name_lib);
+    let tool_only = tool_only(targets, &scans, &production_listener, &name_lib, files);
     let listener = listeners
         .iter()
         .filter(|(p, _)| production_listener(p))
@@ -1359,6 +1363,7 @@ fn children<'m>(
     node: &Node,
     mods: &'m scan::FileMods,
     follow_test: bool,
+    files: Files,
 ) -> Vec<(Node, Option<&'m scan::ModDecl>)> {
     let (path, owns_folder) = node;
     let mut next = Vec::new();
@@ -1372,7 +1377,7 @@ fn children<'m>(
             continue;
         }
         next.extend(
-            resolve(path, *owns_folder, decl)
+            resolve(path, *owns_folder, decl, files)
                 .into_iter()
                 .map(|child| (child, Some(decl))),
         );
@@ -1382,7 +1387,7 @@ fn children<'m>(
     if let Some(here) = path.parent() {
         for included in &mods.includes {
             let file = normalise(here, Path::new(included));
-            if file.is_file() {
+            if files.is_file(&file) {
                 next.push(((file, true), None));
             }
         }
@@ -1392,7 +1397,11 @@ fn children<'m>(
 
 /// The production files of one target root (ungated declarations only), from the files the
 /// production pass already read.
-fn production_reach(root: &Path, scans: &HashMap<PathBuf, scan::FileMods>) -> HashSet<PathBuf> {
+fn production_reach(
+    root: &Path,
+    scans: &HashMap<PathBuf, scan::FileMods>,
+    files: Files,
+) -> HashSet<PathBuf> {
     let mut reached = HashSet::new();
     let mut stack: Vec<Node> = vec![(root.to_path_buf(), true)];
     while let Some(node) = stack.pop() {
@@ -1403,7 +1412,7 @@ fn production_reach(root: &Path, scans: &HashMap<PathBuf, scan::FileMods>) -> Ha
             continue;
         }
         stack.extend(
-            children(&node, mods, false)
+            children(&node, mods, false, files)
                 .into_iter()
                 .map(|(child, _)| child),
         );
@@ -1421,23 +1430,24 @@ fn tool_only(
     scans: &HashMap<PathBuf, scan::FileMods>,
     listens: &dyn Fn(&PathBuf) -> bool,
     name_lib: &HashSet<PathBuf>,
+    files: Files,
 ) -> HashSet<PathBuf> {
     let library: HashSet<PathBuf> = targets
         .iter()
         .filter(|(_, k)| *k == RootKind::Library)
-        .flat_map(|(root, _)| production_reach(root, scans))
+        .flat_map(|(root, _)| production_reach(root, scans, files))
         .collect();
     let library_listens = library.iter().any(listens);
     let mut tool = HashSet::new();
     let mut serving = HashSet::new();
     for (root, _) in targets.iter().filter(|(_, k)| *k == RootKind::Binary) {
-        let files = production_reach(root, scans);
-        let serves = files.iter().any(listens)
-            || (library_listens && files.iter().any(|f| name_lib.contains(f)));
+        let reached = production_reach(root, scans, files);
+        let serves = reached.iter().any(listens)
+            || (library_listens && reached.iter().any(|f| name_lib.contains(f)));
         if serves {
-            serving.extend(files);
+            serving.extend(reached);
         } else {
-            tool.extend(files.into_iter().filter(|f| !library.contains(f)));
+            tool.extend(reached.into_iter().filter(|f| !library.contains(f)));
         }
     }
     tool.retain(|f| !serving.contains(f));
@@ -1552,7 +1562,7 @@ type ReadFile = (
 );
 
 /// The files a `mod` declaration names, as rustc finds them (several with `cfg_attr` paths).
-fn resolve(parent: &Path, owns_folder: bool, decl: &scan::ModDecl) -> Vec<Node> {
+fn resolve(parent: &Path, owns_folder: bool, decl: &scan::ModDecl, files: Files) -> Vec<Node> {
     let (Some(here), Some(stem)) = (parent.parent(), parent.file_stem()) else {
         return Vec::new();
     };
@@ -1575,19 +1585,40 @@ fn resolve(parent: &Path, owns_folder: bool, decl: &scan::ModDecl) -> Vec<Node> 
         .paths
         .iter()
         .map(|p| (normalise(&from, Path::new(p)), true))
-        .filter(|(f, _)| f.is_file())
+        .filter(|(f, _)| files.is_file(f))
         .collect();
     if !out.is_empty() {
         return out;
     }
     let flat = base.join(format!("{}.rs", decl.name));
     let nested = base.join(&decl.name).join("mod.rs");
-    if flat.is_file() {
+    // The walk's list answers without a system call; only when it names neither file is the
+    // file system asked (both existing is rustc's E0761, so the order of the checks is moot).
+    let walked = |f: &Path| files.walked.contains(f);
+    if walked(&flat) {
+        out.push((flat, false));
+    } else if walked(&nested) {
+        out.push((nested, true));
+    } else if flat.is_file() {
         out.push((flat, false));
     } else if nested.is_file() {
         out.push((nested, true));
     }
     out
+}
+
+/// Which paths are files, for resolving `mod` declarations: those the walk listed, without a
+/// system call; any other is asked of the file system (a `#[path]` or an included file outside
+/// the walk, a package read only for its dependents, a module the walk's ignore rules skipped).
+#[derive(Clone, Copy)]
+struct Files<'w> {
+    walked: &'w HashSet<PathBuf>,
+}
+
+impl Files<'_> {
+    fn is_file(&self, path: &Path) -> bool {
+        self.walked.contains(path) || path.is_file()
+    }
 }
 
 /// `path` made absolute against `base`, with `.` and `..` resolved lexically (symlinks are not
