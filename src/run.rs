@@ -590,11 +590,13 @@ fn lint_unit(
     let mut side = std::mem::take(&mut tally.side);
     side.prefiltered.append(&mut tally.lint_prefiltered);
     let summaries = side.summaries.len();
-    let join = join_summaries(engine, levels, model, options, &tally.kept, side, cache);
+    let (join, read_dependents) =
+        join_summaries(engine, levels, model, options, &tally.kept, side, cache);
     decide_candidates(&mut tally.kept, &join);
     phases.add("join and decide", clock, summaries, 0);
     match unit_key {
-        Some(key) if key.trusted => {
+        // An outcome that files of other members decided depends on more than its inputs.
+        Some(key) if key.trusted && !read_dependents => {
             let outcome = tally.into_unit();
             unit_cache::store_unit(key.cache, &key.unit, &key.inputs, &outcome);
             Tally::from_unit(outcome)
@@ -793,6 +795,10 @@ enum Pass<'w> {
     /// A linted file the prefilter skipped: linted now if it names one of `words` (functions
     /// with a summarised fact): a call to one may be a finding.
     Relint(&'w Mentions),
+    /// A file of a workspace member that links the library of the unit being joined (its
+    /// library name and unit): parsed if it names one of `words`, for its summary, with its
+    /// calls into that library keyed as the library's functions. Never cached.
+    Dependent(&'w Mentions, &'w (String, String)),
 }
 
 /// Analyses one file for `pass`. With a cache, the first pass's outcome of a file is kept, and so
@@ -808,7 +814,10 @@ fn analyse_file(
     cache: Option<&Cache>,
 ) -> Analysed {
     let display = display_path(&file.path, &options.base_dir);
-    let place = model.place(&file.path);
+    let mut place = model.place(&file.path);
+    if let Pass::Dependent(_, foreign) = pass {
+        place.foreign = Some(foreign.clone());
+    }
     let done = |outcome, bytes| Analysed::new(&file.path, &display, &place.unit, outcome, bytes);
     let (role, crate_info) = match placement(model, &file.path, options) {
         Placed::Skip(exempt, test_reason) => {
@@ -821,7 +830,7 @@ fn analyse_file(
     };
     // A crate mate's summary (only when the run names some files) is not kept.
     let cached = cache
-        .filter(|_| !matches!(pass, Pass::Summarise))
+        .filter(|_| !matches!(pass, Pass::Summarise | Pass::Dependent(..)))
         .map(|cache| {
             Cached::new(
                 cache,
@@ -837,7 +846,7 @@ fn analyse_file(
         });
     let (which, words) = match pass {
         Pass::Relint(words) => (Which::Later("relint"), Some(words)),
-        Pass::Reparse(words) => (Which::Later("reparse"), Some(words)),
+        Pass::Reparse(words) | Pass::Dependent(words, _) => (Which::Later("reparse"), Some(words)),
         Pass::Lint | Pass::Summarise => (Which::First, None),
     };
     if let Some(c) = &cached {
@@ -1295,7 +1304,7 @@ fn analyse_text(
     if !options.include_generated && test_code::is_generated(text) {
         return done(Outcome::Exempt(Exempt::Generated));
     }
-    if let Pass::Reparse(words) | Pass::Relint(words) = pass {
+    if let Pass::Reparse(words) | Pass::Relint(words) | Pass::Dependent(words, _) = pass {
         if !words.matches(text) {
             let mut waiting = done(Outcome::Analysed {
                 findings: Vec::new(),
@@ -1305,7 +1314,12 @@ fn analyse_text(
         }
     }
     let analysis = catch_unwind(AssertUnwindSafe(|| {
-        if explicit || matches!(pass, Pass::Reparse(_) | Pass::Relint(_)) {
+        if explicit
+            || matches!(
+                pass,
+                Pass::Reparse(_) | Pass::Relint(_) | Pass::Dependent(..)
+            )
+        {
             engine.analyze_parsed_at(text, crate_info, place)
         } else {
             engine.analyze_at(text, crate_info, place)
@@ -1320,7 +1334,10 @@ fn analyse_text(
             summary,
         })) => {
             let summary = (!prefiltered).then(|| resolve_summary(summary, text, display, place));
-            if matches!(pass, Pass::Summarise | Pass::Reparse(_)) {
+            if matches!(
+                pass,
+                Pass::Summarise | Pass::Reparse(_) | Pass::Dependent(..)
+            ) {
                 let mut side = done(Outcome::Analysed {
                     findings: Vec::new(),
                 });
@@ -1526,6 +1543,7 @@ fn resolve_summary(
                 callee: c.callee,
                 under_timeout: c.under_timeout,
                 pace: c.pace,
+                args: c.args,
                 at: site(c.range),
             })
             .collect(),
@@ -1653,7 +1671,7 @@ fn join_summaries(
     kept: &[FileResult],
     side: SideTally,
     cache: Option<&Cache>,
-) -> Join {
+) -> (Join, bool) {
     let SideTally {
         mut summaries,
         prefiltered,
@@ -1672,7 +1690,7 @@ fn join_summaries(
     summaries.retain(|s| units.contains(s.unit.as_str()));
     let mut join = Join::new(summaries);
     if pending.is_empty() {
-        return join;
+        return (join, false);
     }
     // Each unit's function names (lexical), from any of its files.
     let fn_names: HashMap<&str, std::sync::Arc<crate::engine::summary::NameSet>> = kept
@@ -1721,6 +1739,23 @@ fn join_summaries(
                         targets.iter().flat_map(|(keys, _)| keys.clone()).collect(),
                         false,
                     )
+                }
+                // The functions whose callers give the address, and the connect's own function
+                // (for the callers that bound it).
+                Condition::RemotePeer { params, and } => {
+                    if !decision.holds || (decision.also.is_some() && decision.evidence.is_some()) {
+                        continue;
+                    }
+                    let prefix = format!("{unit}#");
+                    let mut start: Vec<String> = join
+                        .open_address_functions(unit, params)
+                        .into_iter()
+                        .filter_map(|k| k.strip_prefix(&prefix).map(str::to_owned))
+                        .collect();
+                    if let Some(Condition::SomeCallerUnguarded { function }) = and.as_deref() {
+                        start.push(function.clone());
+                    }
+                    (start, true)
                 }
                 // A function that returns a client builder names the client library: its file
                 // was parsed.
@@ -1809,7 +1844,94 @@ fn join_summaries(
         waiting = side.prefiltered;
         waiting.sort();
     }
-    join
+    let read_dependents = read_dependents(engine, levels, model, options, &pending, &mut join);
+    (join, read_dependents)
+}
+
+/// Reads, for the candidates whose peer's address comes from callers out of view
+/// ([`Condition::RemotePeer`]), the files of the workspace members that link the unit's library
+/// and name one of the functions that give the address (and, each round, the callers whose own
+/// parameters they pass on). Returns whether any was read.
+fn read_dependents(
+    engine: &Engine,
+    levels: &Levels,
+    model: &CrateModel,
+    options: &RunOptions,
+    pending: &[(&str, &Condition)],
+    join: &mut Join,
+) -> bool {
+    let open = |join: &Join| -> Vec<(String, String)> {
+        let mut keys = Vec::new();
+        for (unit, condition) in pending {
+            let Condition::RemotePeer { params, .. } = condition else {
+                continue;
+            };
+            let decision = join.decide(unit, condition);
+            if !decision.holds || decision.also.is_some() {
+                continue;
+            }
+            for key in join.open_address_functions(unit, params) {
+                keys.push((unit.to_string(), key));
+            }
+        }
+        keys
+    };
+    let first = open(join);
+    let Some(unit) = first.first().map(|(u, _)| u.clone()) else {
+        return false;
+    };
+    let Some((lib, mut waiting)) = model.dependent_files(&unit) else {
+        return false;
+    };
+    let foreign = (lib, unit);
+    let mut asked: BTreeSet<(Vec<String>, String)> = BTreeSet::new();
+    let mut read = false;
+    let mut keys = first;
+    for _ in 0..MAX_SUMMARY_ROUNDS {
+        if waiting.is_empty() {
+            break;
+        }
+        let wanted: BTreeSet<(Vec<String>, String)> = keys
+            .iter()
+            .filter_map(|(_, key)| key.split_once('#').map(|(_, k)| k))
+            .filter(|k| !k.starts_with("<?>::"))
+            .map(|k| mention_of(k, true))
+            .collect();
+        let fresh: Vec<(Vec<String>, String)> = wanted.difference(&asked).cloned().collect();
+        if fresh.is_empty() {
+            break;
+        }
+        let mut groups: BTreeMap<Vec<String>, BTreeSet<String>> = BTreeMap::new();
+        for (context, name) in &fresh {
+            groups
+                .entry(context.clone())
+                .or_default()
+                .insert(name.clone());
+        }
+        asked.extend(fresh);
+        let words = Mentions::new(groups);
+        let side = waiting
+            .par_iter()
+            .map(|path| {
+                let file = SourceFile {
+                    path: path.clone(),
+                    explicit: false,
+                };
+                let pass = Pass::Dependent(&words, &foreign);
+                analyse_file(engine, levels, model, &file, options, pass, None)
+            })
+            .fold(SideTally::default, |mut side, a| {
+                side.add(a.summary, a.prefiltered_at);
+                side
+            })
+            .reduce(SideTally::default, SideTally::merge);
+        read |= side.prefiltered.len() < waiting.len();
+        join.add(side.summaries);
+        waiting = side.prefiltered;
+        waiting.sort();
+        keys = open(join);
+    }
+    read
 }
 
 /// What a file must mention to hold a call to `key` (`call`) or its definition: its name, and
@@ -1876,6 +1998,14 @@ fn decide_file(result: &mut FileResult, join: &Join) {
             findings[at].labels.push(Label {
                 region: evidence.region,
                 message: evidence_message,
+                path,
+            });
+        }
+        if let Some((evidence, message)) = decision.also {
+            let path = (*evidence.path != *result.display).then(|| evidence.path.to_string());
+            findings[at].labels.push(Label {
+                region: evidence.region,
+                message,
                 path,
             });
         }

@@ -152,3 +152,24 @@ fn text_output_names_a_label_of_another_file_in_a_note() {
         "{text}"
     );
 }
+
+#[test]
+fn a_connect_to_a_constructor_field_is_judged_by_the_callers_in_another_member() {
+    // `LinkClient`'s address is loopback at every call in the cli member (through `Facade::new`
+    // and the cli's own `status(addr)`): quiet. `Relay` is also given a remote host, `Upstream`
+    // an environment variable: each names the call that gives it.
+    let case = common::repo_root().join("fixtures/connect-without-timeout/loopback-members");
+    for args in [&["."][..], &["daemon/src/relay.rs"][..], &["daemon"][..]] {
+        let found = labelled(&case, args);
+        let at = |path: &str| found.iter().find(|(p, _, _)| p == path);
+        assert!(at("daemon/src/link.rs").is_none(), "{args:?}: {found:?}");
+        let relay = at("daemon/src/relay.rs").unwrap_or_else(|| panic!("{args:?}: {found:?}"));
+        assert!(
+            relay
+                .2
+                .iter()
+                .any(|(p, l, m)| p == "cli/src/main.rs" && *l == 18 && m.contains("not visibly")),
+            "{args:?}: the remote caller is not named: {relay:?}"
+        );
+    }
+}

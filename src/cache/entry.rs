@@ -14,7 +14,9 @@ use crate::diag::{
     Applicability, Confidence, Edit, Finding, Fix, Label, Level, NotAnalysed, Position, Region,
     Suppressed, SuppressedBy,
 };
-use crate::engine::summary::{CallPace, CallSite, FactKind, FileSummary, Pending, Place, Site};
+use crate::engine::summary::{
+    AddrShape, CallPace, CallSite, FactKind, FileSummary, Pending, Place, Site,
+};
 use crate::engine::{Engine, TestModule};
 use crate::manifest::CrateInfo;
 
@@ -213,8 +215,16 @@ struct WireEntry {
 }
 
 /// A file's summary; every site is in the file itself.
-/// A call site on the wire: caller, callee keys, under a timeout, how often it runs, where.
-type WireCall = (Option<String>, Vec<String>, bool, CallPace, WireRegion);
+/// A call site on the wire: caller, callee keys, under a timeout, how often it runs, the
+/// arguments that carry an address, where.
+type WireCall = (
+    Option<String>,
+    Vec<String>,
+    bool,
+    CallPace,
+    Vec<(u16, AddrShape)>,
+    WireRegion,
+);
 
 #[derive(Serialize, Deserialize)]
 struct WireSummary {
@@ -242,6 +252,7 @@ impl WireSummary {
                         c.callee.clone(),
                         c.under_timeout,
                         c.pace.clone(),
+                        c.args.clone(),
                         wire_region(&c.at.region),
                     )
                 })
@@ -266,11 +277,12 @@ impl WireSummary {
             calls: self
                 .calls
                 .into_iter()
-                .map(|(caller, callee, under_timeout, pace, r)| CallSite {
+                .map(|(caller, callee, under_timeout, pace, args, r)| CallSite {
                     caller,
                     callee,
                     under_timeout,
                     pace,
+                    args,
                     at: site(r),
                 })
                 .collect(),

@@ -430,6 +430,7 @@ impl CrateModel {
             module: Vec::new(),
             lib_name: None,
             fn_names: None,
+            foreign: None,
         };
         let Some(p) = self.package_of(&path) else {
             return loose();
@@ -440,6 +441,7 @@ impl CrateModel {
                 module: entry.module.to_vec(),
                 lib_name: p.lib_name.clone(),
                 fn_names: Some(p.fn_names.clone()),
+                foreign: None,
             },
             _ => loose(),
         }
@@ -482,6 +484,39 @@ impl CrateModel {
             .collect();
         out.sort();
         out
+    }
+
+    /// The library name of the package whose unit (see [`CrateModel::place`]) is `unit`, and the
+    /// production files of the workspace members that name it in their `[dependencies]`, in
+    /// path order: where calls into its library from other members are.
+    pub fn dependent_files(&self, unit: &str) -> Option<(String, Vec<PathBuf>)> {
+        let p = self
+            .packages
+            .iter()
+            .find(|p| !p.malformed && p.dir.display().to_string() == unit)?;
+        let lib = p.lib_name.clone()?;
+        let by_dir = self.by_dir.get_or_init(|| {
+            self.packages
+                .iter()
+                .enumerate()
+                .map(|(i, q)| (q.dir.clone(), i))
+                .collect()
+        });
+        let mut out: Vec<PathBuf> = p
+            .dependents
+            .iter()
+            .filter_map(|d| by_dir.get(d).and_then(|&i| self.packages.get(i)))
+            .filter(|q| !q.malformed)
+            .flat_map(|q| {
+                q.files
+                    .keys()
+                    .map(|key| q.dir.join(key))
+                    .filter(move |f| q.role_of(f) == Role::Production)
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        Some((lib, out))
     }
 
     /// The role of `file` and the facts of its crate.

@@ -97,6 +97,8 @@ pub struct Binding<'ast> {
     pub ty: Option<&'ast Type>,
     /// The position in a tuple pattern: `let (tx, rx) = ..` gives tx 0 and rx 1.
     pub tuple_index: Option<usize>,
+    /// Bound `mut`: a later assignment may change it.
+    pub mutable: bool,
 }
 
 /// An enclosing function (or method, or trait default method).
@@ -218,17 +220,37 @@ impl<'ast> Context<'ast> {
                     let ty = self.fns.last()?.self_type.as_ref()?;
                     return Some(vec![format!("<{ty}>::{}", segs[1])]);
                 }
-                let local = self
-                    .resolver
-                    .local_path(self.module, &self.blocks, &p.path, &self.place.module)
-                    .or_else(|| {
-                        // A binary's path into its package's library.
-                        let lib = self.place.lib_name.as_ref()?;
-                        let path = self.callee(expr)?;
-                        let mut parts = path.split("::");
-                        (parts.next() == Some(lib.as_str()))
-                            .then(|| parts.map(str::to_owned).collect::<Vec<_>>())
-                    })?;
+                let local = self.resolver.local_path(
+                    self.module,
+                    &self.blocks,
+                    &p.path,
+                    &self.place.module,
+                );
+                if let (None, Some((lib, unit))) = (&local, &self.place.foreign) {
+                    // A call into another workspace member's library, which the join of that
+                    // member reads this file for: keyed as that member's function.
+                    let foreign = self.callee(expr).and_then(|path| {
+                        let rest = path.strip_prefix(lib.as_str())?.strip_prefix("::")?;
+                        let parts: Vec<&str> = rest.split("::").collect();
+                        let mut keys = vec![super::summary::foreign_key(unit, rest)];
+                        if let [.., ty, name] = parts.as_slice() {
+                            let method = format!("<{ty}>::{name}");
+                            keys.push(super::summary::foreign_key(unit, &method));
+                        }
+                        Some(keys)
+                    });
+                    if foreign.is_some() {
+                        return foreign;
+                    }
+                }
+                let local = local.or_else(|| {
+                    // A binary's path into its package's library.
+                    let lib = self.place.lib_name.as_ref()?;
+                    let path = self.callee(expr)?;
+                    let mut parts = path.split("::");
+                    (parts.next() == Some(lib.as_str()))
+                        .then(|| parts.map(str::to_owned).collect::<Vec<_>>())
+                })?;
                 if local.is_empty() {
                     return None;
                 }
@@ -275,6 +297,11 @@ impl<'ast> Context<'ast> {
             }
             _ => None,
         }
+    }
+
+    /// The file's module path in its crate (for the keys of the summaries).
+    pub fn module_path(&self) -> &[String] {
+        &self.place.module
     }
 
     /// The summary key of the innermost enclosing function.

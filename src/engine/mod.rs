@@ -48,6 +48,16 @@ pub trait Rule: Send + Sync {
     ) -> Option<summary::CallPace> {
         None
     }
+    /// For a call to one of the crate's own functions, the arguments that visibly carry an
+    /// address of this host or a parameter of the caller, if this rule follows addresses through
+    /// callers (recorded in the file's summary; see [`summary::AddrShape`]).
+    fn call_args<'ast>(
+        &self,
+        _cx: &mut Context<'ast>,
+        _call: &'ast Expr,
+    ) -> Option<Vec<(u16, summary::AddrShape)>> {
+        None
+    }
     /// For a fact this rule records, the words one of which a file must hold for a call to the
     /// function to be one of this rule's candidates there (the prefilter skipped the file: it is
     /// linted again only if it names such a function and one of these words).
@@ -469,6 +479,7 @@ fn bind_pattern<'ast>(
                     init,
                     ty,
                     tuple_index,
+                    mutable: p.mutability.is_some(),
                 },
             );
         }
@@ -644,12 +655,19 @@ impl<'ast> Visit<'ast> for Checker<'_, 'ast> {
                     pace = rule.call_pace(&mut self.cx, expr);
                 }
             }
+            let mut args = None;
+            for rule in self.rules {
+                if args.is_none() {
+                    args = rule.call_args(&mut self.cx, expr);
+                }
+            }
             let caller = self.cx.fn_key().map(str::to_owned);
             self.cx.record_call(summary::RawCallSite {
                 caller,
                 callee,
                 under_timeout,
                 pace: pace.unwrap_or_default(),
+                args: args.unwrap_or_default(),
                 range,
             });
         }

@@ -27,6 +27,9 @@ pub struct Place {
     /// method call of another name cannot reach one of them and is not recorded. `None`: record
     /// every call.
     pub fn_names: Option<std::sync::Arc<NameSet>>,
+    /// Another workspace member whose calls into it are recorded (its library's name as code
+    /// writes it, and its unit): set only when the join of that member reads this file.
+    pub foreign: Option<(String, String)>,
 }
 
 /// A set of names held as one sorted text and the end of each name in it: a package's item names
@@ -147,7 +150,30 @@ pub struct RawCallSite {
     /// A timeout bounds the call's future (the call is the argument of a timeout wrapper, ...).
     pub under_timeout: bool,
     pub pace: CallPace,
+    /// The arguments that visibly carry an address of this host or a parameter of the caller
+    /// (see [`AddrShape`]), by position: a method call's receiver is 0, its first argument 1.
+    /// Any other argument is left out (unknown).
+    pub args: Vec<(u16, AddrShape)>,
     pub range: Range<usize>,
+}
+
+/// What an argument visibly carries, for a callee that connects to (or listens on) the address
+/// its parameter gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum AddrShape {
+    /// An address of this host: a loopback literal or constant (through `let`, `.to_string()`,
+    /// `String::from`, `format!("127.0.0.1:{}", ..)`, `.clone()`, `&`).
+    Loopback,
+    /// The calling function's parameter at this position among its inputs (a receiver is 0).
+    Param(u16),
+}
+
+/// A parameter of a function whose callers give the address a finding's peer comes from: the
+/// function's key, and the parameter's position among its inputs (a receiver is 0).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AddrParam {
+    pub function: String,
+    pub position: u16,
 }
 
 /// What a finding depends on in other files.
@@ -181,6 +207,15 @@ pub enum Condition {
         targets: Vec<(Vec<String>, usize)>,
         message: String,
     },
+    /// A connect (or a listener) whose address is, as far as its file shows, of this host or
+    /// one of `params` (a parameter of a function of the unit, followed through a constructor
+    /// and a field): it holds unless every call in view of each gives a loopback address,
+    /// through the callers' own parameters (up to [`MAX_CHAIN`]), in this unit or a workspace
+    /// member that links its library. No caller in view: it holds. `and` must hold too.
+    RemotePeer {
+        params: Vec<AddrParam>,
+        and: Option<Box<Condition>>,
+    },
 }
 
 /// A candidate finding's condition, and what the label at the evidence the join finds says
@@ -201,6 +236,14 @@ impl Condition {
             | Condition::CalleeReturnsBuilderWithoutTimeout { callee } => callee.as_slice(),
             Condition::FieldFed { field, .. } => return vec![field.clone()],
             Condition::CallersFeed { functions, .. } => functions.as_slice(),
+            Condition::RemotePeer { params, and } => {
+                let mut names: Vec<String> = params
+                    .iter()
+                    .map(|p| last_name(&p.function).to_owned())
+                    .collect();
+                names.extend(and.iter().flat_map(|c| c.names()));
+                return names;
+            }
             Condition::CalleeFeeds { targets, .. } => {
                 return targets
                     .iter()
@@ -253,6 +296,7 @@ pub struct CallSite {
     pub callee: Vec<String>,
     pub under_timeout: bool,
     pub pace: CallPace,
+    pub args: Vec<(u16, AddrShape)>,
     pub at: Site,
 }
 
@@ -272,8 +316,17 @@ impl FileSummary {
     }
 }
 
-/// A key within `unit` made unique across units.
+/// A key within `unit` made unique across units. A key that names its unit already (a call into
+/// another workspace member's library, [`foreign_key`]) stays as it is.
 fn qualified(unit: &str, key: &str) -> String {
+    if key.contains('#') {
+        return key.to_owned();
+    }
+    format!("{unit}#{key}")
+}
+
+/// The key of a function of another unit (a workspace member whose library a file calls).
+pub fn foreign_key(unit: &str, key: &str) -> String {
     format!("{unit}#{key}")
 }
 
@@ -300,6 +353,16 @@ fn qualify(condition: &Condition, q: &dyn Fn(&[String]) -> Vec<String>) -> Condi
             targets: targets.iter().map(|(k, i)| (q(k), *i)).collect(),
             message: message.clone(),
         },
+        Condition::RemotePeer { params, and } => Condition::RemotePeer {
+            params: params
+                .iter()
+                .map(|p| AddrParam {
+                    function: q(std::slice::from_ref(&p.function)).remove(0),
+                    position: p.position,
+                })
+                .collect(),
+            and: and.as_ref().map(|c| Box::new(qualify(c, q))),
+        },
     }
 }
 
@@ -316,6 +379,18 @@ enum Fed {
     Bounded,
     /// Some caller or use is out of view, not visibly paced, or not summarised.
     Unknown,
+}
+
+/// What the callers of the functions of a [`Condition::RemotePeer`] give the address.
+#[derive(Default)]
+struct AddrWalk {
+    /// Some call gives a value not visibly loopback, or some function has no caller in view.
+    remote: bool,
+    /// The first call that gives such a value.
+    evidence: Option<Site>,
+    /// Functions with no caller in view.
+    open: BTreeSet<String>,
+    visited: BTreeSet<(String, u16)>,
 }
 
 /// How deep the join follows chains of calls (a helper calling a helper ...).
@@ -345,6 +420,9 @@ pub struct Decision {
     /// The finding's message at high confidence, when the other file shows the evidence whole
     /// (with the words the evidence label's `{per}` takes).
     pub upgrade: Option<(String, String)>,
+    /// A second label: where another file shows a further reason the finding stands (the
+    /// caller that gives a connect's address a value not visibly on this host).
+    pub also: Option<(Site, String)>,
 }
 
 impl Join {
@@ -511,10 +589,34 @@ impl Join {
                     holds: true,
                     evidence,
                     upgrade: None,
+                    also: None,
                 }
             }
             Condition::SomeCallerUnguarded { function } => {
                 self.unguarded_caller(function, &mut Vec::new())
+            }
+            Condition::RemotePeer { params, and } => {
+                let walk = self.walk_params(params);
+                if !walk.remote {
+                    return Decision::default();
+                }
+                let mut decision = match and {
+                    // Qualified already: `decide` keeps its keys.
+                    Some(condition) => self.decide(unit, condition),
+                    None => Decision {
+                        holds: true,
+                        ..Decision::default()
+                    },
+                };
+                if decision.holds {
+                    decision.also = walk.evidence.map(|at| {
+                        (
+                            at,
+                            "the address comes from here: not visibly of this host".to_owned(),
+                        )
+                    });
+                }
+                decision
             }
             Condition::CalleeFeeds { targets, message } => {
                 let fed = targets
@@ -540,6 +642,7 @@ impl Join {
                             holds: true,
                             evidence: Some(at),
                             upgrade: None,
+                            also: None,
                         };
                     }
                 }
@@ -547,6 +650,7 @@ impl Join {
                     holds: false,
                     evidence: None,
                     upgrade: None,
+                    also: None,
                 }
             }
             Condition::CalleeReturnsBuilderWithoutTimeout { callee } => {
@@ -575,6 +679,7 @@ impl Join {
                             holds: true,
                             evidence: without,
                             upgrade: None,
+                            also: None,
                         };
                     }
                 }
@@ -582,9 +687,94 @@ impl Join {
                     holds: false,
                     evidence: None,
                     upgrade: None,
+                    also: None,
                 }
             }
         }
+    }
+
+    /// The functions of a [`Condition::RemotePeer`] (qualified keys, through the callers whose
+    /// own parameters they pass on) whose callers are not in view: the files that call them
+    /// may settle it.
+    pub fn open_address_functions(&self, unit: &str, params: &[AddrParam]) -> Vec<String> {
+        let params: Vec<AddrParam> = params
+            .iter()
+            .map(|p| AddrParam {
+                function: qualified(unit, &p.function),
+                position: p.position,
+            })
+            .collect();
+        let walk = self.walk_params(&params);
+        let mut open: Vec<String> = walk.open.into_iter().collect();
+        open.extend(walk.visited.into_iter().map(|(f, _)| f));
+        open.sort();
+        open.dedup();
+        open
+    }
+
+    fn walk_params(&self, params: &[AddrParam]) -> AddrWalk {
+        let mut walk = AddrWalk::default();
+        for p in params {
+            self.walk_arg(&p.function, p.position, &mut Vec::new(), &mut walk);
+        }
+        walk
+    }
+
+    /// Follows what the callers of `function` give its parameter `position`: a loopback value
+    /// settles a call, the caller's own parameter is followed to its callers, anything else (or
+    /// no caller in view) makes the address possibly remote.
+    fn walk_arg(
+        &self,
+        function: &str,
+        position: u16,
+        chain: &mut Vec<String>,
+        walk: &mut AddrWalk,
+    ) {
+        if chain.len() >= MAX_CHAIN {
+            walk.remote = true;
+            return;
+        }
+        if !walk.visited.insert((function.to_owned(), position)) {
+            return;
+        }
+        // A call from a function on the chain (recursion) says nothing of how it is entered;
+        // a call on a receiver of unknown type that reaches the function counts (it can only
+        // keep the finding).
+        let sites: Vec<&CallSite> = self
+            .callers
+            .get(function)
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.sites.get(i))
+            .filter(|s| s.caller.as_deref() != Some(function))
+            .filter(|s| !s.caller.as_ref().is_some_and(|c| chain.contains(c)))
+            .collect();
+        if sites.is_empty() {
+            walk.remote = true;
+            walk.open.insert(function.to_owned());
+            return;
+        }
+        chain.push(function.to_owned());
+        for site in sites {
+            let shape = site
+                .args
+                .iter()
+                .find(|(i, _)| *i == position)
+                .map(|(_, shape)| *shape);
+            match (shape, &site.caller) {
+                (Some(AddrShape::Loopback), _) => {}
+                (Some(AddrShape::Param(p)), Some(caller)) => {
+                    self.walk_arg(caller, p, chain, walk);
+                }
+                _ => {
+                    walk.remote = true;
+                    if walk.evidence.is_none() {
+                        walk.evidence = Some(site.at.clone());
+                    }
+                }
+            }
+        }
+        chain.pop();
     }
 
     /// The first call of `function` that no timeout bounds, through callers of callers; a
@@ -594,6 +784,7 @@ impl Join {
             holds: true,
             evidence,
             upgrade: None,
+            also: None,
         };
         if seen.len() >= MAX_CHAIN || seen.iter().any(|s| s == function) {
             return keep(None);
@@ -632,6 +823,7 @@ impl Join {
             holds: false,
             evidence: None,
             upgrade: None,
+            also: None,
         }
     }
 
@@ -817,6 +1009,7 @@ fn feeding_decision(fed: impl Iterator<Item = Fed>, message: &str, keep: bool) -
                     holds: true,
                     evidence: Some(at),
                     upgrade: Some((message.replace("{per}", &words), words)),
+                    also: None,
                 }
             }
             Fed::Bounded => {}
@@ -827,6 +1020,7 @@ fn feeding_decision(fed: impl Iterator<Item = Fed>, message: &str, keep: bool) -
         holds: unknown || !any || keep,
         evidence: None,
         upgrade: None,
+        also: None,
     }
 }
 
@@ -853,6 +1047,7 @@ mod tests {
             callee: callee.iter().map(|k| k.to_string()).collect(),
             under_timeout,
             pace: CallPace::Unknown,
+            args: Vec::new(),
             at: at(line),
         }
     }

@@ -11,7 +11,7 @@ use super::{api_map, name_list, network, ApiExtensions, RuleOptions};
 use crate::catalogue::RuleDoc;
 use crate::engine::macros;
 use crate::engine::resolve::canonical_str;
-use crate::engine::summary::Condition;
+use crate::engine::summary::{AddrShape, Condition};
 use crate::engine::{Applicability, Context, RawFinding, RawFix, Rule};
 
 pub const ID: &str = "connect-without-timeout";
@@ -427,13 +427,22 @@ impl Rule for ConnectWithoutTimeout {
         let handshake = self.handshakes.contains(&path);
         let Expr::Call(call) = expr else { return };
         // A loopback peer answers or refuses at once: only a handshake after the connect can stall.
-        let loopback = call
+        // An address the file shows to be loopback unless some caller out of view gives a
+        // parameter another host is left to the join (when no handshake follows).
+        let source = call
             .args
             .first()
-            .is_some_and(|addr| network::local_peer(cx, addr).is_some());
+            .map_or(network::PeerSource::Unknown, |addr| {
+                network::peer_source(cx, addr)
+            });
+        let loopback = matches!(source, network::PeerSource::Local(_));
         if loopback && !handshake {
             return;
         }
+        let from_callers = match source {
+            network::PeerSource::Callers(params) if !handshake => Some(params),
+            _ => None,
+        };
         let (message, help) = if sync {
             (
                 format!("`{what}` blocks with no timeout: to a peer that drops packets it waits for the OS (about 127 s on Linux), holding the thread"),
@@ -478,14 +487,53 @@ impl Rule for ConnectWithoutTimeout {
         let in_body = !cx
             .ancestors()
             .any(|a| matches!(a, Expr::Closure(_) | Expr::Async(_)));
-        match cx.fn_key().filter(|_| in_body).map(str::to_owned) {
-            Some(function) => cx.report_candidate(
+        let unguarded =
+            cx.fn_key()
+                .filter(|_| in_body)
+                .map(|function| Condition::SomeCallerUnguarded {
+                    function: function.to_owned(),
+                });
+        let condition = match from_callers {
+            Some(params) => Some(Condition::RemotePeer {
+                params,
+                and: unguarded.map(Box::new),
+            }),
+            None => unguarded,
+        };
+        match condition {
+            Some(condition) => cx.report_candidate(
                 finding,
-                Condition::SomeCallerUnguarded { function },
+                condition,
                 "called here with no timeout around the call",
             ),
             None => cx.report(finding),
         }
+    }
+
+    /// The arguments of a call to the crate's own function that carry a loopback address or a
+    /// parameter of the caller: the join follows a connect's address through them.
+    fn call_args<'ast>(
+        &self,
+        cx: &mut Context<'ast>,
+        call: &'ast Expr,
+    ) -> Option<Vec<(u16, AddrShape)>> {
+        // A method call's receiver is position 0.
+        let (args, offset) = match call {
+            Expr::Call(c) => (&c.args, 0),
+            Expr::MethodCall(m) => (&m.args, 1),
+            _ => return None,
+        };
+        let shapes: Vec<(u16, AddrShape)> = args
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| {
+                Some((
+                    u16::try_from(i + offset).ok()?,
+                    network::address_shape(cx, a)?,
+                ))
+            })
+            .collect();
+        (!shapes.is_empty()).then_some(shapes)
     }
 
     fn bounds_call<'ast>(&self, cx: &mut Context<'ast>, call: &'ast Expr) -> bool {

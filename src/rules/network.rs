@@ -10,6 +10,7 @@ use syn::{Expr, Type};
 use super::syntax::{ident_of, peel, self_field, strip_pat_type, type_args};
 use super::{api_map, name_list};
 use crate::catalogue::RuleDoc;
+use crate::engine::summary::{AddrParam, AddrShape};
 use crate::engine::Context;
 
 /// How deep to follow `let` initializers (`let s = ..; let r = BufReader::new(s);`).
@@ -385,6 +386,9 @@ enum Trace {
     Local(LocalPeer),
     Unknown,
     Cycle,
+    /// A parameter of a function whose callers are out of the file's view: its callers decide
+    /// (recorded in the tracer's `deferred`, only when it follows addresses to the join).
+    Deferred,
 }
 
 impl Trace {
@@ -394,6 +398,7 @@ impl Trace {
         match (self, other) {
             (Trace::Unknown, _) | (_, Trace::Unknown) => Trace::Unknown,
             (Trace::Cycle, t) | (t, Trace::Cycle) => t,
+            (Trace::Deferred, t) | (t, Trace::Deferred) => t,
             (Trace::Local(a), Trace::Local(b)) if a == b => Trace::Local(a),
             (Trace::Local(LocalPeer::Loopback), _) | (_, Trace::Local(LocalPeer::Loopback)) => {
                 Trace::Local(LocalPeer::Loopback)
@@ -424,7 +429,188 @@ pub fn local_peer<'ast>(cx: &Context<'ast>, expr: &'ast Expr) -> Option<LocalPee
     });
     match tracer.value(scope.as_ref(), expr, None) {
         Trace::Local(peer) => Some(peer),
-        Trace::Unknown | Trace::Cycle => None,
+        Trace::Unknown | Trace::Cycle | Trace::Deferred => None,
+    }
+}
+
+/// Where a connect's (or a listener's) address comes from, as the file shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeerSource {
+    /// Visibly on this host.
+    Local(LocalPeer),
+    /// On this host, unless the callers of these functions (out of the file's view) give the
+    /// parameters another host: the join decides ([`Condition::RemotePeer`]).
+    ///
+    /// [`Condition::RemotePeer`]: crate::engine::summary::Condition::RemotePeer
+    Callers(Vec<AddrParam>),
+    Unknown,
+}
+
+/// Like [`local_peer`], but a parameter of a function whose callers the file does not show (a
+/// public function, a constructor whose value a private field holds) is left to the join.
+pub fn peer_source<'ast>(cx: &Context<'ast>, expr: &'ast Expr) -> PeerSource {
+    let mut tracer = Tracer::new(cx);
+    tracer.deferred = Some(Vec::new());
+    let scope = cx.current_fn().map(|frame| Scope {
+        body: frame.body,
+        sig: frame.sig,
+        fn_index: tracer
+            .fns
+            .iter()
+            .position(|f| std::ptr::eq(f.sig, frame.sig)),
+        self_type: frame.self_type.clone(),
+    });
+    let trace = tracer.value(scope.as_ref(), expr, None);
+    let mut deferred = tracer.deferred.take().unwrap_or_default();
+    match trace {
+        Trace::Local(peer) if deferred.is_empty() => PeerSource::Local(peer),
+        Trace::Local(_) | Trace::Deferred => {
+            deferred.sort_by(|a, b| (&a.function, a.position).cmp(&(&b.function, b.position)));
+            deferred.dedup();
+            PeerSource::Callers(deferred)
+        }
+        Trace::Unknown | Trace::Cycle => PeerSource::Unknown,
+    }
+}
+
+/// What a call's argument visibly carries for the summaries (cheaply: no scan of the file): a
+/// loopback literal or constant, through `let`, `.to_string()`, `String::from`,
+/// `format!("127.0.0.1:{}", ..)`, `.clone()`, `&`, an `if`/`match` whose every branch is one;
+/// or a parameter of the calling function. `None`: anything else.
+pub fn address_shape(cx: &Context<'_>, e: &Expr) -> Option<AddrShape> {
+    shape_of(cx, e, 0)
+}
+
+fn shape_of(cx: &Context<'_>, e: &Expr, depth: usize) -> Option<AddrShape> {
+    if depth > 4 {
+        return None;
+    }
+    let loopback =
+        |t: Trace| (t == Trace::Local(LocalPeer::Loopback)).then_some(AddrShape::Loopback);
+    fn all_loopback(mut shapes: impl Iterator<Item = Option<AddrShape>>) -> Option<AddrShape> {
+        shapes
+            .all(|s| s == Some(AddrShape::Loopback))
+            .then_some(AddrShape::Loopback)
+    }
+    let branch = |block: &syn::Block| match block_tail(block) {
+        Some(Tail::Expr(tail)) => shape_of(cx, tail, depth + 1),
+        Some(Tail::Macro(m)) => loopback(macro_trace(m)),
+        None => None,
+    };
+    match peel_shape(e) {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s),
+            ..
+        }) => is_loopback_text(&s.value(), true).then_some(AddrShape::Loopback),
+        Expr::Macro(m) => loopback(macro_trace(&m.mac)),
+        Expr::Block(b) => match format_literal_of_block(b) {
+            Some(text) => loopback(text_trace(&text)),
+            None if crate::engine::macros::origin(&b.attrs).is_some() => None,
+            None => branch(&b.block),
+        },
+        Expr::If(i) => {
+            let (_, otherwise) = i.else_branch.as_ref()?;
+            all_loopback([branch(&i.then_branch), shape_of(cx, otherwise, depth + 1)].into_iter())
+        }
+        Expr::Match(m) if !m.arms.is_empty() => {
+            all_loopback(m.arms.iter().map(|a| shape_of(cx, &a.body, depth + 1)))
+        }
+        Expr::Path(p) if p.qself.is_none() => {
+            let segments = &p.path.segments;
+            if segments.len() >= 2 {
+                let owner = segments[segments.len() - 2].ident.to_string();
+                let last = segments.last()?.ident.to_string();
+                if matches!(owner.as_str(), "Ipv4Addr" | "Ipv6Addr") && last == "LOCALHOST" {
+                    return Some(AddrShape::Loopback);
+                }
+                if segments.len() == 2 && matches!(owner.as_str(), "Self" | "self" | "crate") {
+                    let (_, value) = cx.items.consts.get(&last)?;
+                    return (shape_of(cx, value, depth + 1) == Some(AddrShape::Loopback))
+                        .then_some(AddrShape::Loopback);
+                }
+                return None;
+            }
+            let name = p.path.get_ident()?.to_string();
+            match cx.binding(&name) {
+                Some(b) if b.mutable || b.tuple_index.is_some() => None,
+                Some(b) => match b.init {
+                    // `let addr = addr.to_string();`: the parameter it shadows.
+                    Some(init) if ident_of(peel_shape(init)).as_deref() == Some(name.as_str()) => {
+                        param_shape(cx, &name)
+                    }
+                    Some(init) => shape_of(cx, init, depth + 1),
+                    None => param_shape(cx, &name),
+                },
+                None => {
+                    let (_, value) = cx.items.consts.get(&name)?;
+                    (shape_of(cx, value, depth + 1) == Some(AddrShape::Loopback))
+                        .then_some(AddrShape::Loopback)
+                }
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The current function's parameter `name` (not shadowed by a closure's or a loop's pattern
+/// around the call): its position among the inputs, a receiver counted.
+fn param_shape(cx: &Context<'_>, name: &str) -> Option<AddrShape> {
+    let frame = cx.current_fn()?;
+    let shadowed = cx.ancestors().any(|a| match a {
+        Expr::Closure(c) => c.inputs.iter().any(|p| pat_binds(p, name)),
+        Expr::ForLoop(f) => pat_binds(&f.pat, name),
+        _ => false,
+    });
+    if shadowed {
+        return None;
+    }
+    frame
+        .sig
+        .inputs
+        .iter()
+        .enumerate()
+        .find_map(|(i, arg)| match arg {
+            syn::FnArg::Typed(t) => match &*t.pat {
+                syn::Pat::Ident(p) if p.ident == name && p.mutability.is_none() => {
+                    u16::try_from(i).ok().map(AddrShape::Param)
+                }
+                _ => None,
+            },
+            syn::FnArg::Receiver(_) => None,
+        })
+}
+
+/// Strips what does not change which host an argument names: references, parentheses,
+/// conversions to a string (`to_string`, `to_owned`, `into`, `String::from`, `as_str`) and
+/// `.clone()`.
+fn peel_shape(mut e: &Expr) -> &Expr {
+    loop {
+        e = match e {
+            Expr::Paren(p) => &p.expr,
+            Expr::Group(g) => &g.expr,
+            Expr::Reference(r) => &r.expr,
+            Expr::MethodCall(m)
+                if m.args.is_empty()
+                    && matches!(
+                        m.method.to_string().as_str(),
+                        "to_string" | "to_owned" | "clone" | "into" | "as_str" | "as_ref"
+                    ) =>
+            {
+                &m.receiver
+            }
+            Expr::Call(c) if c.args.len() == 1 => match &*c.func {
+                Expr::Path(p)
+                    if crate::rules::syntax::segment_names(&p.path)
+                        .iter()
+                        .map(String::as_str)
+                        .eq(["String", "from"]) =>
+                {
+                    &c.args[0]
+                }
+                _ => return e,
+            },
+            _ => return e,
+        };
     }
 }
 
@@ -466,6 +652,8 @@ struct FnItem<'ast> {
     self_type: Option<String>,
     /// Private and not a trait method: its callers are in this module.
     private: bool,
+    /// The inline modules around it in the file.
+    module: Vec<String>,
 }
 
 /// A named field of a struct of the file.
@@ -524,13 +712,16 @@ struct Tracer<'c, 'ast> {
     steps: usize,
     scans: usize,
     open: Vec<Open>,
+    /// `Some`: a parameter of a function whose callers the file does not show is left to the
+    /// join (its function and position are recorded here) instead of stopping the trace.
+    deferred: Option<Vec<AddrParam>>,
 }
 
 impl<'c, 'ast> Tracer<'c, 'ast> {
     fn new(cx: &'c Context<'ast>) -> Self {
         let mut fns = Vec::new();
         let mut fields = Vec::new();
-        collect_items(&cx.file.items, &mut fns, &mut fields);
+        collect_items(&cx.file.items, &mut fns, &mut fields, &mut Vec::new());
         Tracer {
             cx,
             fns,
@@ -538,7 +729,31 @@ impl<'c, 'ast> Tracer<'c, 'ast> {
             steps: MAX_STEPS,
             scans: MAX_SCANS,
             open: Vec::new(),
+            deferred: None,
         }
+    }
+
+    /// The parameter `position` (receiver not counted) of function `index` is left to its
+    /// callers in other files, when the tracer defers such parameters.
+    fn defer(&mut self, index: usize, position: usize) -> Trace {
+        let Some(deferred) = self.deferred.as_mut() else {
+            return Trace::Unknown;
+        };
+        let f = &self.fns[index];
+        let function = match &f.self_type {
+            Some(ty) => format!("<{ty}>::{}", f.name),
+            None => {
+                let mut path = self.cx.module_path().to_vec();
+                path.extend(f.module.iter().cloned());
+                path.push(f.name.clone());
+                path.join("::")
+            }
+        };
+        let Ok(position) = u16::try_from(position + usize::from(has_receiver(f.sig))) else {
+            return Trace::Unknown;
+        };
+        deferred.push(AddrParam { function, position });
+        Trace::Deferred
     }
 
     /// Takes one whole-file scan from the budget; false when none is left.
@@ -811,7 +1026,7 @@ impl<'c, 'ast> Tracer<'c, 'ast> {
             return Trace::Unknown;
         };
         if !self.fns[index].private {
-            return Trace::Unknown;
+            return self.defer(index, position);
         }
         let key = Open::Param(index, position);
         if self.open.contains(&key) {
@@ -846,8 +1061,11 @@ impl<'c, 'ast> Tracer<'c, 'ast> {
                 _ => {}
             });
         }
-        if args.is_empty() || mentions > calls {
+        if mentions > calls {
             return Trace::Unknown;
+        }
+        if args.is_empty() {
+            return self.defer(index, position);
         }
         self.open.push(key);
         let mut all = Trace::Cycle;
@@ -1181,6 +1399,7 @@ fn collect_items<'ast>(
     items: &'ast [syn::Item],
     fns: &mut Vec<FnItem<'ast>>,
     fields: &mut Vec<FieldDecl>,
+    module: &mut Vec<String>,
 ) {
     for item in items {
         match item {
@@ -1190,6 +1409,7 @@ fn collect_items<'ast>(
                 body: &f.block,
                 self_type: None,
                 private: matches!(f.vis, syn::Visibility::Inherited),
+                module: module.clone(),
             }),
             syn::Item::Impl(i) => {
                 let self_type = match &*i.self_ty {
@@ -1205,6 +1425,7 @@ fn collect_items<'ast>(
                             self_type: self_type.clone(),
                             private: i.trait_.is_none()
                                 && matches!(f.vis, syn::Visibility::Inherited),
+                            module: module.clone(),
                         });
                     }
                 }
@@ -1223,7 +1444,9 @@ fn collect_items<'ast>(
             }
             syn::Item::Mod(m) => {
                 if let Some((_, items)) = &m.content {
-                    collect_items(items, fns, fields);
+                    module.push(m.ident.to_string());
+                    collect_items(items, fns, fields, module);
+                    module.pop();
                 }
             }
             _ => {}
