@@ -77,3 +77,46 @@ async fn start(app: axum::Router, addr: std::net::SocketAddr, d: std::time::Dura
         "{message}"
     );
 }
+
+#[test]
+fn a_constructors_address_is_judged_by_its_callers_in_view() {
+    let source = |arg: &str| {
+        format!(
+            r#"
+pub struct Daemon {{
+    addr: String,
+}}
+
+impl Daemon {{
+    pub fn new(addr: String) -> Self {{
+        Self {{ addr }}
+    }}
+
+    pub async fn ping(&self) {{
+        let _ = tokio::net::TcpStream::connect(&self.addr).await;
+    }}
+}}
+
+pub async fn run(port: u16) {{
+    let addr = {arg};
+    Daemon::new(addr.clone()).ping().await;
+}}
+"#
+        )
+    };
+    for local in [
+        r#""127.0.0.1:6969".to_string()"#,
+        r#"format!("127.0.0.1:{}", port)"#,
+        r#"String::from("localhost:1")"#,
+    ] {
+        let found = messages(&source(local), "connect-without-timeout");
+        assert!(found.is_empty(), "{local}: {found:?}");
+    }
+    for remote in [
+        r#"std::env::var("DAEMON").unwrap()"#,
+        r#"format!("{}:{}", "10.0.0.1", port)"#,
+    ] {
+        let found = messages(&source(remote), "connect-without-timeout");
+        assert_eq!(found.len(), 1, "{remote}: {found:?}");
+    }
+}

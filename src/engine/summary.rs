@@ -1122,6 +1122,59 @@ mod tests {
         assert!(!unguarded(&j, "<Conn>::dial"));
     }
 
+    fn with_args(mut site: CallSite, args: &[(u16, AddrShape)]) -> CallSite {
+        site.args = args.to_vec();
+        site
+    }
+
+    fn remote(j: &Join, function: &str) -> Decision {
+        j.decide(
+            "u",
+            &Condition::RemotePeer {
+                params: vec![AddrParam {
+                    function: function.to_owned(),
+                    position: 0,
+                }],
+                and: None,
+            },
+        )
+    }
+
+    #[test]
+    fn an_address_parameter_is_local_only_when_every_caller_in_view_gives_loopback() {
+        // new <- wrap (passes its parameter on) <- main (loopback), cli (loopback): quiet.
+        let calls = |last: &[(u16, AddrShape)]| {
+            vec![
+                with_args(
+                    call(Some("<Wrap>::new"), &["<Client>::new"], false, 1),
+                    &[(0, AddrShape::Param(0))],
+                ),
+                with_args(
+                    call(Some("main"), &["<Wrap>::new"], false, 2),
+                    &[(0, AddrShape::Loopback)],
+                ),
+                with_args(call(Some("cli"), &["<Wrap>::new"], false, 3), last),
+            ]
+        };
+        let functions = ["<Client>::new", "<Wrap>::new", "main", "cli"];
+        let j = join(&functions, calls(&[(0, AddrShape::Loopback)]));
+        assert!(!remote(&j, "<Client>::new").holds);
+        // One caller gives something else: it holds, with that call as evidence.
+        let j = join(&functions, calls(&[]));
+        let d = remote(&j, "<Client>::new");
+        assert!(d.holds);
+        assert_eq!(d.also.map(|(at, _)| at.region.start.line), Some(3));
+        // No caller in view: it holds; a call only from the function itself is none.
+        let j = join(
+            &["<Client>::new"],
+            vec![with_args(
+                call(Some("<Client>::new"), &["<Client>::new"], false, 1),
+                &[(0, AddrShape::Param(0))],
+            )],
+        );
+        assert!(remote(&j, "<Client>::new").holds);
+    }
+
     #[test]
     fn a_spawning_method_is_reached_through_an_unknown_receiver_when_unique() {
         let spawns = |methods: &[&str]| {
