@@ -590,13 +590,12 @@ fn lint_unit(
     let mut side = std::mem::take(&mut tally.side);
     side.prefiltered.append(&mut tally.lint_prefiltered);
     let summaries = side.summaries.len();
-    let (join, read_dependents) =
-        join_summaries(engine, levels, model, options, &tally.kept, side, cache);
+    let join = join_summaries(engine, levels, model, options, &tally.kept, side, cache);
     decide_candidates(&mut tally.kept, &join);
     phases.add("join and decide", clock, summaries, 0);
     match unit_key {
-        // An outcome that files of other members decided depends on more than its inputs.
-        Some(key) if key.trusted && !read_dependents => {
+        // The files of the members it may read are in the key.
+        Some(key) if key.trusted => {
             let outcome = tally.into_unit();
             unit_cache::store_unit(key.cache, &key.unit, &key.inputs, &outcome);
             Tally::from_unit(outcome)
@@ -664,6 +663,21 @@ impl<'c> UnitKey<'c> {
                     part.push(u8::from(model.serving(&file.path) == Serving::Tool));
                 }
             }
+            parts.push((path, part));
+        }
+        // The join may read the members that link the unit's library (for a connect's address
+        // given by their calls, [`read_dependents`]): their files are inputs too.
+        let dependents = model
+            .dependent_files(&unit)
+            .map(|(_, d)| d)
+            .unwrap_or_default();
+        for file in &dependents {
+            let path = file.to_str()?;
+            let stamp = cache.stamp_of(file)?;
+            trusted &= cache.trusts(&stamp);
+            let mut part = b"dependent".to_vec();
+            part.extend_from_slice(&stamp.size().to_le_bytes());
+            part.extend_from_slice(&stamp.mtime_ns().to_le_bytes());
             parts.push((path, part));
         }
         parts.sort_unstable_by(|a, b| a.0.cmp(b.0));
@@ -1671,7 +1685,7 @@ fn join_summaries(
     kept: &[FileResult],
     side: SideTally,
     cache: Option<&Cache>,
-) -> (Join, bool) {
+) -> Join {
     let SideTally {
         mut summaries,
         prefiltered,
@@ -1690,7 +1704,7 @@ fn join_summaries(
     summaries.retain(|s| units.contains(s.unit.as_str()));
     let mut join = Join::new(summaries);
     if pending.is_empty() {
-        return (join, false);
+        return join;
     }
     // Each unit's function names (lexical), from any of its files.
     let fn_names: HashMap<&str, std::sync::Arc<crate::engine::summary::NameSet>> = kept
@@ -1844,14 +1858,14 @@ fn join_summaries(
         waiting = side.prefiltered;
         waiting.sort();
     }
-    let read_dependents = read_dependents(engine, levels, model, options, &pending, &mut join);
-    (join, read_dependents)
+    read_dependents(engine, levels, model, options, &pending, &mut join);
+    join
 }
 
 /// Reads, for the candidates whose peer's address comes from callers out of view
 /// ([`Condition::RemotePeer`]), the files of the workspace members that link the unit's library
 /// and name one of the functions that give the address (and, each round, the callers whose own
-/// parameters they pass on). Returns whether any was read.
+/// parameters they pass on). Their files are in the unit's cache key ([`UnitKey`]).
 fn read_dependents(
     engine: &Engine,
     levels: &Levels,
@@ -1859,7 +1873,7 @@ fn read_dependents(
     options: &RunOptions,
     pending: &[(&str, &Condition)],
     join: &mut Join,
-) -> bool {
+) {
     let open = |join: &Join| -> Vec<(String, String)> {
         let mut keys = Vec::new();
         for (unit, condition) in pending {
@@ -1878,14 +1892,13 @@ fn read_dependents(
     };
     let first = open(join);
     let Some(unit) = first.first().map(|(u, _)| u.clone()) else {
-        return false;
+        return;
     };
     let Some((lib, mut waiting)) = model.dependent_files(&unit) else {
-        return false;
+        return;
     };
     let foreign = (lib, unit);
     let mut asked: BTreeSet<(Vec<String>, String)> = BTreeSet::new();
-    let mut read = false;
     let mut keys = first;
     for _ in 0..MAX_SUMMARY_ROUNDS {
         if waiting.is_empty() {
@@ -1925,13 +1938,11 @@ fn read_dependents(
                 side
             })
             .reduce(SideTally::default, SideTally::merge);
-        read |= side.prefiltered.len() < waiting.len();
         join.add(side.summaries);
         waiting = side.prefiltered;
         waiting.sort();
         keys = open(join);
     }
-    read
 }
 
 /// What a file must mention to hold a call to `key` (`call`) or its definition: its name, and
