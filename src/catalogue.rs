@@ -76,8 +76,7 @@ pub enum RuleScope {
     Any,
     /// Only in code that runs in a process serving network peers: a package that shows a listener
     /// (`src/engine/serving.toml`), or one used by a workspace member that does. In a tool (a CLI,
-    /// an installer, a load generator) a stalled or large download stalls the person who ran it,
-    /// and its queues and tasks grow only as fast as that person drives it: no peer piles work up.
+    /// an installer) a stalled or large download stalls the person who ran it; nothing piles up.
     Serving,
 }
 

@@ -44,27 +44,6 @@ fn a_tool_binary_in_a_serving_package_is_counted_as_left_out() {
     );
 }
 
-/// A load generator's queue, channel and line reader fed by the replies of the system under test
-/// are a tool's: left out (each fires on the same file outside any package), while the package's
-/// serving binary keeps its channel fed per connection.
-#[test]
-fn a_load_generator_binary_keeps_its_queues_out_of_the_findings() {
-    let case = common::repo_root().join("fixtures/precision/load-tool");
-    let out = common::run_in(&case, &["--stats", "--no-cache", "."]);
-    let text = format!("{}{}", common::stdout(&out), common::stderr(&out));
-    assert!(
-        text.contains("3 left out in tools that serve no peers; 1 warning"),
-        "{text}"
-    );
-    let loose = tempfile::tempdir().unwrap();
-    std::fs::copy(case.join("src/bin/load.rs"), loose.path().join("load.rs")).unwrap();
-    let out = common::run_in(loose.path(), &["--no-cache", "load.rs"]);
-    let text = common::stdout(&out);
-    for rule in ["unbounded-queue", "unbounded-channel", "unbounded-frame"] {
-        assert!(text.contains(&format!("[{rule}]")), "{rule}: {text}");
-    }
-}
-
 /// (line, confidence) of every finding of `rule` in one fixture file linted alone.
 fn confidences(fixture: &str, rule: &str) -> Vec<(u32, cargo_backpressure::diag::Confidence)> {
     let path = common::repo_root().join("fixtures").join(fixture);
