@@ -1556,6 +1556,7 @@ fn resolve_summary(
                 caller: c.caller,
                 callee: c.callee,
                 under_timeout: c.under_timeout,
+                detached: c.detached,
                 pace: c.pace,
                 args: c.args,
                 at: site(c.range),
@@ -1668,6 +1669,11 @@ fn chain_callers(
     known
 }
 
+use crate::engine::summary::MAX_CHAIN;
+
+/// The words of a file that builds an axum router or its request timeout layer.
+const ROUTER_WORDS: &[&str] = &["Router", "route", "TimeoutLayer", "ServiceBuilder"];
+
 /// Most rounds of re-reading prefiltered files for the names the join follows (each follows
 /// one more link of a chain of calls).
 const MAX_SUMMARY_ROUNDS: usize = 3;
@@ -1718,16 +1724,31 @@ fn join_summaries(
         .collect();
     waiting.sort();
     let mut asked: BTreeSet<(Vec<String>, String)> = BTreeSet::new();
-    for round in 0..MAX_SUMMARY_ROUNDS {
+    // In a unit whose routers register handlers, a chain of calls up to a handler may be longer
+    // than the rounds other chains take: its rounds go on as far as the join follows a chain.
+    for round in 0..MAX_CHAIN.max(MAX_SUMMARY_ROUNDS) {
         if waiting.is_empty() {
             break;
         }
         let mut wanted: BTreeSet<(Vec<String>, String)> = BTreeSet::new();
         for (unit, condition) in &pending {
+            let handlers = join.has_handlers(unit);
+            if round >= MAX_SUMMARY_ROUNDS
+                && !(handlers && matches!(condition, Condition::SomeCallerUnguarded { .. }))
+            {
+                continue;
+            }
             let decision = join.decide(unit, condition);
             let (start, up) = match condition {
                 Condition::SomeCallerUnguarded { function } => {
-                    if decision.holds && decision.evidence.is_some() {
+                    // The files that build the unit's axum routers decide whether a handler's
+                    // calls are bounded: all of them, once a handler is seen.
+                    if handlers {
+                        for word in ROUTER_WORDS {
+                            wanted.insert((Vec::new(), (*word).to_owned()));
+                        }
+                    }
+                    if decision.holds && decision.evidence.is_some() && !decision.open {
                         continue;
                     }
                     (vec![function.clone()], true)
@@ -1996,7 +2017,10 @@ fn decide_file(result: &mut FileResult, join: &Join) {
             findings.remove(at);
             continue;
         }
-        let mut evidence_message = c.pending.evidence.clone();
+        let mut evidence_message = decision
+            .label
+            .clone()
+            .unwrap_or_else(|| c.pending.evidence.clone());
         if let Some((message, per)) = decision.upgrade {
             let finding = &mut findings[at];
             finding.message = message;

@@ -215,11 +215,12 @@ struct WireEntry {
 }
 
 /// A file's summary; every site is in the file itself.
-/// A call site on the wire: caller, callee keys, under a timeout, how often it runs, the
-/// arguments that carry an address, where.
+/// A call site on the wire: caller, callee keys, under a timeout, detached (in a closure or an
+/// async block), how often it runs, the arguments that carry an address, where.
 type WireCall = (
     Option<String>,
     Vec<String>,
+    bool,
     bool,
     CallPace,
     Vec<(u16, AddrShape)>,
@@ -230,7 +231,7 @@ type WireCall = (
 struct WireSummary {
     functions: Vec<String>,
     facts: Vec<(String, FactKind, WireRegion)>,
-    /// (caller, callee keys, under a timeout, where).
+    /// (caller, callee keys, under a timeout, detached, pace, where).
     calls: Vec<WireCall>,
 }
 
@@ -251,6 +252,7 @@ impl WireSummary {
                         c.caller.clone(),
                         c.callee.clone(),
                         c.under_timeout,
+                        c.detached,
                         c.pace.clone(),
                         c.args.clone(),
                         wire_region(&c.at.region),
@@ -277,14 +279,17 @@ impl WireSummary {
             calls: self
                 .calls
                 .into_iter()
-                .map(|(caller, callee, under_timeout, pace, args, r)| CallSite {
-                    caller,
-                    callee,
-                    under_timeout,
-                    pace,
-                    args,
-                    at: site(r),
-                })
+                .map(
+                    |(caller, callee, under_timeout, detached, pace, args, r)| CallSite {
+                        caller,
+                        callee,
+                        under_timeout,
+                        detached,
+                        pace,
+                        args,
+                        at: site(r),
+                    },
+                )
                 .collect(),
         }
     }

@@ -210,55 +210,7 @@ impl<'ast> Context<'ast> {
                 if p.qself.is_some() {
                     return None;
                 }
-                let segs: Vec<String> = p
-                    .path
-                    .segments
-                    .iter()
-                    .map(|s| s.ident.to_string())
-                    .collect();
-                if segs.len() == 2 && segs[0] == "Self" {
-                    let ty = self.fns.last()?.self_type.as_ref()?;
-                    return Some(vec![format!("<{ty}>::{}", segs[1])]);
-                }
-                let local = self.resolver.local_path(
-                    self.module,
-                    &self.blocks,
-                    &p.path,
-                    &self.place.module,
-                );
-                if let (None, Some((lib, unit))) = (&local, &self.place.foreign) {
-                    // A call into another workspace member's library, which the join of that
-                    // member reads this file for: keyed as that member's function.
-                    let foreign = self.callee(expr).and_then(|path| {
-                        let rest = path.strip_prefix(lib.as_str())?.strip_prefix("::")?;
-                        let parts: Vec<&str> = rest.split("::").collect();
-                        let mut keys = vec![super::summary::foreign_key(unit, rest)];
-                        if let [.., ty, name] = parts.as_slice() {
-                            let method = format!("<{ty}>::{name}");
-                            keys.push(super::summary::foreign_key(unit, &method));
-                        }
-                        Some(keys)
-                    });
-                    if foreign.is_some() {
-                        return foreign;
-                    }
-                }
-                let local = local.or_else(|| {
-                    // A binary's path into its package's library.
-                    let lib = self.place.lib_name.as_ref()?;
-                    let path = self.callee(expr)?;
-                    let mut parts = path.split("::");
-                    (parts.next() == Some(lib.as_str()))
-                        .then(|| parts.map(str::to_owned).collect::<Vec<_>>())
-                })?;
-                if local.is_empty() {
-                    return None;
-                }
-                let mut keys = vec![local.join("::")];
-                if let [.., ty, name] = local.as_slice() {
-                    keys.push(format!("<{ty}>::{name}"));
-                }
-                Some(keys)
+                self.local_fn_keys(&p.path)
             }
             Expr::MethodCall(m) => {
                 let name = m.method.to_string();
@@ -324,6 +276,77 @@ impl<'ast> Context<'ast> {
                 self.summary.facts.push((key, kind, range));
             }
         }
+    }
+
+    /// Records a fact of the function `key` of the unit (not the current one: a router
+    /// registering it as a handler), at `range`.
+    pub fn record_fact_for(&mut self, key: String, kind: FactKind, range: Range<usize>) {
+        if range.end <= range.start {
+            return;
+        }
+        if !self
+            .summary
+            .facts
+            .iter()
+            .any(|(k, f, _)| *k == key && *f == kind)
+        {
+            self.summary.facts.push((key, kind, range));
+        }
+    }
+
+    /// Whether the current position is inside a closure or an async block of the innermost
+    /// function.
+    pub fn in_closure(&self) -> bool {
+        let base = self.fns.last().map_or(0, |f| f.loop_base);
+        self.loops
+            .get(base..)
+            .is_some_and(|l| l.iter().any(|f| matches!(f, LoopFrame::Barrier)))
+    }
+
+    /// The keys of the crate's own function a path names (`login::view`, `Self::view`), most
+    /// precise first, as for a call of it ([`Context::local_callee`]).
+    pub fn local_fn_keys(&self, path: &syn::Path) -> Option<Vec<String>> {
+        let segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+        if segs.len() == 2 && segs[0] == "Self" {
+            let ty = self.fns.last()?.self_type.as_ref()?;
+            return Some(vec![format!("<{ty}>::{}", segs[1])]);
+        }
+        let local = self
+            .resolver
+            .local_path(self.module, &self.blocks, path, &self.place.module);
+        if let (None, Some((lib, unit))) = (&local, &self.place.foreign) {
+            // A call into another workspace member's library, which the join of that member
+            // reads this file for: keyed as that member's function.
+            let foreign = self.resolve(path).and_then(|resolved| {
+                let rest = resolved.strip_prefix(lib.as_str())?.strip_prefix("::")?;
+                let parts: Vec<&str> = rest.split("::").collect();
+                let mut keys = vec![super::summary::foreign_key(unit, rest)];
+                if let [.., ty, name] = parts.as_slice() {
+                    let method = format!("<{ty}>::{name}");
+                    keys.push(super::summary::foreign_key(unit, &method));
+                }
+                Some(keys)
+            });
+            if foreign.is_some() {
+                return foreign;
+            }
+        }
+        let local = local.or_else(|| {
+            // A binary's path into its package's library.
+            let lib = self.place.lib_name.as_ref()?;
+            let resolved = self.resolve(path)?;
+            let mut parts = resolved.split("::");
+            (parts.next() == Some(lib.as_str()))
+                .then(|| parts.map(str::to_owned).collect::<Vec<_>>())
+        })?;
+        if local.is_empty() {
+            return None;
+        }
+        let mut keys = vec![local.join("::")];
+        if let [.., ty, name] = local.as_slice() {
+            keys.push(format!("<{ty}>::{name}"));
+        }
+        Some(keys)
     }
 
     pub(super) fn record_call(&mut self, site: RawCallSite) {

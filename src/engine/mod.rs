@@ -4,6 +4,7 @@ pub mod context;
 pub mod macros;
 pub mod prefilter;
 pub mod resolve;
+pub mod routers;
 pub mod serving;
 pub mod summary;
 pub mod test_code;
@@ -629,6 +630,9 @@ impl<'ast> Visit<'ast> for Checker<'_, 'ast> {
         for rule in self.rules {
             rule.check_expr(&mut self.cx, expr);
         }
+        if let Expr::MethodCall(m) = expr {
+            routers::note_chain(&mut self.cx, expr, m);
+        }
         let defined = |m: &syn::ExprMethodCall| {
             self.cx
                 .place
@@ -662,10 +666,12 @@ impl<'ast> Visit<'ast> for Checker<'_, 'ast> {
                 }
             }
             let caller = self.cx.fn_key().map(str::to_owned);
+            let detached = self.cx.in_closure();
             self.cx.record_call(summary::RawCallSite {
                 caller,
                 callee,
                 under_timeout,
+                detached,
                 pace: pace.unwrap_or_default(),
                 args: args.unwrap_or_default(),
                 range,

@@ -9,7 +9,7 @@
 //! path in the crate), `<Conn>::dial` for a method (by its `Self` type's name, whatever the module
 //! of the `impl`), and `<?>::dial` for a call on a receiver of unknown type (it matches a method
 //! only when the unit has one method of that name). The join qualifies them with the unit.
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ops::Range;
 
 use crate::diag::Region;
@@ -100,6 +100,18 @@ pub enum FactKind {
     /// What it does with its sender parameter `index` (counted without `self`), one fact per
     /// kind of use (`Bounded` only when every use is).
     SenderParam { index: usize, does: SenderUse },
+    /// It is registered as a handler of an axum router (`.route(path, get(it))`): the fact's
+    /// site is the registration, in the file of the router.
+    Handler,
+    /// It builds an axum router whose value is served, or leaves the function in a way the
+    /// summaries do not follow (not merged, nested or returned); `covered`: a request-timeout
+    /// layer is applied after its last route.
+    RouterServed { covered: bool },
+    /// It returns an axum router it builds; `covered` as for [`FactKind::RouterServed`].
+    RouterReturned { covered: bool },
+    /// It merges or nests (or layers as the root of a chain) the router a call to one of these
+    /// keys returns.
+    AbsorbsRouter { callee: Vec<String> },
 }
 
 /// What a function does with a channel sender it is passed (`unbounded-channel`), with the pace
@@ -149,6 +161,9 @@ pub struct RawCallSite {
     pub callee: Vec<String>,
     /// A timeout bounds the call's future (the call is the argument of a timeout wrapper, ...).
     pub under_timeout: bool,
+    /// The call is inside a closure or an async block of its caller: it may run apart from the
+    /// caller's own call (spawned), so a deadline on the caller need not bound it.
+    pub detached: bool,
     pub pace: CallPace,
     /// The arguments that visibly carry an address of this host or a parameter of the caller
     /// (see [`AddrShape`]), by position: a method call's receiver is 0, its first argument 1.
@@ -180,7 +195,10 @@ pub struct AddrParam {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Condition {
     /// Some caller of the function does not bound the call with a timeout (directly, or through
-    /// its own callers), or it has no caller in view.
+    /// its own callers), or it has no caller in view. A function registered as a handler of an
+    /// axum router is called by the router: when every router the unit serves applies a request
+    /// timeout after its last route, that entry is bounded (reached through direct calls only:
+    /// a call in a closure or async block may run apart from the request).
     SomeCallerUnguarded { function: String },
     /// The callee (one of these keys) starts a task per call, itself or through a call it makes.
     CalleeSpawns { callee: Vec<String> },
@@ -295,6 +313,7 @@ pub struct CallSite {
     pub caller: Option<String>,
     pub callee: Vec<String>,
     pub under_timeout: bool,
+    pub detached: bool,
     pub pace: CallPace,
     pub args: Vec<(u16, AddrShape)>,
     pub at: Site,
@@ -410,6 +429,28 @@ pub struct Join {
     methods_by_name: BTreeMap<String, BTreeSet<String>>,
     /// Every function key some file defines a fact for or calls from.
     defined: BTreeSet<String>,
+    /// Handler key → where a router registers it (the first such site).
+    handlers: HashMap<String, Site>,
+    /// Unit → the routers its files build.
+    routers: HashMap<String, UnitRouters>,
+}
+
+/// The axum routers of a unit, as its files' facts show them.
+#[derive(Default)]
+struct UnitRouters {
+    /// Routers served (or left in a way the summaries do not follow): covered, where.
+    served: Vec<(bool, Site)>,
+    /// Routers returned by a function: its key, covered, where.
+    returned: Vec<(String, bool, Site)>,
+    /// The keys of functions whose returned router some router takes in.
+    absorbed: Vec<Vec<String>>,
+}
+
+/// Whether every router a unit serves applies a request timeout after its last route.
+enum Coverage {
+    Covered,
+    /// Not (or not visibly): the router that lacks it, when one is seen.
+    Uncovered(Option<Site>),
 }
 
 /// A condition's outcome: whether the finding stays, and where the other file shows why.
@@ -423,6 +464,11 @@ pub struct Decision {
     /// A second label: where another file shows a further reason the finding stands (the
     /// caller that gives a connect's address a value not visibly on this host).
     pub also: Option<(Site, String)>,
+    /// What the label at the evidence says, when not the candidate's own words.
+    pub label: Option<String>,
+    /// The outcome rests on a function with no caller in view (code not read yet may call it,
+    /// or register it as a handler).
+    pub open: bool,
 }
 
 impl Join {
@@ -469,6 +515,7 @@ impl Join {
         for facts in self.facts.values_mut() {
             facts.sort_by(|a, b| a.1.cmp(&b.1));
         }
+        self.index_routers();
         self.callers.clear();
         self.calls_from.clear();
         for (i, site) in self.sites.iter().enumerate() {
@@ -479,6 +526,94 @@ impl Join {
                 self.calls_from.entry(caller.clone()).or_default().push(i);
             }
         }
+    }
+
+    /// Indexes the handler and router facts (again: facts from a later pass join the earlier).
+    fn index_routers(&mut self) {
+        self.handlers.clear();
+        self.routers.clear();
+        for (key, facts) in &self.facts {
+            let unit = key.split_once('#').map_or("", |(u, _)| u);
+            for (kind, at) in facts {
+                let routers = || UnitRouters::default();
+                match kind {
+                    FactKind::Handler => {
+                        let first = self
+                            .handlers
+                            .entry(key.clone())
+                            .or_insert_with(|| at.clone());
+                        if at < first {
+                            *first = at.clone();
+                        }
+                    }
+                    FactKind::RouterServed { covered } => self
+                        .routers
+                        .entry(unit.to_owned())
+                        .or_insert_with(routers)
+                        .served
+                        .push((*covered, at.clone())),
+                    FactKind::RouterReturned { covered } => self
+                        .routers
+                        .entry(unit.to_owned())
+                        .or_insert_with(routers)
+                        .returned
+                        .push((key.clone(), *covered, at.clone())),
+                    FactKind::AbsorbsRouter { callee } => self
+                        .routers
+                        .entry(unit.to_owned())
+                        .or_insert_with(routers)
+                        .absorbed
+                        .push(callee.iter().map(|k| qualified(unit, k)).collect()),
+                    _ => {}
+                }
+            }
+        }
+        for routers in self.routers.values_mut() {
+            routers.served.sort();
+            routers.returned.sort();
+        }
+    }
+
+    /// Whether every router `unit` serves applies a request timeout after its last route: each
+    /// router served (or left unfollowed) does, each router a function returns either does or
+    /// is taken in by another router (which then decides), and at least one router that does is
+    /// seen.
+    fn router_coverage(&self, unit: &str) -> Coverage {
+        let Some(routers) = self.routers.get(unit) else {
+            return Coverage::Uncovered(None);
+        };
+        let absorbed: BTreeSet<String> = routers
+            .absorbed
+            .iter()
+            .flat_map(|keys| self.callee_keys(keys))
+            .collect();
+        let mut any = false;
+        for (covered, at) in &routers.served {
+            if !covered {
+                return Coverage::Uncovered(Some(at.clone()));
+            }
+            any = true;
+        }
+        for (key, covered, at) in &routers.returned {
+            if absorbed.contains(key) {
+                continue;
+            }
+            if !covered {
+                return Coverage::Uncovered(Some(at.clone()));
+            }
+            any = true;
+        }
+        if any {
+            Coverage::Covered
+        } else {
+            Coverage::Uncovered(None)
+        }
+    }
+
+    /// Whether some file of `unit` read so far registers a handler of an axum router.
+    pub fn has_handlers(&self, unit: &str) -> bool {
+        let prefix = format!("{unit}#");
+        self.handlers.keys().any(|k| k.starts_with(&prefix))
     }
 
     /// Whether `name` is the only method of that name in `unit` (a call on a receiver of unknown
@@ -590,10 +725,12 @@ impl Join {
                     evidence,
                     upgrade: None,
                     also: None,
+                    label: None,
+                    open: false,
                 }
             }
             Condition::SomeCallerUnguarded { function } => {
-                self.unguarded_caller(function, &mut Vec::new())
+                self.unguarded_caller(function, &mut Vec::new(), &mut HashSet::new(), true)
             }
             Condition::RemotePeer { params, and } => {
                 let walk = self.walk_params(params);
@@ -643,6 +780,8 @@ impl Join {
                             evidence: Some(at),
                             upgrade: None,
                             also: None,
+                            label: None,
+                            open: false,
                         };
                     }
                 }
@@ -651,6 +790,8 @@ impl Join {
                     evidence: None,
                     upgrade: None,
                     also: None,
+                    label: None,
+                    open: false,
                 }
             }
             Condition::CalleeReturnsBuilderWithoutTimeout { callee } => {
@@ -680,6 +821,8 @@ impl Join {
                             evidence: without,
                             upgrade: None,
                             also: None,
+                            label: None,
+                            open: false,
                         };
                     }
                 }
@@ -688,6 +831,8 @@ impl Join {
                     evidence: None,
                     upgrade: None,
                     also: None,
+                    label: None,
+                    open: false,
                 }
             }
         }
@@ -777,19 +922,52 @@ impl Join {
         chain.pop();
     }
 
-    /// The first call of `function` that no timeout bounds, through callers of callers; a
-    /// function with no caller in view counts as called unguarded (by code we cannot see).
-    fn unguarded_caller(&self, function: &str, seen: &mut Vec<String>) -> Decision {
-        let keep = |evidence| Decision {
+    /// The first call of `function` that no timeout bounds, through callers of callers (chains
+    /// of up to [`MAX_CHAIN`] links, `path` being the one followed); a function with no caller
+    /// in view counts as called unguarded (by code we cannot see). A handler of an axum router
+    /// is also called by the router: bounded when every router the unit serves applies a
+    /// request timeout after its last route and the chain from it is made of `direct` calls
+    /// (none in a closure or async block). `bounded`: the functions (and whether reached
+    /// directly) already found bounded, each followed once.
+    fn unguarded_caller(
+        &self,
+        function: &str,
+        path: &mut Vec<String>,
+        bounded: &mut HashSet<(String, bool)>,
+        direct: bool,
+    ) -> Decision {
+        let keep = |evidence, open| Decision {
             holds: true,
             evidence,
             upgrade: None,
             also: None,
+            label: None,
+            open,
         };
-        if seen.len() >= MAX_CHAIN || seen.iter().any(|s| s == function) {
-            return keep(None);
+        if path.len() >= MAX_CHAIN || path.iter().any(|s| s == function) {
+            return keep(None, false);
         }
-        seen.push(function.to_owned());
+        if bounded.contains(&(function.to_owned(), direct)) {
+            return Decision::default();
+        }
+        let handler = self.handlers.get(function).filter(|_| direct);
+        if let Some(registered) = handler {
+            let unit = function.split_once('#').map_or("", |(u, _)| u);
+            if let Coverage::Uncovered(router) = self.router_coverage(unit) {
+                let label = match router {
+                    Some(_) => "this router has no request timeout layer after its last route: the handlers it serves wait as long as their calls do",
+                    None => "registered here as a handler, and no router of the package is seen to apply a request timeout layer after its last route",
+                };
+                return Decision {
+                    holds: true,
+                    evidence: Some(router.unwrap_or_else(|| registered.clone())),
+                    upgrade: None,
+                    also: None,
+                    label: Some(label.to_owned()),
+                    open: false,
+                };
+            }
+        }
         // A call from the function itself or from a caller already on the chain (recursion)
         // says nothing of how the chain is entered.
         // Calls on a receiver of unknown type are left out: the one method of that name in the
@@ -802,29 +980,48 @@ impl Join {
             .flatten()
             .filter_map(|&i| self.sites.get(i))
             .filter(|s| !s.callee.iter().all(|k| k.contains("#<?>::")))
-            .filter(|s| !s.caller.as_ref().is_some_and(|c| seen.contains(c)))
+            .filter(|s| {
+                !s.caller
+                    .as_ref()
+                    .is_some_and(|c| c == function || path.contains(c))
+            })
             .collect();
         if sites.is_empty() {
-            return keep(None);
+            return match handler {
+                Some(_) => Decision::default(),
+                None => keep(None, true),
+            };
         }
+        path.push(function.to_owned());
+        let mut found = None;
         for site in sites.into_iter().filter(|s| !s.under_timeout) {
             match &site.caller {
                 // The call stands for the connect in its caller: whether that caller is bounded
                 // is up to its own callers.
                 Some(caller) => {
-                    if self.unguarded_caller(caller, seen).holds {
-                        return keep(Some(site.at.clone()));
+                    let up = self.unguarded_caller(caller, path, bounded, direct && !site.detached);
+                    // A router that serves a handler up the chain with no request timeout says
+                    // more than the call into the helper.
+                    if up.label.is_some() {
+                        found = Some(up);
+                        break;
+                    }
+                    if up.holds {
+                        found = Some(keep(Some(site.at.clone()), up.open));
+                        break;
                     }
                 }
-                None => return keep(Some(site.at.clone())),
+                None => {
+                    found = Some(keep(Some(site.at.clone()), false));
+                    break;
+                }
             }
         }
-        Decision {
-            holds: false,
-            evidence: None,
-            upgrade: None,
-            also: None,
-        }
+        path.pop();
+        found.unwrap_or_else(|| {
+            bounded.insert((function.to_owned(), direct));
+            Decision::default()
+        })
     }
 
     /// How often `function` runs, from its callers (through callers of callers for a call made
@@ -1010,6 +1207,8 @@ fn feeding_decision(fed: impl Iterator<Item = Fed>, message: &str, keep: bool) -
                     evidence: Some(at),
                     upgrade: Some((message.replace("{per}", &words), words)),
                     also: None,
+                    label: None,
+                    open: false,
                 }
             }
             Fed::Bounded => {}
@@ -1021,6 +1220,8 @@ fn feeding_decision(fed: impl Iterator<Item = Fed>, message: &str, keep: bool) -
         evidence: None,
         upgrade: None,
         also: None,
+        label: None,
+        open: false,
     }
 }
 
@@ -1046,6 +1247,7 @@ mod tests {
             caller: caller.map(str::to_owned),
             callee: callee.iter().map(|k| k.to_string()).collect(),
             under_timeout,
+            detached: false,
             pace: CallPace::Unknown,
             args: Vec::new(),
             at: at(line),

@@ -484,7 +484,8 @@ impl Rule for ClientWithoutTimeout {
                 labels: Vec::new(),
                 fix,
             };
-            cx.report(finding);
+            let one_shot = path.ends_with("::get");
+            report_local(cx, finding, expr, one_shot);
             return;
         }
         if self.default_agents.contains(&path) {
@@ -557,6 +558,89 @@ impl Rule for ClientWithoutTimeout {
             labels: Vec::new(),
             fix,
         };
-        cx.report(finding);
+        report_local(cx, finding, chain, false);
     }
+}
+
+/// The methods that send a request on a client (or start one).
+const REQUESTS: &[&str] = &[
+    "get", "post", "put", "patch", "delete", "head", "request", "execute",
+];
+
+/// Reports a client with no timeout. A client that lives only in the async function that makes
+/// it (used there for its requests, never stored, returned, or moved into a closure) waits as
+/// long as its callers let the function run: the finding then stands unless every caller bounds
+/// the call, through callers of callers, up to handlers of axum routers whose every served
+/// router applies a request timeout ([`Condition::SomeCallerUnguarded`]). `one_shot`: the call
+/// itself makes the request (`reqwest::get(url)`).
+fn report_local<'ast>(
+    cx: &mut Context<'ast>,
+    finding: RawFinding,
+    chain: &'ast Expr,
+    one_shot: bool,
+) {
+    let key = cx
+        .current_fn()
+        .filter(|f| f.sig.asyncness.is_some() && f.sig.ident != "main")
+        .map(|f| f.key.clone());
+    let local = key.is_some() && !cx.in_closure() && (one_shot || used_only_here(cx, chain));
+    match key.filter(|_| local) {
+        Some(function) => cx.report_candidate(
+            finding,
+            Condition::SomeCallerUnguarded { function },
+            "called here with no timeout around the call",
+        ),
+        None => cx.report(finding),
+    }
+}
+
+/// Whether the client `chain` builds is used only for requests in the current function: sent
+/// on at once (`Client::new().get(url)`), or bound by a `let` to a name that every mention uses
+/// for a request, none in a closure or async block.
+fn used_only_here<'ast>(cx: &Context<'ast>, chain: &'ast Expr) -> bool {
+    let mut top = chain;
+    for a in cx.ancestors() {
+        match a {
+            Expr::MethodCall(m) if std::ptr::eq(&*m.receiver, top) => {
+                if REQUESTS.iter().any(|r| m.method == r) {
+                    return true;
+                }
+            }
+            Expr::Try(_) | Expr::Await(_) | Expr::Paren(_) => {}
+            _ => break,
+        }
+        top = a;
+    }
+    let Some(body) = cx.current_fn().map(|f| f.body) else {
+        return false;
+    };
+    let Some(local) = let_binding_of(body, top) else {
+        return false;
+    };
+    let name = match &local.pat {
+        syn::Pat::Ident(i) => i.ident.to_string(),
+        syn::Pat::Type(t) => match &*t.pat {
+            syn::Pat::Ident(i) => i.ident.to_string(),
+            _ => return false,
+        },
+        _ => return false,
+    };
+    let mut mentions = 0;
+    for_each_expr_in_block(body, false, &mut |e| {
+        if ident_of(e).as_deref() == Some(name.as_str()) && matches!(e, Expr::Path(_)) {
+            mentions += 1;
+        }
+    });
+    let mut requests = 0;
+    for_each_expr_in_block(body, true, &mut |e| {
+        if let Expr::MethodCall(m) = e {
+            if REQUESTS.iter().any(|r| m.method == r)
+                && matches!(&*m.receiver, Expr::Path(_))
+                && ident_of(&m.receiver).as_deref() == Some(name.as_str())
+            {
+                requests += 1;
+            }
+        }
+    });
+    mentions > 0 && mentions == requests
 }
