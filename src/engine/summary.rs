@@ -1399,4 +1399,60 @@ mod tests {
         assert!(spawns(&["<Server>::serve_conn"]));
         assert!(!spawns(&["<Server>::serve_conn", "<Proxy>::serve_conn"]));
     }
+
+    #[test]
+    fn a_handler_of_routers_that_all_apply_a_request_timeout_bounds_its_callees() {
+        // fetch <- handle (a handler); the router that registers it decides.
+        let decide = |facts: Vec<(&str, FactKind)>, detached: bool| {
+            let mut c = call(Some("api::handle"), &["net::fetch"], false, 1);
+            c.detached = detached;
+            Join::new([FileSummary {
+                unit: "u".to_owned(),
+                functions: vec![
+                    "net::fetch".into(),
+                    "api::handle".into(),
+                    "app::routes".into(),
+                ],
+                facts: facts
+                    .into_iter()
+                    .map(|(k, f)| (k.to_owned(), f, at(9)))
+                    .collect(),
+                calls: vec![c],
+            }])
+            .decide(
+                "u",
+                &Condition::SomeCallerUnguarded {
+                    function: "net::fetch".to_owned(),
+                },
+            )
+        };
+        let served = |covered| ("app::serve", FactKind::RouterServed { covered });
+        let handler = ("api::handle", FactKind::Handler);
+        assert!(!decide(vec![handler.clone(), served(true)], false).holds);
+        // Spawned from the handler: the task outlives the request.
+        assert!(decide(vec![handler.clone(), served(true)], true).holds);
+        // Another router with no layer: every handler is unbounded, labelled at that router.
+        let d = decide(vec![handler.clone(), served(true), served(false)], false);
+        assert!(d.holds && d.label.is_some(), "{d:?}");
+        // No router seen, or not a handler: no caller in view.
+        assert!(decide(vec![handler.clone()], false).holds);
+        assert!(decide(vec![served(true)], false).holds);
+        // A router a function returns must be taken in by another router, or carry the layer.
+        let returned = |covered| ("app::routes", FactKind::RouterReturned { covered });
+        let absorbs = (
+            "app::serve",
+            FactKind::AbsorbsRouter {
+                callee: vec!["app::routes".to_owned()],
+            },
+        );
+        assert!(decide(vec![handler.clone(), served(true), returned(false)], false).holds);
+        assert!(
+            !decide(
+                vec![handler.clone(), served(true), returned(false), absorbs],
+                false
+            )
+            .holds
+        );
+        assert!(!decide(vec![handler, returned(true)], false).holds);
+    }
 }
