@@ -1678,6 +1678,27 @@ const ROUTER_WORDS: &[&str] = &["Router", "route", "TimeoutLayer", "ServiceBuild
 /// one more link of a chain of calls).
 const MAX_SUMMARY_ROUNDS: usize = 3;
 
+/// The mentions of `wanted` not `asked` for in an earlier round (now counted as asked), grouped
+/// by context; None when every one was asked already.
+fn fresh_mentions(
+    wanted: &BTreeSet<(Vec<String>, String)>,
+    asked: &mut BTreeSet<(Vec<String>, String)>,
+) -> Option<Mentions> {
+    let fresh: Vec<(Vec<String>, String)> = wanted.difference(asked).cloned().collect();
+    if fresh.is_empty() {
+        return None;
+    }
+    let mut groups: BTreeMap<Vec<String>, BTreeSet<String>> = BTreeMap::new();
+    for (context, name) in &fresh {
+        groups
+            .entry(context.clone())
+            .or_default()
+            .insert(name.clone());
+    }
+    asked.extend(fresh);
+    Some(Mentions::new(groups))
+}
+
 /// Joins the summaries of the run. A candidate the files read so far cannot settle (no caller
 /// not bounded by a timeout is in view; the callee's summary does not say it spawns) may be
 /// settled by a file the prefilter skipped: such files are parsed for their summaries when they
@@ -1840,19 +1861,9 @@ fn join_summaries(
                 wanted.insert((context, name));
             }
         }
-        let fresh: Vec<(Vec<String>, String)> = wanted.difference(&asked).cloned().collect();
-        if fresh.is_empty() {
+        let Some(words) = fresh_mentions(&wanted, &mut asked) else {
             break;
-        }
-        let mut groups: BTreeMap<Vec<String>, BTreeSet<String>> = BTreeMap::new();
-        for (context, name) in &fresh {
-            groups
-                .entry(context.clone())
-                .or_default()
-                .insert(name.clone());
-        }
-        asked.extend(fresh);
-        let words = Mentions::new(groups);
+        };
         let side = waiting
             .par_iter()
             .map(|path| {
@@ -1931,19 +1942,9 @@ fn read_dependents(
             .filter(|k| !k.starts_with("<?>::"))
             .map(|k| mention_of(k, true))
             .collect();
-        let fresh: Vec<(Vec<String>, String)> = wanted.difference(&asked).cloned().collect();
-        if fresh.is_empty() {
+        let Some(words) = fresh_mentions(&wanted, &mut asked) else {
             break;
-        }
-        let mut groups: BTreeMap<Vec<String>, BTreeSet<String>> = BTreeMap::new();
-        for (context, name) in &fresh {
-            groups
-                .entry(context.clone())
-                .or_default()
-                .insert(name.clone());
-        }
-        asked.extend(fresh);
-        let words = Mentions::new(groups);
+        };
         let side = waiting
             .par_iter()
             .map(|path| {

@@ -418,15 +418,7 @@ const MAX_OPEN: usize = 16;
 /// this host. `None` when the file does not show it.
 pub fn local_peer<'ast>(cx: &Context<'ast>, expr: &'ast Expr) -> Option<LocalPeer> {
     let mut tracer = Tracer::new(cx);
-    let scope = cx.current_fn().map(|frame| Scope {
-        body: frame.body,
-        sig: frame.sig,
-        fn_index: tracer
-            .fns
-            .iter()
-            .position(|f| std::ptr::eq(f.sig, frame.sig)),
-        self_type: frame.self_type.clone(),
-    });
+    let scope = tracer.current_scope();
     match tracer.value(scope.as_ref(), expr, None) {
         Trace::Local(peer) => Some(peer),
         Trace::Unknown | Trace::Cycle | Trace::Deferred => None,
@@ -451,15 +443,7 @@ pub enum PeerSource {
 pub fn peer_source<'ast>(cx: &Context<'ast>, expr: &'ast Expr) -> PeerSource {
     let mut tracer = Tracer::new(cx);
     tracer.deferred = Some(Vec::new());
-    let scope = cx.current_fn().map(|frame| Scope {
-        body: frame.body,
-        sig: frame.sig,
-        fn_index: tracer
-            .fns
-            .iter()
-            .position(|f| std::ptr::eq(f.sig, frame.sig)),
-        self_type: frame.self_type.clone(),
-    });
+    let scope = tracer.current_scope();
     let trace = tracer.value(scope.as_ref(), expr, None);
     let mut deferred = tracer.deferred.take().unwrap_or_default();
     match trace {
@@ -718,6 +702,16 @@ struct Tracer<'c, 'ast> {
 }
 
 impl<'c, 'ast> Tracer<'c, 'ast> {
+    /// The scope of the function the context is in (None outside any function).
+    fn current_scope(&self) -> Option<Scope<'ast>> {
+        self.cx.current_fn().map(|frame| Scope {
+            body: frame.body,
+            sig: frame.sig,
+            fn_index: self.fns.iter().position(|f| std::ptr::eq(f.sig, frame.sig)),
+            self_type: frame.self_type.clone(),
+        })
+    }
+
     fn new(cx: &'c Context<'ast>) -> Self {
         let mut fns = Vec::new();
         let mut fields = Vec::new();
