@@ -392,13 +392,7 @@ impl CrateModel {
     /// The first member (breadth first, by path) that links `p`'s library directly or through
     /// other members and shows a listener: `p`'s code runs in that server.
     fn serving_dependent(&self, p: &Package) -> Option<PathBuf> {
-        let by_dir = self.by_dir.get_or_init(|| {
-            self.packages
-                .iter()
-                .enumerate()
-                .map(|(i, q)| (q.dir.clone(), i))
-                .collect()
-        });
+        let by_dir = self.package_index();
         let mut seen: HashSet<&Path> = HashSet::new();
         let mut frontier: Vec<&Path> = p.dependents.iter().map(PathBuf::as_path).collect();
         while !frontier.is_empty() {
@@ -485,23 +479,29 @@ impl CrateModel {
         out.sort();
         out
     }
-
-    /// The library name of the package whose unit (see [`CrateModel::place`]) is `unit`, and the
-    /// production files of the workspace members that name it in their `[dependencies]`, in
-    /// path order: where calls into its library from other members are.
-    pub fn dependent_files(&self, unit: &str) -> Option<(String, Vec<PathBuf>)> {
-        let p = self
-            .packages
-            .iter()
-            .find(|p| !p.malformed && p.dir.display().to_string() == unit)?;
-        let lib = p.lib_name.clone()?;
-        let by_dir = self.by_dir.get_or_init(|| {
+    /// Each package's folder → its index in `packages`, made once.
+    fn package_index(&self) -> &HashMap<PathBuf, usize> {
+        self.by_dir.get_or_init(|| {
             self.packages
                 .iter()
                 .enumerate()
                 .map(|(i, q)| (q.dir.clone(), i))
                 .collect()
-        });
+        })
+    }
+
+    /// The library name of the package whose unit (see [`CrateModel::place`]) is `unit`, and the
+    /// production files of the workspace members that name it in their `[dependencies]`, in
+    /// path order: where calls into its library from other members are.
+    pub fn dependent_files(&self, unit: &str) -> Option<(String, Vec<PathBuf>)> {
+        let by_dir = self.package_index();
+        // A unit is named by its package's folder: one lookup, not a scan of every package
+        // (this runs for every unit of every run).
+        let p = by_dir
+            .get(Path::new(unit))
+            .and_then(|&i| self.packages.get(i))
+            .filter(|p| !p.malformed)?;
+        let lib = p.lib_name.clone()?;
         let mut out: Vec<PathBuf> = p
             .dependents
             .iter()
