@@ -173,3 +173,35 @@ fn a_connect_to_a_constructor_field_is_judged_by_the_callers_in_another_member()
         );
     }
 }
+
+#[test]
+fn a_line_reader_on_a_listener_bound_to_a_constructor_field_is_judged_by_the_callers() {
+    // `RpcServer`'s listener address comes through `start_daemon` from the app's `main`, where
+    // both branches of the `if` make a loopback address: quiet, from the workspace, the member
+    // and the file alone. `ControlServer` is given an environment variable: it fires and names
+    // the call that gives it.
+    let case = common::repo_root().join("fixtures/unbounded-frame/loopback-listener-members");
+    for args in [&["."][..], &["rpc"][..], &["rpc/src/server.rs"][..]] {
+        let found = labelled(&case, args);
+        let frames: Vec<_> = found
+            .iter()
+            .filter(|(p, _, _)| p.starts_with("rpc/src/"))
+            .collect();
+        assert!(
+            frames.iter().all(|(p, _, _)| p != "rpc/src/server.rs"),
+            "{args:?}: {found:?}"
+        );
+        if args[0] != "rpc/src/server.rs" {
+            let control = frames
+                .iter()
+                .find(|(p, l, _)| p == "rpc/src/control.rs" && *l == 28)
+                .unwrap_or_else(|| panic!("{args:?}: {found:?}"));
+            assert!(
+                control.2.iter().any(|(p, l, m)| p == "app/src/main.rs"
+                    && *l == 14
+                    && m.contains("not visibly")),
+                "{args:?}: the remote caller is not named: {control:?}"
+            );
+        }
+    }
+}

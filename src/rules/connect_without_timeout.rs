@@ -510,30 +510,12 @@ impl Rule for ConnectWithoutTimeout {
         }
     }
 
-    /// The arguments of a call to the crate's own function that carry a loopback address or a
-    /// parameter of the caller: the join follows a connect's address through them.
     fn call_args<'ast>(
         &self,
         cx: &mut Context<'ast>,
         call: &'ast Expr,
     ) -> Option<Vec<(u16, AddrShape)>> {
-        // A method call's receiver is position 0.
-        let (args, offset) = match call {
-            Expr::Call(c) => (&c.args, 0),
-            Expr::MethodCall(m) => (&m.args, 1),
-            _ => return None,
-        };
-        let shapes: Vec<(u16, AddrShape)> = args
-            .iter()
-            .enumerate()
-            .filter_map(|(i, a)| {
-                Some((
-                    u16::try_from(i + offset).ok()?,
-                    network::address_shape(cx, a)?,
-                ))
-            })
-            .collect();
-        (!shapes.is_empty()).then_some(shapes)
+        network::call_address_args(cx, call)
     }
 
     fn bounds_call<'ast>(&self, cx: &mut Context<'ast>, call: &'ast Expr) -> bool {

@@ -49,13 +49,33 @@ impl Sockets {
         self.network_at(cx, expr, 0, &mut Vec::new())
     }
 
-    /// Whether `expr` is visibly a network stream whose peer may be on another host: not when
-    /// every connect it comes from dials a loopback address, or every listener it was accepted
-    /// from listens on loopback or a Unix socket (as far as the file shows, see [`local_peer`]).
-    pub fn is_remote_network<'ast>(&self, cx: &Context<'ast>, expr: &'ast Expr) -> bool {
+    /// Where the peer of `expr` is, when it is visibly a network stream (`None` when it is not):
+    /// on this host when every connect it comes from dials a loopback address and every listener
+    /// it was accepted from listens on loopback or a Unix socket; left to the callers of the
+    /// functions whose parameters give those addresses (see [`peer_source`]); otherwise unknown.
+    pub fn network_peer<'ast>(&self, cx: &Context<'ast>, expr: &'ast Expr) -> Option<PeerSource> {
         let mut origins = Vec::new();
-        self.network_at(cx, expr, 0, &mut origins)
-            && (origins.is_empty() || origins.iter().any(|o| local_peer(cx, o).is_none()))
+        if !self.network_at(cx, expr, 0, &mut origins) {
+            return None;
+        }
+        let mut local = None;
+        let mut params = Vec::new();
+        for origin in &origins {
+            match peer_source(cx, origin) {
+                PeerSource::Local(peer) => local = local.or(Some(peer)),
+                PeerSource::Callers(p) => params.extend(p),
+                PeerSource::Unknown => return Some(PeerSource::Unknown),
+            }
+        }
+        Some(match local {
+            _ if !params.is_empty() => {
+                params.sort_by(|a, b| (&a.function, a.position).cmp(&(&b.function, b.position)));
+                params.dedup();
+                PeerSource::Callers(params)
+            }
+            Some(peer) => PeerSource::Local(peer),
+            None => PeerSource::Unknown,
+        })
     }
 
     /// `origins` collects where the stream came from, as [`local_peer`] reads it: a connect's
@@ -93,6 +113,14 @@ impl Sockets {
                     .is_some_and(|p| self.pattern_network(cx, &name, &p, depth, origins));
             };
             if b.ty.is_some_and(|t| self.is_socket_type(cx, t)) {
+                // A private function's parameter is what its callers in the file pass: the
+                // tracer follows them (a public one's callers pass a stream, not an address).
+                if b.init.is_none()
+                    && is_param_of_current_fn(cx, &name)
+                    && current_fn_is_private(cx)
+                {
+                    origins.push(e);
+                }
                 return true;
             }
             return b.init.is_some_and(|init| {
@@ -351,6 +379,24 @@ fn unwrapped_binding(pat: &syn::Pat) -> Option<String> {
     }
 }
 
+/// Where `Ok(..)`/`Some(..)` binds `name`: `Some(None)` for `Ok(name)`, `Some(Some(i))` for
+/// element `i` of `Ok((a, name))`; `None` for any other shape.
+fn unwrapped_element(pat: &syn::Pat, name: &str) -> Option<Option<usize>> {
+    let syn::Pat::TupleStruct(t) = strip_pat_type(pat) else {
+        return None;
+    };
+    let last = t.path.segments.last()?;
+    if !(last.ident == "Ok" || last.ident == "Some") || t.elems.len() != 1 {
+        return None;
+    }
+    let is_name = |p: &syn::Pat| matches!(strip_pat_type(p), syn::Pat::Ident(i) if i.ident == name && i.subpat.is_none());
+    match strip_pat_type(&t.elems[0]) {
+        p if is_name(p) => Some(None),
+        syn::Pat::Tuple(tuple) => tuple.elems.iter().position(is_name).map(Some),
+        _ => None,
+    }
+}
+
 /// Whether `init` only unwraps a value of the same name: `conn?`, `conn.unwrap()`,
 /// `match conn { Ok(c) => c, .. }` (so the name it shadows is not this binding).
 fn unwraps_name(init: &Expr, name: &str) -> bool {
@@ -457,6 +503,48 @@ pub fn peer_source<'ast>(cx: &Context<'ast>, expr: &'ast Expr) -> PeerSource {
     }
 }
 
+/// Whether `name` is a parameter of the function the context is in.
+fn is_param_of_current_fn(cx: &Context<'_>, name: &str) -> bool {
+    cx.current_fn().is_some_and(|frame| {
+        frame.sig.inputs.iter().any(|arg| match arg {
+            syn::FnArg::Typed(t) => {
+                matches!(strip_pat_type(&t.pat), syn::Pat::Ident(i) if i.ident == name)
+            }
+            syn::FnArg::Receiver(_) => false,
+        })
+    })
+}
+
+/// Whether the function the context is in is private and not a trait method (its callers are
+/// in this module).
+fn current_fn_is_private(cx: &Context<'_>) -> bool {
+    let tracer = Tracer::new(cx);
+    tracer
+        .current_scope()
+        .and_then(|scope| scope.fn_index)
+        .is_some_and(|i| tracer.fns[i].private)
+}
+
+/// The arguments of a call to the crate's own function that carry a loopback address or a
+/// parameter of the caller (a method call's receiver is position 0): the join follows a peer's
+/// address through them ([`crate::engine::summary::CallSite`]'s `args`).
+pub fn call_address_args<'ast>(
+    cx: &mut Context<'ast>,
+    call: &'ast Expr,
+) -> Option<Vec<(u16, AddrShape)>> {
+    let (args, offset) = match call {
+        Expr::Call(c) => (&c.args, 0),
+        Expr::MethodCall(m) => (&m.args, 1),
+        _ => return None,
+    };
+    let shapes: Vec<(u16, AddrShape)> = args
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| Some((u16::try_from(i + offset).ok()?, address_shape(cx, a)?)))
+        .collect();
+    (!shapes.is_empty()).then_some(shapes)
+}
+
 /// What a call's argument visibly carries for the summaries (cheaply: no scan of the file): a
 /// loopback literal or constant, through `let`, `.to_string()`, `String::from`,
 /// `format!("127.0.0.1:{}", ..)`, `.clone()`, `&`, an `if`/`match` whose every branch is one;
@@ -466,6 +554,12 @@ pub fn address_shape(cx: &Context<'_>, e: &Expr) -> Option<AddrShape> {
 }
 
 fn shape_of(cx: &Context<'_>, e: &Expr, depth: usize) -> Option<AddrShape> {
+    shape_at(cx, e, None, depth)
+}
+
+/// [`shape_of`] of `e`, or of its element `proj` when it is a tuple (`let (dir, addr) = if ..
+/// { (d, format!("127.0.0.1:{}", p)) } else { .. }`).
+fn shape_at(cx: &Context<'_>, e: &Expr, proj: Option<usize>, depth: usize) -> Option<AddrShape> {
     if depth > 4 {
         return None;
     }
@@ -476,12 +570,40 @@ fn shape_of(cx: &Context<'_>, e: &Expr, depth: usize) -> Option<AddrShape> {
             .all(|s| s == Some(AddrShape::Loopback))
             .then_some(AddrShape::Loopback)
     }
-    let branch = |block: &syn::Block| match block_tail(block) {
-        Some(Tail::Expr(tail)) => shape_of(cx, tail, depth + 1),
-        Some(Tail::Macro(m)) => loopback(macro_trace(m)),
-        None => None,
+    let branch = |block: &syn::Block| match (block_tail(block), proj) {
+        (Some(Tail::Expr(tail)), None) => shape_of(cx, tail, depth + 1),
+        // The element a branch's tail tuple gives, through a `let` of the branch itself.
+        (Some(Tail::Expr(Expr::Tuple(t))), Some(i)) => {
+            let element = t.elems.get(i)?;
+            match ident_of(peel_shape(element)).and_then(|n| block_let_init(block, &n)) {
+                Some(init) => shape_of(cx, init, depth + 1),
+                None => shape_of(cx, element, depth + 1),
+            }
+        }
+        (Some(Tail::Macro(m)), None) => loopback(macro_trace(m)),
+        _ => None,
     };
     match peel_shape(e) {
+        Expr::Tuple(t) => shape_of(cx, t.elems.get(proj?)?, depth + 1),
+        Expr::If(i) => {
+            let (_, otherwise) = i.else_branch.as_ref()?;
+            all_loopback(
+                [
+                    branch(&i.then_branch),
+                    shape_at(cx, otherwise, proj, depth + 1),
+                ]
+                .into_iter(),
+            )
+        }
+        Expr::Match(m) if !m.arms.is_empty() => all_loopback(
+            m.arms
+                .iter()
+                .map(|a| shape_at(cx, &a.body, proj, depth + 1)),
+        ),
+        Expr::Block(b) if proj.is_some() && crate::engine::macros::origin(&b.attrs).is_none() => {
+            branch(&b.block)
+        }
+        _ if proj.is_some() => None,
         Expr::Lit(syn::ExprLit {
             lit: syn::Lit::Str(s),
             ..
@@ -492,13 +614,6 @@ fn shape_of(cx: &Context<'_>, e: &Expr, depth: usize) -> Option<AddrShape> {
             None if crate::engine::macros::origin(&b.attrs).is_some() => None,
             None => branch(&b.block),
         },
-        Expr::If(i) => {
-            let (_, otherwise) = i.else_branch.as_ref()?;
-            all_loopback([branch(&i.then_branch), shape_of(cx, otherwise, depth + 1)].into_iter())
-        }
-        Expr::Match(m) if !m.arms.is_empty() => {
-            all_loopback(m.arms.iter().map(|a| shape_of(cx, &a.body, depth + 1)))
-        }
         Expr::Path(p) if p.qself.is_none() => {
             let segments = &p.path.segments;
             if segments.len() >= 2 {
@@ -516,7 +631,10 @@ fn shape_of(cx: &Context<'_>, e: &Expr, depth: usize) -> Option<AddrShape> {
             }
             let name = p.path.get_ident()?.to_string();
             match cx.binding(&name) {
-                Some(b) if b.mutable || b.tuple_index.is_some() => None,
+                Some(b) if b.mutable => None,
+                Some(b) if b.tuple_index.is_some() => {
+                    shape_at(cx, b.init?, b.tuple_index, depth + 1)
+                }
                 Some(b) => match b.init {
                     // `let addr = addr.to_string();`: the parameter it shadows.
                     Some(init) if ident_of(peel_shape(init)).as_deref() == Some(name.as_str()) => {
@@ -534,6 +652,19 @@ fn shape_of(cx: &Context<'_>, e: &Expr, depth: usize) -> Option<AddrShape> {
         }
         _ => None,
     }
+}
+
+/// The initializer of the last `let name = ..` among a block's statements.
+fn block_let_init<'b>(block: &'b syn::Block, name: &str) -> Option<&'b Expr> {
+    block.stmts.iter().rev().find_map(|stmt| match stmt {
+        syn::Stmt::Local(l) => match strip_pat_type(&l.pat) {
+            syn::Pat::Ident(i) if i.ident == name && i.mutability.is_none() => {
+                l.init.as_ref().map(|init| &*init.expr)
+            }
+            _ => None,
+        },
+        _ => None,
+    })
 }
 
 /// The current function's parameter `name` (not shadowed by a closure's or a loop's pattern
@@ -685,7 +816,10 @@ enum Site<'ast> {
     Let(Option<&'ast Expr>, Option<usize>, Option<&'ast Type>),
     /// The function's parameter at this position (receiver not counted).
     Param(usize),
-    /// A closure parameter, a `match`/`if let`/`for` pattern, a destructuring `let`.
+    /// A `match` arm's `Ok(name)`/`Some(name)` (or element `index` of `Ok((a, name))`): what
+    /// the scrutinee yields.
+    Arm(&'ast Expr, Option<usize>),
+    /// A closure parameter, another `match`/`if let`/`for` pattern, a destructuring `let`.
     Other,
 }
 
@@ -979,6 +1113,9 @@ impl<'c, 'ast> Tracer<'c, 'ast> {
                 }
             }
             Some(Site::Param(i)) if proj.is_none() => self.param(scope, i),
+            Some(Site::Arm(scrutinee, index)) if index.is_none() || proj.is_none() => {
+                self.value(Some(scope), scrutinee, index.or(proj))
+            }
             Some(_) => Trace::Unknown,
             None => self.constant(&last, proj),
         }
@@ -1497,7 +1634,14 @@ impl<'ast> Sites<'_, 'ast> {
 
 impl<'ast> Visit<'ast> for Sites<'_, 'ast> {
     fn visit_block(&mut self, b: &'ast syn::Block) {
-        self.blocks.push(b.span().byte_range());
+        // A block a macro expansion made (`select!`'s branches) has no place in the file: its
+        // bindings are visible to the end of the block around it.
+        let range = b.span().byte_range();
+        let range = match self.blocks.last() {
+            Some(outer) if range.is_empty() => outer.clone(),
+            _ => range,
+        };
+        self.blocks.push(range);
         visit::visit_block(self, b);
         self.blocks.pop();
     }
@@ -1543,11 +1687,18 @@ impl<'ast> Visit<'ast> for Sites<'_, 'ast> {
         visit::visit_expr_for_loop(self, f);
     }
 
-    fn visit_arm(&mut self, a: &'ast syn::Arm) {
-        if pat_binds(&a.pat, self.name) {
-            self.offer(a.span().byte_range(), Site::Other);
+    fn visit_expr_match(&mut self, m: &'ast syn::ExprMatch) {
+        self.visit_expr(&m.expr);
+        for arm in &m.arms {
+            if pat_binds(&arm.pat, self.name) {
+                let site = match unwrapped_element(&arm.pat, self.name) {
+                    Some(index) => Site::Arm(&m.expr, index),
+                    None => Site::Other,
+                };
+                self.offer(arm.span().byte_range(), site);
+            }
+            visit::visit_arm(self, arm);
         }
-        visit::visit_arm(self, a);
     }
 
     fn visit_expr_if(&mut self, i: &'ast syn::ExprIf) {

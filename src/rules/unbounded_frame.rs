@@ -4,12 +4,13 @@ use std::collections::HashSet;
 
 use syn::{Expr, Member};
 
-use super::network::Sockets;
+use super::network::{PeerSource, Sockets};
 use super::syntax::{
     const_value, for_each_expr_in_block, ident_of, is_none, peel, strip_pat_type, USIZE_MAX,
 };
 use super::{api_map, name_list, rust_integer, ApiExtensions, RuleOptions};
 use crate::catalogue::RuleDoc;
+use crate::engine::summary::{AddrShape, Condition};
 use crate::engine::{Applicability, Context, RawFinding, RawFix, Rule};
 
 pub const ID: &str = "unbounded-frame";
@@ -227,7 +228,43 @@ impl UnboundedFrame {
     }
 }
 
+impl UnboundedFrame {
+    /// `read_line`/`read_until`/`lines()` on a reader over a socket whose peer may be remote.
+    fn check_line_reader(&self, cx: &mut Context<'_>, m: &syn::ExprMethodCall, method: &str) {
+        let peer = match self.sockets.network_peer(cx, &m.receiver) {
+            None | Some(PeerSource::Local(_)) => return,
+            Some(peer) => peer,
+        };
+        let finding = RawFinding {
+            rule: ID,
+            range: cx.method_call_range(m),
+            message: format!("`.{method}()` on a reader over a network stream has no maximum line length: a peer that never sends a newline grows the buffer without bound"),
+            help: "limit the reader (`reader.take(MAX)`, renewed per line) or decode with `FramedRead::new(reader, LinesCodec::new_with_max_length(MAX))`".to_owned(),
+            labels: Vec::new(),
+            fix: None,
+        };
+        match peer {
+            // The listener's (or connect's) address is a parameter: its callers, in any file of
+            // the unit or a member that links it, say whether the peer is on this host.
+            PeerSource::Callers(params) => cx.report_candidate(
+                finding,
+                Condition::RemotePeer { params, and: None },
+                "the address comes from here",
+            ),
+            _ => cx.report(finding),
+        }
+    }
+}
+
 impl Rule for UnboundedFrame {
+    fn call_args<'ast>(
+        &self,
+        cx: &mut Context<'ast>,
+        call: &'ast Expr,
+    ) -> Option<Vec<(u16, AddrShape)>> {
+        super::network::call_address_args(cx, call)
+    }
+
     fn id(&self) -> &'static str {
         ID
     }
@@ -305,16 +342,8 @@ impl Rule for UnboundedFrame {
                     let range = cx.method_call_range(m);
                     let fix = arg.map(|a| self.some_limit_fix(cx, a, &method));
                     report_none_limit(cx, range, &method, fix);
-                } else if self.line_readers.contains(&method)
-                    && m.args.len() <= 2
-                    && self.sockets.is_remote_network(cx, &m.receiver)
-                {
-                    cx.report_method(
-                        ID,
-                        m,
-                        format!("`.{method}()` on a reader over a network stream has no maximum line length: a peer that never sends a newline grows the buffer without bound"),
-                        "limit the reader (`reader.take(MAX)`, renewed per line) or decode with `FramedRead::new(reader, LinesCodec::new_with_max_length(MAX))`",
-                    );
+                } else if self.line_readers.contains(&method) && m.args.len() <= 2 {
+                    self.check_line_reader(cx, m, &method);
                 }
             }
             // `WebSocketConfig { max_message_size: None, .. }`
