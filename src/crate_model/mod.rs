@@ -12,7 +12,7 @@
 //! trees, no texts).
 pub mod scan;
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::ffi::OsString;
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
@@ -149,7 +149,7 @@ const PACKAGE_KEYS: &[&str] = &[
 /// Parses each Cargo.toml at most once (keyed by its folder).
 #[derive(Default)]
 struct Manifests {
-    by_dir: HashMap<PathBuf, Option<Arc<Manifest>>>,
+    by_dir: FxHashMap<PathBuf, Option<Arc<Manifest>>>,
 }
 
 impl Manifests {
@@ -168,9 +168,9 @@ impl Manifests {
 
 /// A workspace: which of its members only serve tests.
 struct Workspace {
-    dev_only: HashSet<PathBuf>,
+    dev_only: FxHashSet<PathBuf>,
     /// Package name (`-` → `_`) → the members that name it in their `[dependencies]`.
-    dependents: HashMap<String, Vec<PathBuf>>,
+    dependents: FxHashMap<String, Vec<PathBuf>>,
 }
 
 /// What the run keeps of one package.
@@ -187,16 +187,16 @@ struct Package {
     /// Every file of the module trees, keyed by its path below `dir` (its full path when a
     /// `#[path]` leads outside): its role and its crate's facts. One entry per file, a few bytes
     /// beside the key: the model is kept for the whole run.
-    files: HashMap<PathBuf, FileEntry>,
+    files: FxHashMap<PathBuf, FileEntry>,
     /// Top-level folders of the package that hold files of its module trees (`src`): a file in
     /// one of them that no tree reaches is unreachable.
-    source_folders: HashSet<OsString>,
+    source_folders: FxHashSet<OsString>,
     /// Whether it has a library target (others may link it).
     has_lib: bool,
     /// The first production file that shows a network listener.
     listener: Option<Listener>,
     /// Production files that only binaries serving no peers reach: tools whatever the package is.
-    tool_only: HashSet<PathBuf>,
+    tool_only: FxHashSet<PathBuf>,
     /// Workspace members whose `[dependencies]` name this package.
     dependents: Vec<PathBuf>,
     /// [`CrateModel::serving_dependent`], found once (every file of the package asks the same).
@@ -254,10 +254,10 @@ pub enum Serving {
 pub struct CrateModel {
     cwd: PathBuf,
     /// Every folder seen → the index of the package that owns it.
-    owner: HashMap<PathBuf, Option<usize>>,
+    owner: FxHashMap<PathBuf, Option<usize>>,
     packages: Vec<Package>,
     /// Each package's folder → its index, made when a package's dependents are first followed.
-    by_dir: std::sync::OnceLock<HashMap<PathBuf, usize>>,
+    by_dir: std::sync::OnceLock<FxHashMap<PathBuf, usize>>,
     /// Manifests that do not parse and hold no backpressure configuration, rendered.
     pub notes: Vec<String>,
     /// Errors in packages' `[package.metadata.backpressure]` tables (and manifests holding such a
@@ -284,9 +284,9 @@ impl CrateModel {
         };
         let mut manifests = Manifests::default();
         let mut package_dirs: Vec<PathBuf> = Vec::new();
-        let mut package_index: HashMap<PathBuf, usize> = HashMap::new();
-        let mut seen_dirs: HashSet<PathBuf> = HashSet::new();
-        let mut walked = HashSet::new();
+        let mut package_index: FxHashMap<PathBuf, usize> = FxHashMap::default();
+        let mut seen_dirs: FxHashSet<PathBuf> = FxHashSet::default();
+        let mut walked = FxHashSet::default();
         for file in files {
             let path = normalise(&model.cwd, file);
             let Some(dir) = path.parent() else {
@@ -305,7 +305,7 @@ impl CrateModel {
             model.owner.insert(dir.to_path_buf(), owner);
         }
         // Workspaces, each read once with all its members (linear in members).
-        let mut workspaces: HashMap<PathBuf, Arc<Workspace>> = HashMap::new();
+        let mut workspaces: FxHashMap<PathBuf, Arc<Workspace>> = FxHashMap::default();
         let mut shells = Vec::new();
         for dir in &package_dirs {
             let shell = package_shell(dir, &mut manifests, &mut workspaces, &mut model);
@@ -315,7 +315,7 @@ impl CrateModel {
         // whether they serve decides whether the package's code runs in a server (their files
         // are read for that, never linted). Their configuration errors and notes belong to their
         // own runs.
-        let mut known: HashSet<PathBuf> = package_index.keys().cloned().collect();
+        let mut known: FxHashSet<PathBuf> = package_index.keys().cloned().collect();
         let mut quiet = CrateModel::default();
         let mut next_round: Vec<PathBuf> = shells
             .iter()
@@ -393,7 +393,7 @@ impl CrateModel {
     /// other members and shows a listener: `p`'s code runs in that server.
     fn serving_dependent(&self, p: &Package) -> Option<PathBuf> {
         let by_dir = self.package_index();
-        let mut seen: HashSet<&Path> = HashSet::new();
+        let mut seen: FxHashSet<&Path> = FxHashSet::default();
         let mut frontier: Vec<&Path> = p.dependents.iter().map(PathBuf::as_path).collect();
         while !frontier.is_empty() {
             let mut next = Vec::new();
@@ -445,7 +445,7 @@ impl CrateModel {
     /// them within their crates: the production files of their module trees (and the test files
     /// when tests are linted), in path order.
     pub fn crate_mates(&self, files: &[PathBuf], include_tests: bool) -> Vec<PathBuf> {
-        let named: HashSet<PathBuf> = files.iter().map(|f| normalise(&self.cwd, f)).collect();
+        let named: FxHashSet<PathBuf> = files.iter().map(|f| normalise(&self.cwd, f)).collect();
         // Only packages a named file belongs to through a module tree (a loose file in a
         // package's `fixtures/` is a crate of its own).
         let mut packages: Vec<usize> = named
@@ -480,7 +480,7 @@ impl CrateModel {
         out
     }
     /// Each package's folder → its index in `packages`, made once.
-    fn package_index(&self) -> &HashMap<PathBuf, usize> {
+    fn package_index(&self) -> &FxHashMap<PathBuf, usize> {
         self.by_dir.get_or_init(|| {
             self.packages
                 .iter()
@@ -540,7 +540,7 @@ impl Package {
     /// roots whose `use` items rewrite `crate::name` for the files of that crate.
     fn new(shell: Shell, tree: Tree) -> Package {
         let mut crate_infos = Vec::new();
-        let mut facts_of_root: HashMap<&Path, u32> = HashMap::new();
+        let mut facts_of_root: FxHashMap<&Path, u32> = FxHashMap::default();
         let mut roots: Vec<(&PathBuf, &RootUses)> = tree.root_uses.iter().collect();
         roots.sort_by(|a, b| a.0.cmp(b.0));
         for (root, uses) in roots {
@@ -655,7 +655,7 @@ struct Shell {
 fn package_shell(
     dir: &Path,
     manifests: &mut Manifests,
-    workspaces: &mut HashMap<PathBuf, Arc<Workspace>>,
+    workspaces: &mut FxHashMap<PathBuf, Arc<Workspace>>,
     model: &mut CrateModel,
 ) -> Shell {
     let anchor = dir
@@ -886,7 +886,7 @@ fn crate_root_exports(
 struct RootUses {
     /// (name bound at the root, path as written).
     bindings: Vec<(String, Vec<String>)>,
-    modules: HashSet<String>,
+    modules: FxHashSet<String>,
 }
 
 impl RootUses {
@@ -1020,11 +1020,11 @@ fn read_workspace(root: &Path, manifests: &mut Manifests) -> Workspace {
             })
             .unwrap_or_default()
     };
-    let excluded: HashSet<PathBuf> = list("exclude")
+    let excluded: FxHashSet<PathBuf> = list("exclude")
         .iter()
         .map(|e| normalise(root, Path::new(e)))
         .collect();
-    let mut members: HashSet<PathBuf> = HashSet::new();
+    let mut members: FxHashSet<PathBuf> = FxHashSet::default();
     for pattern in list("members") {
         for dir in expand_glob(root, &pattern) {
             if !excluded.contains(&dir) && dir.join("Cargo.toml").is_file() {
@@ -1035,10 +1035,10 @@ fn read_workspace(root: &Path, manifests: &mut Manifests) -> Workspace {
     if table.as_ref().is_some_and(|t| t.contains_key("package")) {
         members.insert(root.to_path_buf());
     }
-    let mut names: HashMap<String, PathBuf> = HashMap::new();
-    let mut normal: HashSet<String> = HashSet::new();
-    let mut dev: HashSet<String> = HashSet::new();
-    let mut dependents: HashMap<String, Vec<PathBuf>> = HashMap::new();
+    let mut names: FxHashMap<String, PathBuf> = FxHashMap::default();
+    let mut normal: FxHashSet<String> = FxHashSet::default();
+    let mut dev: FxHashSet<String> = FxHashSet::default();
+    let mut dependents: FxHashMap<String, Vec<PathBuf>> = FxHashMap::default();
     let mut members: Vec<PathBuf> = members.into_iter().collect();
     members.sort();
     for member in &members {
@@ -1222,17 +1222,17 @@ type Node = (PathBuf, bool);
 /// only binaries reach which serve no peers themselves.
 #[derive(Default)]
 struct Tree {
-    roles: HashMap<PathBuf, Role>,
-    source_folders: HashSet<OsString>,
+    roles: FxHashMap<PathBuf, Role>,
+    source_folders: FxHashSet<OsString>,
     listener: Option<Listener>,
     /// File → the crate root it belongs to (the first that reaches it).
-    crate_of: HashMap<PathBuf, PathBuf>,
-    root_uses: HashMap<PathBuf, RootUses>,
+    crate_of: FxHashMap<PathBuf, PathBuf>,
+    root_uses: FxHashMap<PathBuf, RootUses>,
     /// File → its module path in the crate that first reaches it.
-    module_paths: HashMap<PathBuf, Vec<String>>,
+    module_paths: FxHashMap<PathBuf, Vec<String>>,
     fn_names: Vec<String>,
     /// Production files reached only by binary targets none of which serves (see [`tool_only`]).
-    tool_only: HashSet<PathBuf>,
+    tool_only: FxHashSet<PathBuf>,
 }
 
 /// Follows the module trees of one package: production roots through ungated declarations first
@@ -1245,19 +1245,19 @@ fn module_tree(
     cache: Option<&Cache>,
     files: Files,
 ) -> Tree {
-    let mut scans: HashMap<PathBuf, scan::FileMods> = HashMap::new();
-    let mut listeners: HashMap<PathBuf, &'static str> = HashMap::new();
+    let mut scans: FxHashMap<PathBuf, scan::FileMods> = FxHashMap::default();
+    let mut listeners: FxHashMap<PathBuf, &'static str> = FxHashMap::default();
     // Files whose text names the package's library crate.
-    let mut name_lib: HashSet<PathBuf> = HashSet::new();
-    let mut roles: HashMap<PathBuf, Role> = HashMap::new();
+    let mut name_lib: FxHashSet<PathBuf> = FxHashSet::default();
+    let mut roles: FxHashMap<PathBuf, Role> = FxHashMap::default();
     // The crate root each file was first reached from, and each root's `use` items.
-    let mut crate_of: HashMap<PathBuf, PathBuf> = targets
+    let mut crate_of: FxHashMap<PathBuf, PathBuf> = targets
         .iter()
         .map(|(p, _)| (p.clone(), p.clone()))
         .collect();
-    let mut root_uses: HashMap<PathBuf, RootUses> = HashMap::new();
+    let mut root_uses: FxHashMap<PathBuf, RootUses> = FxHashMap::default();
     let mut fn_names: Vec<String> = Vec::new();
-    let mut module_paths: HashMap<PathBuf, Vec<String>> = targets
+    let mut module_paths: FxHashMap<PathBuf, Vec<String>> = targets
         .iter()
         .map(|(p, _)| (p.clone(), Vec::new()))
         .collect();
@@ -1287,7 +1287,7 @@ fn module_tree(
         ),
     ];
     for (start, follow_test, role) in passes {
-        let mut visited: HashSet<PathBuf> = HashSet::new();
+        let mut visited: FxHashSet<PathBuf> = FxHashSet::default();
         let mut frontier: Vec<Node> = start;
         while !frontier.is_empty() {
             frontier.retain(|(p, _)| visited.insert(p.clone()));
@@ -1434,10 +1434,10 @@ fn children<'m>(
 /// production pass already read.
 fn production_reach(
     root: &Path,
-    scans: &HashMap<PathBuf, scan::FileMods>,
+    scans: &FxHashMap<PathBuf, scan::FileMods>,
     files: Files,
-) -> HashSet<PathBuf> {
-    let mut reached = HashSet::new();
+) -> FxHashSet<PathBuf> {
+    let mut reached = FxHashSet::default();
     let mut stack: Vec<Node> = vec![(root.to_path_buf(), true)];
     while let Some(node) = stack.pop() {
         let Some(mods) = scans.get(&node.0) else {
@@ -1462,19 +1462,19 @@ fn production_reach(
 /// serving binary also reaches keep the package's judgement.
 fn tool_only(
     targets: &[(PathBuf, RootKind)],
-    scans: &HashMap<PathBuf, scan::FileMods>,
+    scans: &FxHashMap<PathBuf, scan::FileMods>,
     listens: &dyn Fn(&PathBuf) -> bool,
-    name_lib: &HashSet<PathBuf>,
+    name_lib: &FxHashSet<PathBuf>,
     files: Files,
-) -> HashSet<PathBuf> {
-    let library: HashSet<PathBuf> = targets
+) -> FxHashSet<PathBuf> {
+    let library: FxHashSet<PathBuf> = targets
         .iter()
         .filter(|(_, k)| *k == RootKind::Library)
         .flat_map(|(root, _)| production_reach(root, scans, files))
         .collect();
     let library_listens = library.iter().any(listens);
-    let mut tool = HashSet::new();
-    let mut serving = HashSet::new();
+    let mut tool = FxHashSet::default();
+    let mut serving = FxHashSet::default();
     for (root, _) in targets.iter().filter(|(_, k)| *k == RootKind::Binary) {
         let reached = production_reach(root, scans, files);
         let serves = reached.iter().any(listens)
@@ -1647,7 +1647,7 @@ fn resolve(parent: &Path, owns_folder: bool, decl: &scan::ModDecl, files: Files)
 /// the walk, a package read only for its dependents, a module the walk's ignore rules skipped).
 #[derive(Clone, Copy)]
 struct Files<'w> {
-    walked: &'w HashSet<PathBuf>,
+    walked: &'w FxHashSet<PathBuf>,
 }
 
 impl Files<'_> {
