@@ -205,3 +205,14 @@ fn a_line_reader_on_a_listener_bound_to_a_constructor_field_is_judged_by_the_cal
         }
     }
 }
+
+#[test]
+fn a_handler_in_a_subfolder_is_judged_by_the_router_of_a_file_outside_the_named_paths() {
+    // The app that nests the subfolder's router under a timeout layer is in `src/`: a run of
+    // `src/views` or of the handler's file alone reads it as a file of the crate.
+    let case = common::repo_root().join("fixtures/client-without-timeout/handler-in-subfolder");
+    for args in [&["."][..], &["src/views"][..], &["src/views/login.rs"][..]] {
+        let found = labelled(&case, args);
+        assert!(found.is_empty(), "{args:?}: {found:?}");
+    }
+}

@@ -359,9 +359,17 @@ impl CrateModel {
 
     /// The package that owns the (normalised) `path`.
     fn package_of(&self, path: &Path) -> Option<&Package> {
-        path.parent()
-            .and_then(|d| self.owner.get(d).copied().flatten())
-            .and_then(|i| self.packages.get(i))
+        let dir = path.parent()?;
+        let owner = match self.owner.get(dir) {
+            Some(owner) => *owner,
+            // A folder the walk did not list (a crate mate of a named file, outside the named
+            // paths): the nearest package folder above it.
+            None => {
+                let index = self.package_index();
+                dir.ancestors().find_map(|d| index.get(d).copied())
+            }
+        };
+        owner.and_then(|i| self.packages.get(i))
     }
 
     /// Whether `file`'s package serves network peers, or is used by a member that does.
