@@ -1817,7 +1817,8 @@ fn join_summaries(
                 // was parsed.
                 Condition::CalleeReturnsBuilderWithoutTimeout { .. } => continue,
                 // The feeding file names the struct and the field.
-                Condition::FieldFed { owner, field } => {
+                Condition::FieldFed { owner, field }
+                | Condition::FieldHoldsDefaultClient { owner, field } => {
                     if decision.evidence.is_none() {
                         wanted.insert((vec![owner.clone()], field.clone()));
                     }

@@ -216,3 +216,20 @@ fn a_handler_in_a_subfolder_is_judged_by_the_router_of_a_file_outside_the_named_
         assert!(found.is_empty(), "{args:?}: {found:?}");
     }
 }
+
+#[test]
+fn default_passed_for_a_field_declared_in_another_file_names_the_declaration() {
+    let case = common::repo_root().join("fixtures/client-without-timeout/field-in-other-file");
+    for args in [&["."][..], &["src/send.rs"][..]] {
+        let found = labelled(&case, args);
+        assert_eq!(found.len(), 1, "{args:?}: {found:?}");
+        let (path, line, labels) = &found[0];
+        assert_eq!((path.as_str(), *line), ("src/send.rs", 11), "{found:?}");
+        assert!(
+            labels
+                .iter()
+                .any(|(p, l, m)| p == "src/lib.rs" && *l == 6 && m.contains("declared here")),
+            "{args:?}: the declaration is not named: {labels:?}"
+        );
+    }
+}

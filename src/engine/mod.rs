@@ -35,6 +35,8 @@ pub trait Rule: Send + Sync {
     fn check_fn<'ast>(&self, _cx: &mut Context<'ast>) {}
     /// Every `impl` block.
     fn check_impl<'ast>(&self, _cx: &mut Context<'ast>, _item: &'ast syn::ItemImpl) {}
+    /// Every `struct` item.
+    fn check_struct<'ast>(&self, _cx: &mut Context<'ast>, _item: &'ast syn::ItemStruct) {}
     /// Whether a timeout this rule knows bounds `call`, a call to one of the crate's own
     /// functions (recorded in the file's summary).
     fn bounds_call<'ast>(&self, _cx: &mut Context<'ast>, _call: &'ast Expr) -> bool {
@@ -560,6 +562,13 @@ impl<'ast> Visit<'ast> for Checker<'_, 'ast> {
         let saved_impl = self.current_impl.take();
         self.with_fn(&f.sig, &f.block, |this| visit::visit_item_fn(this, f));
         self.current_impl = saved_impl;
+    }
+
+    fn visit_item_struct(&mut self, s: &'ast syn::ItemStruct) {
+        for rule in self.rules {
+            rule.check_struct(&mut self.cx, s);
+        }
+        visit::visit_item_struct(self, s);
     }
 
     fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {

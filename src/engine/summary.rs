@@ -112,6 +112,10 @@ pub enum FactKind {
     /// It merges or nests (or layers as the root of a chain) the router a call to one of these
     /// keys returns.
     AbsorbsRouter { callee: Vec<String> },
+    /// The struct `owner` declares `field` with a type that holds an HTTP client whose
+    /// `default()` sets no timeout (`Option<reqwest::Client>`, a `OnceLock` of one): the fact's
+    /// key is the struct's (`<owner>`), its site the field's type.
+    FieldHoldsDefaultClient { owner: String, field: String },
 }
 
 /// What a function does with a channel sender it is passed (`unbounded-channel`), with the pace
@@ -207,6 +211,10 @@ pub enum Condition {
     /// Always holds (the finding stands on its own); the join names where some file of the
     /// unit sends on `owner.field` once per item of an outside source.
     FieldFed { owner: String, field: String },
+    /// A field of `owner` declared in another file of the unit: it holds when that declaration's
+    /// type holds a client whose `default()` sets no timeout (see
+    /// [`FactKind::FieldHoldsDefaultClient`]); no such declaration in view: it does not.
+    FieldHoldsDefaultClient { owner: String, field: String },
     /// A channel sent on in `functions` (keys), once per call of each: it holds unless every
     /// caller in view is visibly bounded (and `may_quiet`: no caller can be out of view). When a
     /// caller makes the call once per item of an outside source, the finding becomes high
@@ -252,7 +260,8 @@ impl Condition {
             Condition::SomeCallerUnguarded { function } => std::slice::from_ref(function),
             Condition::CalleeSpawns { callee }
             | Condition::CalleeReturnsBuilderWithoutTimeout { callee } => callee.as_slice(),
-            Condition::FieldFed { field, .. } => return vec![field.clone()],
+            Condition::FieldFed { field, .. }
+            | Condition::FieldHoldsDefaultClient { field, .. } => return vec![field.clone()],
             Condition::CallersFeed { functions, .. } => functions.as_slice(),
             Condition::RemotePeer { params, and } => {
                 let mut names: Vec<String> = params
@@ -358,7 +367,7 @@ fn qualify(condition: &Condition, q: &dyn Fn(&[String]) -> Vec<String>) -> Condi
         Condition::CalleeReturnsBuilderWithoutTimeout { callee } => {
             Condition::CalleeReturnsBuilderWithoutTimeout { callee: q(callee) }
         }
-        Condition::FieldFed { .. } => condition.clone(),
+        Condition::FieldFed { .. } | Condition::FieldHoldsDefaultClient { .. } => condition.clone(),
         Condition::CallersFeed {
             functions,
             may_quiet,
@@ -727,6 +736,27 @@ impl Join {
                     also: None,
                     label: None,
                     open: false,
+                }
+            }
+            Condition::FieldHoldsDefaultClient { owner, field } => {
+                let prefix = format!("{unit}#");
+                let wanted = FactKind::FieldHoldsDefaultClient {
+                    owner: owner.clone(),
+                    field: field.clone(),
+                };
+                let evidence = self
+                    .facts
+                    .iter()
+                    .filter(|(key, _)| key.starts_with(&prefix))
+                    .flat_map(|(_, facts)| facts)
+                    .filter(|(kind, _)| *kind == wanted)
+                    .map(|(_, at)| at)
+                    .min()
+                    .cloned();
+                Decision {
+                    holds: evidence.is_some(),
+                    evidence,
+                    ..Decision::default()
                 }
             }
             Condition::SomeCallerUnguarded { function } => {

@@ -209,33 +209,108 @@ impl ClientWithoutTimeout {
         let Some(path) = cx.resolve(&p.path) else {
             return;
         };
-        let makes_client =
-            self.no_timeout_ctors.contains(&path) || self.default_of_a_client(cx, &path, expr);
-        if !makes_client || Self::function_sets_request_timeout(cx) {
+        let makes_client = if self.no_timeout_ctors.contains(&path) {
+            DefaultClient::Here
+        } else {
+            self.default_of_a_client(cx, &path, expr)
+        };
+        if makes_client == DefaultClient::No || Self::function_sets_request_timeout(cx) {
             return;
         }
         let what = written(expr);
-        cx.report_at(ID, expr, format!("`{what}` is passed as the function that makes the client: it builds a client with no timeout, so a hung upstream holds each request's connection, buffers and task forever"), TOTAL_HELP);
+        let finding = RawFinding {
+            rule: ID,
+            range: cx.range(expr),
+            message: format!("`{what}` is passed as the function that makes the client: it builds a client with no timeout, so a hung upstream holds each request's connection, buffers and task forever"),
+            help: TOTAL_HELP.to_owned(),
+            labels: Vec::new(),
+            fix: None,
+        };
+        match makes_client {
+            // The struct is declared in another file: its field's type there decides.
+            DefaultClient::IfFieldHolds { owner, field } => cx.report_candidate(
+                finding,
+                Condition::FieldHoldsDefaultClient { owner, field },
+                "the field is declared here with a client type whose `default()` sets no timeout",
+            ),
+            _ => cx.report(finding),
+        }
     }
+
+    /// A field of the file's structs whose type holds a client with a timeout-less `default()`:
+    /// the files that fill it with `Default::default` are judged by it in the join.
+    fn record_client_fields(&self, cx: &mut Context<'_>, item: &syn::ItemStruct) {
+        let syn::Fields::Named(fields) = &item.fields else {
+            return;
+        };
+        let owner = item.ident.to_string();
+        for f in &fields.named {
+            let Some(name) = &f.ident else { continue };
+            if self.holds_default_client(cx, &f.ty, 0) {
+                let range = cx.range(&f.ty);
+                cx.record_fact_for(
+                    format!("<{owner}>"),
+                    FactKind::FieldHoldsDefaultClient {
+                        owner: owner.clone(),
+                        field: name.to_string(),
+                    },
+                    range,
+                );
+            }
+        }
+    }
+}
+
+/// Whether `Default::default` passed uncalled makes a client with no timeout.
+#[derive(Debug, PartialEq, Eq)]
+enum DefaultClient {
+    /// Visibly: the constructor names the client, or the field's type in this file holds one.
+    Here,
+    /// If the field `owner.field`, of a struct another file declares, holds one.
+    IfFieldHolds {
+        owner: String,
+        field: String,
+    },
+    No,
 }
 
 impl ClientWithoutTimeout {
     /// `self.client.get_or_insert_with(Default::default)` on a field declared
     /// `Option<reqwest::Client>` (or a `OnceLock`, `OnceCell`, ... of one): `Default::default`
     /// is then the client's `default()`, which sets no timeout.
-    fn default_of_a_client(&self, cx: &Context<'_>, path: &str, expr: &Expr) -> bool {
+    /// A field of a struct of another file is left to the join (its declaration decides).
+    fn default_of_a_client(&self, cx: &Context<'_>, path: &str, expr: &Expr) -> DefaultClient {
+        let verdict = |visible: bool| {
+            if visible {
+                DefaultClient::Here
+            } else {
+                DefaultClient::No
+            }
+        };
         if !matches!(path, "Default::default" | "std::default::Default::default") {
-            return false;
+            return DefaultClient::No;
         }
         let Some(Expr::MethodCall(m)) = cx.ancestors().next() else {
-            return false;
+            return DefaultClient::No;
         };
+        if !m.args.iter().any(|a| std::ptr::eq(a, expr)) {
+            return DefaultClient::No;
+        }
         let holds_client = |ty: &syn::Type| self.holds_default_client(cx, ty, 0);
-        m.args.iter().any(|a| std::ptr::eq(a, expr))
-            && match super::syntax::self_field(&m.receiver) {
-                Some(field) => cx.self_field_type(&field).is_some_and(holds_client),
-                None => cx.local_is(&m.receiver, holds_client, |_| false),
+        let Some(field) = super::syntax::self_field(&m.receiver) else {
+            return verdict(cx.local_is(&m.receiver, holds_client, |_| false));
+        };
+        if let Some(ty) = cx.self_field_type(&field) {
+            return verdict(holds_client(ty));
+        }
+        // `Self` is declared in another file (a struct of this file declares its fields here).
+        let owner = cx.current_fn().and_then(|f| f.self_type.clone());
+        match owner {
+            Some(owner) if !cx.items.struct_fields.contains_key(&owner) => {
+                DefaultClient::IfFieldHolds { owner, field }
             }
+            _ => DefaultClient::No,
+        }
     }
 
     /// Whether `ty` is, or wraps in its type arguments, a client whose `default()` is one of the
@@ -423,6 +498,10 @@ impl Rule for ClientWithoutTimeout {
             FactKind::ReturnsBuilder { .. } => BUILDS.iter().map(|w| w.to_string()).collect(),
             _ => Vec::new(),
         }
+    }
+
+    fn check_struct<'ast>(&self, cx: &mut Context<'ast>, item: &'ast syn::ItemStruct) {
+        self.record_client_fields(cx, item);
     }
 
     fn check_expr<'ast>(&self, cx: &mut Context<'ast>, expr: &'ast Expr) {
