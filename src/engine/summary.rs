@@ -709,50 +709,37 @@ impl Join {
         self.defined.contains(&qualified(unit, key))
     }
 
+    /// The first site (in path order) of a fact `wanted` of any function of `unit`.
+    fn first_fact(&self, unit: &str, wanted: &FactKind) -> Option<Site> {
+        let prefix = format!("{unit}#");
+        self.facts
+            .iter()
+            .filter(|(key, _)| key.starts_with(&prefix))
+            .flat_map(|(_, facts)| facts)
+            .filter(|(kind, _)| kind == wanted)
+            .map(|(_, at)| at)
+            .min()
+            .cloned()
+    }
+
     /// Decides a condition of a finding in `unit`.
     pub fn decide(&self, unit: &str, condition: &Condition) -> Decision {
         let q =
             |keys: &[String]| -> Vec<String> { keys.iter().map(|k| qualified(unit, k)).collect() };
         match &qualify(condition, &q) {
-            Condition::FieldFed { owner, field } => {
-                let prefix = format!("{unit}#");
-                let wanted = FactKind::FeedsField {
-                    owner: owner.clone(),
-                    field: field.clone(),
-                };
-                let evidence = self
-                    .facts
-                    .iter()
-                    .filter(|(key, _)| key.starts_with(&prefix))
-                    .flat_map(|(_, facts)| facts)
-                    .filter(|(kind, _)| *kind == wanted)
-                    .map(|(_, at)| at)
-                    .min()
-                    .cloned();
-                Decision {
-                    holds: true,
-                    evidence,
-                    upgrade: None,
-                    also: None,
-                    label: None,
-                    open: false,
-                }
-            }
+            Condition::FieldFed { owner, field } => Decision {
+                holds: true,
+                evidence: self.field_feed(unit, owner, field),
+                ..Decision::default()
+            },
             Condition::FieldHoldsDefaultClient { owner, field } => {
-                let prefix = format!("{unit}#");
-                let wanted = FactKind::FieldHoldsDefaultClient {
-                    owner: owner.clone(),
-                    field: field.clone(),
-                };
-                let evidence = self
-                    .facts
-                    .iter()
-                    .filter(|(key, _)| key.starts_with(&prefix))
-                    .flat_map(|(_, facts)| facts)
-                    .filter(|(kind, _)| *kind == wanted)
-                    .map(|(_, at)| at)
-                    .min()
-                    .cloned();
+                let evidence = self.first_fact(
+                    unit,
+                    &FactKind::FieldHoldsDefaultClient {
+                        owner: owner.clone(),
+                        field: field.clone(),
+                    },
+                );
                 Decision {
                     holds: evidence.is_some(),
                     evidence,
@@ -1174,19 +1161,13 @@ impl Join {
 
     /// Where some file of `unit` sends on `owner.field` once per item of an outside source.
     fn field_feed(&self, unit: &str, owner: &str, field: &str) -> Option<Site> {
-        let prefix = format!("{unit}#");
-        let wanted = FactKind::FeedsField {
-            owner: owner.to_owned(),
-            field: field.to_owned(),
-        };
-        self.facts
-            .iter()
-            .filter(|(key, _)| key.starts_with(&prefix))
-            .flat_map(|(_, facts)| facts)
-            .filter(|(kind, _)| *kind == wanted)
-            .map(|(_, at)| at)
-            .min()
-            .cloned()
+        self.first_fact(
+            unit,
+            &FactKind::FeedsField {
+                owner: owner.to_owned(),
+                field: field.to_owned(),
+            },
+        )
     }
 
     /// Where `key` spawns, itself or through a function it calls.
